@@ -1,0 +1,51 @@
+"""Pieces shared by the subcommands: plugin loading, manifest arguments, plain-text tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ifan.manifest import Manifest, load_manifest
+from ifan.plugins import PluginRegistry, load_registry
+
+
+def registry_from_args(args: argparse.Namespace) -> PluginRegistry:
+    """Load plugins, strictly when ``--strict`` was given (else as ``IFAN_STRICT_PLUGINS`` says)."""
+    return load_registry(strict=True if args.strict else None)
+
+
+def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", metavar="MANIFEST", help="a .toml or .yaml manifest")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a manifest value, e.g. --set model.iterations=0 (repeatable)",
+    )
+
+
+def manifest_from_args(args: argparse.Namespace, registry: PluginRegistry) -> Manifest:
+    """The validated manifest; broken plugins and missing data paths are reported on stderr."""
+    report_broken(registry)
+    manifest = load_manifest(args.manifest, args.overrides, registry)
+    for warning in manifest.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return manifest
+
+
+def report_broken(registry: PluginRegistry) -> None:
+    for broken in registry.broken:
+        print(f"warning: skipped broken plugin {broken.describe()}", file=sys.stderr)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by two spaces, headers in capitals."""
+    cells = [[str(h).upper() for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )

@@ -1,0 +1,52 @@
+"""Entry point of the ``ifan`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import ifan
+from ifan.cli import schema, tasks, validate
+from ifan.contract import CONTRACT_VERSION
+from ifan.errors import IfanError
+
+COMMANDS = (tasks, validate, schema)
+"""Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ifan",
+        description="Integrated face analytics: one network, many face tasks, plugin tasks.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"ifan {ifan.__version__} (task contract {CONTRACT_VERSION})",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when any plugin is broken (also IFAN_STRICT_PLUGINS=1)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except IfanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

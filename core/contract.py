@@ -1,0 +1,207 @@
+"""The task-plugin contract: what every task (built-in or third-party) provides to the core.
+
+A task plugin returns :class:`Task` subclasses from the ``ifan_tasks`` hook (see
+:mod:`ifan.hookspecs`). The core never imports a task directly: it builds the shared backbone,
+asks each task for its decoder and re-encoder, and drives training, evaluation and prediction
+through the methods below.
+
+The contract is versioned by :data:`CONTRACT_VERSION` (``MAJOR.MINOR``). A task states the version
+it targets in ``contract_version``; it is compatible when the majors are equal and its minor is not
+newer than the core's. Minor versions only add optional parts; a major version changes or removes
+something a task must provide.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+CONTRACT_VERSION = "1.0"
+
+TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+"""Task names: lower-case identifiers, usable as manifest keys and metric prefixes."""
+
+FORMAT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+RESERVED_TASK_KEYS = frozenset({"batch_size", "loss_weight", "tap", "data"})
+"""Keys of ``[tasks.<name>]`` the core owns; a task's options must not reuse them."""
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The shape of one feature map per image: channels, height and width."""
+
+    channels: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the core tells a task when it asks for a decoder or a re-encoder.
+
+    ``norm(channels)`` makes a batch-norm layer that follows the manifest's ``batchnorm`` mode
+    (per-task statistics and affine parameters, or shared). Task modules that normalise should use
+    it instead of ``nn.BatchNorm2d`` so that every batch norm in the network behaves the same way.
+    """
+
+    input_size: int
+    norm: Callable[[int], Any]
+
+
+class LabelSchema(BaseModel):
+    """What a task's labels are, in words a user and the metric tables can show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["segmentation", "points", "class", "value"]
+    names: tuple[str, ...]
+    """Class names (segmentation, class), point names (points) or the value's name (value)."""
+    groups: dict[str, tuple[str, ...]] = {}
+    """Named groups of classes that are also scored merged (e.g. Helen's ``mouth-all``)."""
+    unit: str = ""
+
+
+class TaskOptions(BaseModel):
+    """Base of every task's options model: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FormatOptions(BaseModel):
+    """Base of every dataset format's options model (keys of ``[tasks.<name>.data]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetFormat(ABC):
+    """A dataset layout a task can read, named in manifests as ``data.format``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    split_paths: ClassVar[str] = "a list file or a folder"
+    """What ``train``, ``val`` and ``test`` point to in this format (for docs and errors)."""
+    Options: ClassVar[type[FormatOptions]] = FormatOptions
+
+    def labels(self, options: FormatOptions) -> LabelSchema | None:
+        """The label schema this format defines (e.g. its class set), or None for the task's own."""
+        return None
+
+    @abstractmethod
+    def open(self, path: Path, split: Split, options: FormatOptions, input_size: int) -> Any:
+        """Return a ``torch.utils.data.Dataset`` of ``(image, target)`` pairs for one split.
+
+        ``image`` is a float tensor ``3 x input_size x input_size`` in [0, 1]; ``target`` is what
+        the task's ``loss`` and metric take. Errors name the file and line at fault.
+        """
+
+
+class Task(ABC):
+    """One face analytics task: its data, its head on the backbone, its loss, metric and outputs.
+
+    Subclasses set the class attributes and implement the methods. The core instantiates the class
+    with the options validated from the manifest's ``[tasks.<name>]`` table.
+    """
+
+    name: ClassVar[str]
+    contract_version: ClassVar[str]
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[TaskOptions]] = TaskOptions
+    labels: ClassVar[LabelSchema]
+    """The default label schema; a format may define its own (``DatasetFormat.labels``)."""
+    formats: ClassVar[Sequence[DatasetFormat]]
+    default_tap: ClassVar[str]
+    """Backbone tap the decoder reads unless the manifest overrides it (e.g. ``down4``, ``up0``)."""
+    default_batch_size: ClassVar[int] = 32
+
+    def __init__(self, options: TaskOptions | None = None, labels: LabelSchema | None = None):
+        self.options = options if options is not None else self.Options()
+        self.labels = labels if labels is not None else type(self).labels
+
+    @classmethod
+    def format(cls, name: str) -> DatasetFormat:
+        """The dataset format called ``name``; KeyError when this task has none."""
+        for fmt in cls.formats:
+            if fmt.name == name:
+                return fmt
+        raise KeyError(name)
+
+    @abstractmethod
+    def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
+        """An ``nn.Module`` mapping the tap's features ``B x C x H x W`` to a prediction batch."""
+
+    @abstractmethod
+    def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
+        """An ``nn.Module`` mapping a prediction batch to one feature map per entry of ``levels``.
+
+        Output ``i`` has shape ``B x levels[i].channels x levels[i].height x levels[i].width``.
+        """
+
+    @abstractmethod
+    def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
+        """The raw prediction as maps ``B x K x height x width`` (the ``resize`` ablation)."""
+
+    @property
+    def prediction_channels(self) -> int:
+        """Channels of :meth:`prediction_maps`; by default one per label name."""
+        return len(self.labels.names)
+
+    def collate(self, samples: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+        """Batch ``(image, target)`` samples; override when targets hold variable-size parts."""
+        from torch.utils.data import default_collate
+
+        return default_collate(list(samples))
+
+    @abstractmethod
+    def loss(self, prediction: Any, target: Any) -> Any:
+        """A scalar loss tensor for one batch."""
+
+    @abstractmethod
+    def new_metric(self) -> Any:
+        """A fresh :class:`ifan.metric.Metric` for one evaluation pass."""
+
+    @abstractmethod
+    def to_json(self, prediction: Any) -> dict[str, Any]:
+        """One image's prediction as JSON-serialisable data."""
+
+    @abstractmethod
+    def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
+        """One image's prediction (and ground truth when given) drawn on a ``PIL.Image``."""
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    """``"1.2"`` -> ``(1, 2)``; ValueError for anything else."""
+    match = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
+    if not match:
+        raise ValueError(f"contract version {text!r} is not of the form MAJOR.MINOR")
+    return int(match.group(1)), int(match.group(2))
+
+
+def contract_problem(targeted: str, provided: str = CONTRACT_VERSION) -> str | None:
+    """Why a task targeting ``targeted`` cannot run on this core, or None when it can."""
+    try:
+        want = parse_version(targeted)
+    except ValueError as exc:
+        return str(exc)
+    have = parse_version(provided)
+    if want[0] > have[0] or (want[0] == have[0] and want[1] > have[1]):
+        return (
+            f"targets task contract {targeted} but this ifan provides {provided}: upgrade ifan "
+            "(pip install -U ifan)"
+        )
+    if want[0] < have[0]:
+        return (
+            f"targets task contract {targeted} but this ifan provides {provided}: upgrade the "
+            "plugin, or install an ifan release of contract major version "
+            f"{want[0]}"
+        )
+    return None

@@ -1,0 +1,47 @@
+"""The hook specifications of ifan: everything a plugin can provide, in one documented module.
+
+Plugins are found through the ``ifan`` entry-point group. An entry point names a module (or any
+object) whose functions are marked with :data:`hookimpl` and named like a hook below::
+
+    # pyproject.toml of your plugin
+    [project.entry-points.ifan]
+    age = "ifan_task_age.plugin"
+
+    # ifan_task_age/plugin.py
+    from ifan import hookimpl
+
+    @hookimpl
+    def ifan_tasks():
+        return [AgeTask]
+
+The built-in tasks (parsing, landmarks, emotion) are registered through this very mechanism, by
+the ``ifan`` distribution's own entry points. A plugin implements only the hooks it needs; new,
+optional hooks (for example a face detector or a loss balancer) are added here in later contract
+minor versions without breaking existing plugins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ifan.contract import Task
+
+PROJECT_NAME = "ifan"
+ENTRY_POINT_GROUP = "ifan"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def ifan_tasks() -> list[type[Task]]:
+    """Return the task classes this plugin provides.
+
+    Each is a subclass of :class:`ifan.contract.Task` with a unique ``name``, the
+    ``contract_version`` it targets, its options model, label schema, dataset formats and default
+    backbone tap. The core checks every class; an invalid one is reported with the plugin's
+    distribution and version and skipped, without affecting other plugins.
+    """

@@ -1,0 +1,192 @@
+"""The manifest's pydantic models: the fixed ``[model]`` and ``[train]`` tables, and the per-task
+tables, which are assembled from each installed task's own options and dataset formats.
+
+Every limit is stated in the field, so validation errors and the JSON Schema (``ifan schema``)
+both tell a user what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from ifan.contract import RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+MAX_INPUT_SIZE = 1024
+MAX_ITERATIONS = 8
+MAX_BATCH_SIZE = 4096
+MAX_EPOCHS = 100_000
+
+
+def _resolve_against_manifest(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return value
+
+
+ResolvedPath = Annotated[Path, AfterValidator(_resolve_against_manifest)]
+"""A path that is resolved against the manifest's folder when relative; use it in plugin options."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Strict):
+    """``[model]``: the network."""
+
+    backbone: str = Field(
+        "fc-densenet",
+        description="'fc-densenet' (the paper's) or the name of a timm encoder, e.g. 'resnet18'",
+    )
+    backbone_checkpoint: ResolvedPath | None = Field(
+        None, description="local weights file for a timm encoder (nothing is ever downloaded)"
+    )
+    input_size: int = Field(
+        128,
+        ge=32,
+        le=MAX_INPUT_SIZE,
+        multiple_of=32,
+        description="side of the square face crop in pixels (a multiple of 32; the paper uses 128)",
+    )
+    iterations: int = Field(
+        2,
+        ge=0,
+        le=MAX_ITERATIONS,
+        description="task interaction iterations through the integrator; 0 = plain multi-task",
+    )
+    batchnorm: Literal["per-task", "shared"] = Field(
+        "per-task", description="task-specific batch norm statistics and affine parameters"
+    )
+    reencoder: Literal["learned", "resize"] = Field(
+        "learned", description="learned re-encoders, or the raw predictions resized (ablation)"
+    )
+    feedback_channels: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="channels each task's re-encoder feeds back at every feedback level",
+    )
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, value: str) -> str:
+        from ifan.network.registry import backbone_problem
+
+        problem = backbone_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class TrainConfig(_Strict):
+    """``[train]``: the cross-dataset hybrid training schedule (Algorithm 1)."""
+
+    pretrain_epochs: int = Field(
+        30, ge=0, le=MAX_EPOCHS, description="stage 1: task-wise pre-training epochs per task"
+    )
+    finetune_epochs: int = Field(
+        200, ge=0, le=MAX_EPOCHS, description="stage 2: batch-wise alternating fine-tuning epochs"
+    )
+    optimizer: Literal["rmsprop", "adam", "adamw", "sgd"] = "rmsprop"
+    lr_pretrain: float = Field(1e-3, gt=0, le=10, description="stage 1 learning rate")
+    lr_finetune: float = Field(1e-3, gt=0, le=10, description="stage 2 starting learning rate")
+    lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    out_dir: ResolvedPath = Field(Path("runs"), description="where runs are written")
+
+    @model_validator(mode="after")
+    def _decaying(self) -> TrainConfig:
+        if self.lr_finetune_end > self.lr_finetune:
+            raise ValueError(
+                f"lr_finetune_end ({self.lr_finetune_end}) is above lr_finetune "
+                f"({self.lr_finetune}); stage 2 decays the learning rate"
+            )
+        return self
+
+
+class TaskCommon(_Strict):
+    """Keys every ``[tasks.<name>]`` table has, whatever the task."""
+
+    batch_size: int = Field(32, ge=1, le=MAX_BATCH_SIZE)
+    loss_weight: float = Field(1.0, ge=0, le=1e6, description="weight of this task's loss")
+    tap: str | None = Field(None, description="backbone tap the decoder reads (default: task's)")
+
+
+assert frozenset(TaskCommon.model_fields) | {"data"} == RESERVED_TASK_KEYS
+
+
+class DataCommon(_Strict):
+    """Keys every ``[tasks.<name>.data]`` table has, whatever the format."""
+
+    train: ResolvedPath | None = None
+    val: ResolvedPath | None = None
+    test: ResolvedPath | None = None
+
+    @model_validator(mode="after")
+    def _some_split(self) -> DataCommon:
+        if all(getattr(self, split) is None for split in SPLITS):
+            raise ValueError("give at least one of train, val and test")
+        return self
+
+
+def data_model(fmt: DatasetFormat) -> type[BaseModel]:
+    """``[tasks.<name>.data]`` for one format: the splits plus the format's own options."""
+    return create_model(
+        f"Data_{fmt.name.replace('-', '_')}",
+        __base__=(DataCommon, fmt.Options),
+        __doc__=f"{fmt.description} (splits: {fmt.split_paths})",
+        format=(Literal[fmt.name], Field(description="dataset format")),  # type: ignore[valid-type]
+    )
+
+
+def task_model(task: type[Task], with_data: bool = True) -> type[BaseModel]:
+    """``[tasks.<name>]`` for one task: the common keys, its options and (for the schema) its data.
+
+    Validation checks ``data`` separately (see the loader) so that its errors say which format
+    was meant; the JSON Schema includes it as a union discriminated by ``format``.
+    """
+    fields: dict[str, Any] = {
+        "batch_size": (int, Field(task.default_batch_size, ge=1, le=MAX_BATCH_SIZE)),
+    }
+    if with_data:
+        models = tuple(data_model(fmt) for fmt in task.formats)
+        union: Any = models[0]
+        if len(models) > 1:
+            union = Annotated[Union[models], Field(discriminator="format")]  # noqa: UP007
+        fields["data"] = (union, Field(description="the task's dataset"))
+    return create_model(
+        f"Task_{task.name}",
+        __base__=(TaskCommon, task.Options),
+        __doc__=task.description or None,
+        **fields,
+    )
+
+
+def manifest_model(tasks: dict[str, type[Task]]) -> type[BaseModel]:
+    """The whole manifest for a set of installed tasks (used for ``ifan schema``)."""
+    task_fields: dict[str, Any] = {
+        name: (task_model(cls) | None, Field(None, description=cls.description or None))
+        for name, cls in sorted(tasks.items())
+    }
+    tasks_table = create_model("Tasks", __config__=ConfigDict(extra="forbid"), **task_fields)
+    return create_model(
+        "Manifest",
+        __config__=ConfigDict(extra="forbid", title="ifan manifest"),
+        model=(ModelConfig, Field(default_factory=ModelConfig)),
+        train=(TrainConfig, Field(default_factory=TrainConfig)),
+        tasks=(tasks_table, ...),
+    )

@@ -1,0 +1,54 @@
+"""Metrics that accumulate over batches and merge across processes.
+
+A metric's state is a dict of tensors that *add up*: counts, sums, confusion matrices. Merging two
+metrics (or all-reducing across ``torch.distributed`` processes) is then a sum, and the final
+values are computed once from the totals, so a score "over the whole split" is exactly that, not
+an average of per-batch scores.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+import torch.distributed as dist
+
+
+class Metric(ABC):
+    """Accumulates one task's evaluation; subclasses define the state, the update and the values."""
+
+    main: ClassVar[str]
+    """Name of the headline value in :meth:`compute` (used for plots and model selection)."""
+    higher_is_better: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.state: dict[str, torch.Tensor] = self.initial_state()
+
+    @abstractmethod
+    def initial_state(self) -> dict[str, torch.Tensor]:
+        """Zeroed state tensors; every entry must be additive across batches."""
+
+    @abstractmethod
+    def update(self, prediction: Any, target: Any) -> None:
+        """Add one batch to the state."""
+
+    @abstractmethod
+    def compute(self) -> dict[str, float]:
+        """The named values from the accumulated state."""
+
+    def merge(self, other: Metric) -> None:
+        """Add another metric's state (e.g. from another process) to this one."""
+        if set(other.state) != set(self.state):
+            raise ValueError(
+                f"cannot merge {type(other).__name__} state {sorted(other.state)} into "
+                f"{type(self).__name__} state {sorted(self.state)}"
+            )
+        for key, value in other.state.items():
+            self.state[key] = self.state[key] + value.to(self.state[key].device)
+
+    def all_reduce(self) -> None:
+        """Sum the state over all ``torch.distributed`` processes (no-op when not distributed)."""
+        if dist.is_available() and dist.is_initialized():
+            for value in self.state.values():
+                dist.all_reduce(value, op=dist.ReduceOp.SUM)

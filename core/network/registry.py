@@ -1,0 +1,34 @@
+"""Backbone names: the native ``fc-densenet`` and every timm encoder."""
+
+from __future__ import annotations
+
+import difflib
+
+NATIVE_BACKBONES = ("fc-densenet",)
+
+
+def backbone_problem(name: str) -> str | None:
+    """Why ``name`` is not a usable backbone, with close names, or None when it is."""
+    if name in NATIVE_BACKBONES:
+        return None
+    import timm
+
+    if timm.is_model(name):
+        return None
+    candidates = list(NATIVE_BACKBONES) + timm.list_models()
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"unknown backbone {name!r}: expected 'fc-densenet' or a timm model name "
+        f"(python -c 'import timm; print(timm.list_models())' lists them){hint}"
+    )
+
+
+DEPTH = 5
+"""Number of halvings of the resolution in the down path (input 128 -> 4)."""
+
+DOWN_TAPS = tuple(f"down{level}" for level in range(DEPTH + 1))
+UP_TAPS = tuple(f"up{level}" for level in range(DEPTH - 1, -1, -1))
+TAP_NAMES = DOWN_TAPS + UP_TAPS
+"""Named taps every backbone exposes. ``downL``/``upL`` have resolution input / 2**L: at input
+128, ``down4`` is 8x8 (landmarks), ``down5`` 4x4 (emotion) and ``up0`` 128x128 (parsing)."""

@@ -1,0 +1,1 @@
+"""Facial landmarks: point coordinates (MTFL, 300-W/menpo .pts, CSV)."""

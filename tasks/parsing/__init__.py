@@ -1,0 +1,1 @@
+"""Face parsing: per-pixel classes (Helen, FASSEG, CelebAMask-HQ, a mask folder)."""
