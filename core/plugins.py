@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
+from pydantic import BaseModel
+
 from ifan import hookspecs
 from ifan.contract import (
     FORMAT_NAME_PATTERN,
@@ -32,7 +34,6 @@ from ifan.contract import (
 )
 from ifan.errors import PluginError, TaskConflictError
 from ifan.network.registry import TAP_NAMES
-from pydantic import BaseModel
 
 ALLOW_LIST_ENV = "IFAN_PLUGINS"
 STRICT_ENV = "IFAN_STRICT_PLUGINS"
@@ -119,7 +120,7 @@ def allow_list_from_env() -> set[str] | None:
     raw = os.environ.get(ALLOW_LIST_ENV, "").strip()
     if not raw:
         return None
-    return {normalize_distribution(part) for part in raw.split(",") if part.strip()}
+    return {normalize_distribution(part.strip()) for part in raw.split(",") if part.strip()}
 
 
 def strict_from_env() -> bool:
@@ -267,7 +268,7 @@ def load_registry(
         if len(entries) == 1:
             registry.tasks[name] = entries[0]
         else:
-            registry.conflicts[name] = entries
+            registry.conflicts[name] = sorted(entries, key=lambda e: e.distribution)
 
     if strict and (registry.broken or registry.conflicts):
         lines = [b.describe() for b in registry.broken]

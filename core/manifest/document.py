@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from ifan.errors import ManifestError
 
 if sys.version_info >= (3, 11):
@@ -85,7 +86,8 @@ def _toml_key_lines(text: str) -> dict[Key, int]:
     for number, line in enumerate(text.splitlines(), start=1):
         if match := _TABLE.match(line):
             table = _split_dotted(match.group(1))
-            lines.setdefault(table, number)
+            for end in range(1, len(table) + 1):  # [tasks.x.data] also locates tasks.x
+                lines.setdefault(table[:end], number)
         elif match := _KEY.match(line):
             lines.setdefault(table + _split_dotted(match.group(1)), number)
     return lines

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from ifan.contract import RESERVED_TASK_KEYS, SPLITS, FormatOptions, Task, TaskOptions
 from ifan.errors import ManifestError
 from ifan.manifest.document import Document, Key, read_document
@@ -24,7 +26,6 @@ from ifan.manifest.schema import (
 )
 from ifan.network.registry import TAP_NAMES
 from ifan.plugins import PluginRegistry, TaskEntry, load_registry
-from pydantic import BaseModel, ValidationError
 
 TOP_LEVEL_KEYS = ("model", "train", "tasks")
 
@@ -175,8 +176,11 @@ def _validate_data(
         return None
     name = table.get("format")
     if name not in names:
-        what = "required key is missing" if name is None else "unknown format"
-        checker.add((*key, "format"), f"{what}; {cls.name} reads {', '.join(names)}", name)
+        reads = f"{cls.name} reads {', '.join(names)}"
+        if name is None:
+            checker.add((*key, "format"), f"required key is missing; {reads}")
+        else:
+            checker.add((*key, "format"), f"unknown format; {reads}", name)
         return None
     fmt = cls.format(name)
     validated = checker.validate(data_model(fmt), table, key, context)

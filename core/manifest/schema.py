@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from ifan.contract import RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +20,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from ifan.contract import RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
 
 MAX_INPUT_SIZE = 1024
 MAX_ITERATIONS = 8
@@ -106,7 +107,9 @@ class TrainConfig(_Strict):
     lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
     weight_decay: float = Field(0.0, ge=0, le=1)
     seed: int = Field(0, ge=0, le=2**32 - 1)
-    out_dir: ResolvedPath = Field(Path("runs"), description="where runs are written")
+    out_dir: ResolvedPath = Field(
+        Path("runs"), validate_default=True, description="where runs are written"
+    )
 
     @model_validator(mode="after")
     def _decaying(self) -> TrainConfig:
