@@ -66,10 +66,21 @@ class BrokenPlugin:
         return f"{self.plugin} ({self.distribution} {self.version}): {self.reason}"
 
 
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """A plugin registered with pluggy, and the hooks it implements."""
+
+    plugin: str
+    distribution: str
+    version: str
+    hooks: tuple[str, ...]
+
+
 @dataclass
 class PluginRegistry:
-    """The tasks found, the tasks claimed twice, and the broken plugins."""
+    """The plugins loaded, the tasks found, the tasks claimed twice, and the broken plugins."""
 
+    plugins: list[LoadedPlugin] = field(default_factory=list)
     tasks: dict[str, TaskEntry] = field(default_factory=dict)
     conflicts: dict[str, list[TaskEntry]] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
@@ -242,6 +253,9 @@ def load_registry(
         except Exception as exc:  # a broken plugin must never take the others down
             broken(f"failed to load {ep.value!r}: {_describe_exception(exc)}")
             continue
+        callers = manager.get_hookcallers(plugin) or []
+        hooks = tuple(sorted(caller.name for caller in callers))
+        registry.plugins.append(LoadedPlugin(plugin_name, dist, version, hooks))
         for impl in manager.hook.ifan_tasks.get_hookimpls():
             if impl.plugin_name != plugin_name:
                 continue

@@ -41,6 +41,14 @@ def report_broken(registry: PluginRegistry) -> None:
         print(f"warning: skipped broken plugin {broken.describe()}", file=sys.stderr)
 
 
+def print_broken(registry: PluginRegistry) -> None:
+    """The section of ``ifan tasks`` / ``ifan plugins`` listing skipped plugins, if any."""
+    if registry.broken:
+        print("\nbroken plugins (skipped; use --strict to make this an error):")
+        for broken in registry.broken:
+            print(f"  {broken.describe()}")
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces, headers in capitals."""
     cells = [[str(h).upper() for h in headers]] + [[str(c) for c in row] for row in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ifan.cli.common import format_table, registry_from_args
+from ifan.cli.common import format_table, print_broken, registry_from_args
 from ifan.contract import CONTRACT_VERSION
 from ifan.plugins import PluginRegistry, conflict_message
 
@@ -63,8 +63,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(headers, [[row[h] for h in headers] for row in table]))
     if not table:
         print("(no tasks installed)")
-    if registry.broken:
-        print("\nbroken plugins (skipped; use --strict to make this an error):")
-        for broken in registry.broken:
-            print(f"  {broken.describe()}")
+    print_broken(registry)
     return 0

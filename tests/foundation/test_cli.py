@@ -137,3 +137,27 @@ def test_schema_has_every_installed_tasks_options(
     assert formats == {"Data_mtfl", "Data_pts", "Data_csv"}
     model = schema["$defs"]["ModelConfig"]["properties"]
     assert model["iterations"]["maximum"] == 8 and model["input_size"]["multipleOf"] == 32
+
+
+def test_plugins_lists_hooks_and_tasks_per_plugin(capsys, install_plugin, toy_source) -> None:
+    install_plugin("ifan-task-toy", "3.1", {"plugins_toy": toy_source()}, {"toy": "plugins_toy"})
+    install_plugin(
+        "ifan-task-broken",
+        "0.9",
+        {"plugins_broken": "raise ImportError('x')\n"},
+        {"broken": "plugins_broken"},
+    )
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    table, _, broken = out.partition("\n\n")
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
+    assert rows["ifan-task-toy:toy"] == [
+        "ifan-task-toy:toy",
+        "ifan-task-toy",
+        "3.1",
+        "ifan_tasks",
+        "toy",
+    ]
+    assert rows["ifan:parsing"][1:] == ["ifan", ifan.__version__, "ifan_tasks", "parsing"]
+    assert "ifan-task-broken:broken" not in rows
+    assert "ifan-task-broken:broken (ifan-task-broken 0.9): failed to load" in broken
