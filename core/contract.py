@@ -32,6 +32,11 @@ FORMAT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 RESERVED_TASK_KEYS = frozenset({"batch_size", "loss_weight", "tap", "data"})
 """Keys of ``[tasks.<name>]`` the core owns; a task's options must not reuse them."""
 
+RESERVED_DATA_KEYS = frozenset({"format", "train", "val", "test"})
+"""Keys of ``[tasks.<name>.data]`` the core owns; a format's options must not reuse them."""
+
+MAX_BATCH_SIZE = 4096
+
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 

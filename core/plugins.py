@@ -25,6 +25,8 @@ from pydantic import BaseModel
 from ifan import hookspecs
 from ifan.contract import (
     FORMAT_NAME_PATTERN,
+    MAX_BATCH_SIZE,
+    RESERVED_DATA_KEYS,
     RESERVED_TASK_KEYS,
     TASK_NAME_PATTERN,
     DatasetFormat,
@@ -84,6 +86,8 @@ class PluginRegistry:
     tasks: dict[str, TaskEntry] = field(default_factory=dict)
     conflicts: dict[str, list[TaskEntry]] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    """Distributions with ``ifan`` entry points that the ``IFAN_PLUGINS`` allow-list left out."""
     manager: pluggy.PluginManager | None = None
 
     @property
@@ -111,14 +115,19 @@ class PluginRegistry:
             hint = "task names are lower-case identifiers"
         broken = [b for b in self.broken if name in b.reason or name in b.plugin]
         extra = "".join(f"; a broken plugin may provide it: {b.describe()}" for b in broken)
-        return f"unknown task {name!r} (installed: {installed}); {hint}{extra}"
+        if self.excluded:
+            extra += (
+                f"; {ALLOW_LIST_ENV} leaves out {', '.join(sorted(set(self.excluded)))}, which "
+                f"may provide it: add it to {ALLOW_LIST_ENV}"
+            )
+        return f"unknown task {name!r} (loaded: {installed}); {hint}{extra}"
 
 
 def conflict_message(name: str, entries: Sequence[TaskEntry]) -> str:
     who = " and ".join(f"{e.distribution} {e.version} ({e.plugin})" for e in entries)
     return (
-        f"task {name!r} is provided by more than one plugin: {who}; uninstall one of them or "
-        f"restrict loading with {ALLOW_LIST_ENV}=<distribution,...>"
+        f"task {name!r} is provided by more than one plugin: {who}; uninstall one of them, or "
+        f"leave one distribution out of {ALLOW_LIST_ENV}=<distribution,...>"
     )
 
 
@@ -159,6 +168,12 @@ def task_problems(cls: object) -> list[str]:
         problems.append(f"{label}.Options = {options!r}: expected a pydantic model class")
     if not isinstance(getattr(cls, "labels", None), LabelSchema):
         problems.append(f"{label}.labels: expected an ifan.contract.LabelSchema")
+    batch = getattr(cls, "default_batch_size", None)
+    if not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH_SIZE:
+        problems.append(
+            f"{label}.default_batch_size = {batch!r}: expected an integer from 1 to "
+            f"{MAX_BATCH_SIZE}"
+        )
     tap = getattr(cls, "default_tap", None)
     if tap not in TAP_NAMES:
         problems.append(f"{label}.default_tap = {tap!r}: expected one of {', '.join(TAP_NAMES)}")
@@ -193,6 +208,11 @@ def _format_problems(label: str, formats: object) -> list[str]:
         seen.add(str(name))
         if not (inspect.isclass(fmt.Options) and issubclass(fmt.Options, BaseModel)):
             problems.append(f"{label}.formats[{name!r}].Options: expected a pydantic model class")
+        elif shadowed := sorted(RESERVED_DATA_KEYS & set(fmt.Options.model_fields)):
+            problems.append(
+                f"{label}.formats[{name!r}].Options defines {', '.join(shadowed)}, which the "
+                "manifest reserves for every format: rename them"
+            )
     return problems
 
 
@@ -239,6 +259,7 @@ def load_registry(
         dist = ep.dist.name if ep.dist else "<unknown distribution>"
         version = ep.dist.version if ep.dist else "?"
         if allow is not None and normalize_distribution(dist) not in allow:
+            registry.excluded.append(dist)
             continue
         plugin_name = f"{dist}:{ep.name}"
 
@@ -249,12 +270,26 @@ def load_registry(
 
         try:
             plugin = ep.load()
-            manager.register(plugin, name=plugin_name)
         except Exception as exc:  # a broken plugin must never take the others down
             broken(f"failed to load {ep.value!r}: {_describe_exception(exc)}")
             continue
+        try:
+            manager.register(plugin, name=plugin_name)
+            manager.check_pending()  # a @hookimpl whose name matches no hook (a typo)
+        except Exception as exc:
+            if manager.is_registered(plugin):
+                manager.unregister(plugin)
+            broken(f"{ep.value!r} is not a valid ifan plugin: {_describe_exception(exc)}")
+            continue
         callers = manager.get_hookcallers(plugin) or []
         hooks = tuple(sorted(caller.name for caller in callers))
+        if not hooks:
+            manager.unregister(plugin)
+            broken(
+                f"{ep.value!r} implements no ifan hook: mark its functions with "
+                "@ifan.hookimpl and name them after a hook, e.g. ifan_tasks"
+            )
+            continue
         registry.plugins.append(LoadedPlugin(plugin_name, dist, version, hooks))
         for impl in manager.hook.ifan_tasks.get_hookimpls():
             if impl.plugin_name != plugin_name:
@@ -270,7 +305,7 @@ def load_registry(
                     "Task classes"
                 )
                 continue
-            for cls in provided:
+            for cls in dict.fromkeys(provided):  # the same class twice is one task
                 problems = task_problems(cls)
                 if problems:
                     broken("; ".join(problems))

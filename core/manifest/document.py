@@ -120,7 +120,7 @@ def _read_yaml(path: Path, text: str) -> Document:
         data = yaml.load(text, Loader=_StrictSafeLoader)
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        where = f"line {mark.line + 1}: " if mark else ""
+        where = f"{path}:{mark.line + 1}: " if mark else ""
         problem = exc.problem or str(exc)
         if "could not determine a constructor" in problem:
             problem = (
@@ -128,6 +128,10 @@ def _read_yaml(path: Path, text: str) -> Document:
                 "objects are refused"
             )
         raise ManifestError(str(path), [f"{where}{problem}"]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}: " if mark else ""
+        raise ManifestError(str(path), [f"{where}invalid YAML: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         raise ManifestError(str(path), [f"invalid YAML: {exc}"]) from None
     if data is None:

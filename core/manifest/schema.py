@@ -7,6 +7,7 @@ both tell a user what is allowed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -21,11 +22,10 @@ from pydantic import (
     model_validator,
 )
 
-from ifan.contract import RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
+from ifan.contract import MAX_BATCH_SIZE, RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
 
 MAX_INPUT_SIZE = 1024
 MAX_ITERATIONS = 8
-MAX_BATCH_SIZE = 4096
 MAX_EPOCHS = 100_000
 
 
@@ -34,7 +34,7 @@ def _resolve_against_manifest(value: Path, info: ValidationInfo) -> Path:
     value = value.expanduser()
     if base is not None and not value.is_absolute():
         value = Path(base) / value
-    return value
+    return Path(os.path.normpath(value))
 
 
 ResolvedPath = Annotated[Path, AfterValidator(_resolve_against_manifest)]
@@ -69,10 +69,14 @@ class ModelConfig(_Strict):
         description="task interaction iterations through the integrator; 0 = plain multi-task",
     )
     batchnorm: Literal["per-task", "shared"] = Field(
-        "per-task", description="task-specific batch norm statistics and affine parameters"
+        "per-task",
+        description="'per-task': every batch norm keeps statistics and affine parameters per "
+        "task (the paper's); 'shared': one set for all tasks (ablation, section 4.3.3)",
     )
     reencoder: Literal["learned", "resize"] = Field(
-        "learned", description="learned re-encoders, or the raw predictions resized (ablation)"
+        "learned",
+        description="'learned': each task's re-encoder encodes its predictions (the paper's); "
+        "'resize': the raw predictions resized to each feedback level (ablation, section 4.3.2)",
     )
     feedback_channels: int = Field(
         8,
@@ -101,12 +105,16 @@ class TrainConfig(_Strict):
     finetune_epochs: int = Field(
         200, ge=0, le=MAX_EPOCHS, description="stage 2: batch-wise alternating fine-tuning epochs"
     )
-    optimizer: Literal["rmsprop", "adam", "adamw", "sgd"] = "rmsprop"
+    optimizer: Literal["rmsprop", "adam", "adamw", "sgd"] = Field(
+        "rmsprop", description="optimizer of both stages (the paper uses RMSprop)"
+    )
     lr_pretrain: float = Field(1e-3, gt=0, le=10, description="stage 1 learning rate")
     lr_finetune: float = Field(1e-3, gt=0, le=10, description="stage 2 starting learning rate")
     lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
-    weight_decay: float = Field(0.0, ge=0, le=1)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="seed of weights, sampling and augmentation"
+    )
     out_dir: ResolvedPath = Field(
         Path("runs"), validate_default=True, description="where runs are written"
     )
@@ -124,7 +132,9 @@ class TrainConfig(_Strict):
 class TaskCommon(_Strict):
     """Keys every ``[tasks.<name>]`` table has, whatever the task."""
 
-    batch_size: int = Field(32, ge=1, le=MAX_BATCH_SIZE)
+    batch_size: int = Field(
+        32, ge=1, le=MAX_BATCH_SIZE, description="images per batch (default: the task's own)"
+    )
     loss_weight: float = Field(1.0, ge=0, le=1e6, description="weight of this task's loss")
     tap: str | None = Field(None, description="backbone tap the decoder reads (default: task's)")
 
@@ -135,9 +145,9 @@ assert frozenset(TaskCommon.model_fields) | {"data"} == RESERVED_TASK_KEYS
 class DataCommon(_Strict):
     """Keys every ``[tasks.<name>.data]`` table has, whatever the format."""
 
-    train: ResolvedPath | None = None
-    val: ResolvedPath | None = None
-    test: ResolvedPath | None = None
+    train: ResolvedPath | None = Field(None, description="training split")
+    val: ResolvedPath | None = Field(None, description="validation split")
+    test: ResolvedPath | None = Field(None, description="test split")
 
     @model_validator(mode="after")
     def _some_split(self) -> DataCommon:
@@ -163,7 +173,16 @@ def task_model(task: type[Task], with_data: bool = True) -> type[BaseModel]:
     was meant; the JSON Schema includes it as a union discriminated by ``format``.
     """
     fields: dict[str, Any] = {
-        "batch_size": (int, Field(task.default_batch_size, ge=1, le=MAX_BATCH_SIZE)),
+        "batch_size": (
+            int,
+            Field(
+                task.default_batch_size,
+                ge=1,
+                le=MAX_BATCH_SIZE,
+                description=f"images per batch (default for {task.name}: "
+                f"{task.default_batch_size})",
+            ),
+        ),
     }
     if with_data:
         models = tuple(data_model(fmt) for fmt in task.formats)

@@ -80,7 +80,15 @@ BROKEN_CASES = {
     ),
     "bad hook signature": (
         "from ifan import hookimpl\n\n@hookimpl\ndef ifan_tasks(nonsense):\n    return []\n",
-        "PluginValidationError",
+        "is not a valid ifan plugin: PluginValidationError",
+    ),
+    "misspelt hook": (
+        "from ifan import hookimpl\n\n@hookimpl\ndef ifan_task():\n    return []\n",
+        "unknown hook 'ifan_task'",
+    ),
+    "no hookimpl marker": (
+        "def ifan_tasks():\n    return []\n",
+        "implements no ifan hook: mark its functions with @ifan.hookimpl",
     ),
 }
 
@@ -111,6 +119,32 @@ def test_invalid_task_names_every_problem(install_plugin, toy_source) -> None:
     [broken] = load_registry(allow=None).broken
     assert "name = 'Bad Name': expected a lower-case identifier" in broken.reason
     assert "default_tap = 'middle': expected one of down0" in broken.reason
+
+
+def test_plugin_returning_a_class_twice_provides_it_once(install_plugin, toy_source) -> None:
+    source = toy_source().replace("return [ToyTask]", "return [ToyTask, ToyTask]")
+    install_plugin("ifan-task-toy", "1.0", {"twice_mod": source}, {"toy": "twice_mod"})
+    registry = load_registry(allow=None)
+    assert registry.tasks["toy"].distribution == "ifan-task-toy"
+    assert registry.conflicts == {} and registry.broken == []
+
+
+def test_format_options_must_not_shadow_split_keys(install_plugin, toy_source) -> None:
+    source = (
+        toy_source()
+        .replace(
+            'class ToyFormat(DatasetFormat):\n    name = "toy-folder"',
+            "class ShadowOptions(FormatOptions):\n    train: int = 1\n\n\n"
+            'class ToyFormat(DatasetFormat):\n    name = "toy-folder"\n    Options = ShadowOptions',
+        )
+        .replace('default_tap = "down5"', 'default_tap = "down5"\n    default_batch_size = 0')
+    )
+    install_plugin("ifan-task-toy", "1.0", {"shadow_mod": source}, {"toy": "shadow_mod"})
+    [broken] = load_registry(allow=None).broken
+    assert "formats['toy-folder'].Options defines train, which the manifest reserves" in (
+        broken.reason
+    )
+    assert "default_batch_size = 0: expected an integer from 1 to 4096" in broken.reason
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,8 @@ def test_valid_manifest_is_typed_with_defaults_and_resolved_paths(tmp_path, regi
     assert emotion.batch_size == 96, "the task's own default batch size (the paper's)"
     assert emotion.data.splits["test"] == Path("/abs/fer/test")
     assert manifest.train.out_dir == tmp_path.resolve() / "runs"
+    dotted = load_manifest(write(tmp_path, VALID), ["train.out_dir='../x/../runs'"], registry)
+    assert dotted.train.out_dir == tmp_path.resolve().parent / "runs", "paths are normalised"
     assert type(landmarks.build_task()).__name__ == "LandmarksTask"
     # missing data paths are warnings: a manifest can be checked away from its data
     assert len(manifest.warnings) == 3
@@ -115,20 +117,23 @@ def test_toml_syntax_error_names_the_line(tmp_path, registry) -> None:
 
 def test_yaml_syntax_error(tmp_path, registry) -> None:
     message = one_problem(tmp_path, registry, "model: [1,\n", "m.yaml")
-    assert message.startswith("invalid YAML:") and "line" in message
+    assert (
+        message == f"{tmp_path / 'm.yaml'}:2:1: invalid YAML: expected the node content, "
+        "but found '<stream end>'"
+    )
 
 
 def test_yaml_tag_that_constructs_objects_is_refused(tmp_path, registry) -> None:
     hostile = 'model: !!python/object/apply:os.system ["touch pwned"]\n'
     message = one_problem(tmp_path, registry, hostile, "m.yaml")
-    assert message.startswith("line 1:")
+    assert message.startswith(f"{tmp_path / 'm.yaml'}:1: could not determine a constructor")
     assert "YAML tags that construct objects are refused" in message
     assert not (tmp_path / "pwned").exists()
 
 
 def test_yaml_duplicate_key(tmp_path, registry) -> None:
     message = one_problem(tmp_path, registry, "model: {}\nmodel: {}\n", "m.yaml")
-    assert message == "line 2: duplicate key 'model'"
+    assert message == f"{tmp_path / 'm.yaml'}:2: duplicate key 'model'"
 
 
 def test_yaml_top_level_must_be_a_mapping(tmp_path, registry) -> None:
@@ -214,11 +219,19 @@ def test_tasks_table_is_required(tmp_path, registry) -> None:
     assert "installed tasks: emotion, landmarks, parsing" in message
 
 
+def test_task_left_out_by_the_allow_list_says_so(tmp_path, install_plugin, toy_source) -> None:
+    install_plugin("ifan-task-toy", "1.0", {"allow_toy": toy_source()}, {"toy": "allow_toy"})
+    registry = load_registry(allow={"ifan-task-toy"})
+    message = one_problem(tmp_path, registry, TASKS)
+    assert "unknown task 'emotion' (loaded: toy)" in message
+    assert "IFAN_PLUGINS leaves out ifan, which may provide it: add it to IFAN_PLUGINS" in message
+
+
 def test_unknown_task_suggests_close_names(tmp_path, registry) -> None:
     text = '[tasks.landmark.data]\nformat = "mtfl"\ntrain = "x"\n'
     message = one_problem(tmp_path, registry, text)
     assert message == (
-        f"{tmp_path / 'm.toml'}:1: tasks.landmark: unknown task 'landmark' (installed: emotion, "
+        f"{tmp_path / 'm.toml'}:1: tasks.landmark: unknown task 'landmark' (loaded: emotion, "
         "landmarks, parsing); did you mean 'landmarks'?"
     )
 
