@@ -23,3 +23,7 @@ class ManifestError(IfanError):
         self.problems = problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(f"{source}: {count}\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class BackboneError(IfanError):
+    """A backbone cannot be built: an unusable timm encoder or a checkpoint that does not fit it."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
-from ifan_tasks.emotion.formats import FORMATS
 from pydantic import Field
 
-FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
+from ifan_tasks.emotion.formats import FORMATS
+from ifan_tasks.emotion.readers import FER2013_CLASSES
 
 
 class EmotionOptions(TaskOptions):
@@ -36,22 +36,46 @@ class EmotionTask(Task):
     options: EmotionOptions
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
-        raise NotImplementedError("emotion decoder: issue #3")
+        """Global average pooling and an MLP: logits ``B x C``."""
+        from ifan.network.blocks import MLPHead
+
+        return MLPHead(tap, len(self.labels.names), self.options.hidden, ctx.norm, "avg")
 
     def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
-        raise NotImplementedError("emotion re-encoder: issue #3")
+        """Fully connected layers on the probability vector, tiled to every level (§4.1.2)."""
+        import torch.nn as nn
+
+        from ifan.network.blocks import FCTileEncoder
+
+        return nn.Sequential(nn.Softmax(dim=1), FCTileEncoder(len(self.labels.names), levels))
 
     def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
-        raise NotImplementedError("emotion prediction maps: issue #3")
+        """The class probabilities, constant over ``height x width``."""
+        probabilities = prediction.softmax(1)
+        return probabilities[:, :, None, None].expand(-1, -1, height, width)
 
     def loss(self, prediction: Any, target: Any) -> Any:
-        raise NotImplementedError("emotion loss: issue #3")
+        """Cross-entropy against the class index."""
+        import torch.nn.functional as F
+
+        return F.cross_entropy(
+            prediction, target["label"].long(), label_smoothing=self.options.label_smoothing
+        )
 
     def new_metric(self) -> Any:
-        raise NotImplementedError("emotion metric: issue #4")
+        """Accuracy, mean per-class accuracy and the confusion matrix."""
+        from ifan_tasks.emotion.metric import EmotionMetric
+
+        return EmotionMetric(self.labels)
 
     def to_json(self, prediction: Any) -> dict[str, Any]:
-        raise NotImplementedError("emotion JSON: issue #4")
+        """The label, its probability and every class's probability."""
+        from ifan_tasks.emotion.output import emotion_json
+
+        return emotion_json(prediction, self.labels)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
-        raise NotImplementedError("emotion overlay: issue #4")
+        """The face with its label and top probabilities beside it (and the truth when given)."""
+        from ifan_tasks.emotion.output import emotion_overlay
+
+        return emotion_overlay(image, prediction, self.labels, target)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field
+
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
 from ifan_tasks.landmarks.formats import FORMATS
-from pydantic import Field
 
 MTFL_POINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -41,22 +42,54 @@ class LandmarksTask(Task):
     options: LandmarksOptions
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
-        raise NotImplementedError("landmarks decoder: issue #3")
+        """Regression of ``K x 2`` coordinates in [0, 1] from the flattened tap (sigmoid output)."""
+        import torch.nn as nn
+
+        from ifan.network.blocks import MLPHead
+
+        points = len(self.labels.names)
+        head = MLPHead(
+            tap, 2 * points, self.options.hidden, ctx.norm, "flatten", activation="sigmoid"
+        )
+        return nn.Sequential(head, nn.Unflatten(1, (points, 2)))
 
     def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
-        raise NotImplementedError("landmarks re-encoder: issue #3")
+        """Soft disk heat maps of the points at input size through alternating conv and max-pool."""
+        import torch.nn as nn
+
+        from ifan.network.blocks import ConvPoolPyramid, PointHeatmaps
+
+        radius = self.options.heatmap_radius * ctx.input_size / 128
+        heatmaps = PointHeatmaps(ctx.input_size, ctx.input_size, radius)
+        return nn.Sequential(heatmaps, ConvPoolPyramid(len(self.labels.names), levels, ctx.norm))
 
     def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
-        raise NotImplementedError("landmarks prediction maps: issue #3")
+        """One disk map per point, drawn at >= 128x128 and area-resized to ``height x width``."""
+        from ifan.network.blocks import point_heatmaps, resize_maps
+
+        scale = max(1, -(-128 // min(height, width)))  # ceil(128 / size): draw at >= 128
+        radius = self.options.heatmap_radius * min(height, width) * scale / 128
+        maps = point_heatmaps(prediction, height * scale, width * scale, radius)
+        return resize_maps(maps, height, width)
 
     def loss(self, prediction: Any, target: Any) -> Any:
-        raise NotImplementedError("landmarks loss: issue #3")
+        """Euclidean loss: the mean squared distance between predicted and true points."""
+        return ((prediction - target["points"].to(prediction.dtype)) ** 2).sum(-1).mean()
 
     def new_metric(self) -> Any:
-        raise NotImplementedError("landmarks metric: issue #4")
+        """Normalised mean error and failure rate, per point and overall."""
+        from ifan_tasks.landmarks.metric import LandmarksMetric
 
-    def to_json(self, prediction: Any) -> dict[str, Any]:
-        raise NotImplementedError("landmarks JSON: issue #4")
+        return LandmarksMetric(self.labels, self.options.failure_threshold)
+
+    def to_json(self, prediction: Any, size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """Named points in crop coordinates, or in pixels of the letterboxed image of ``size``."""
+        from ifan_tasks.landmarks.output import landmarks_json
+
+        return landmarks_json(prediction, self.labels, size)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
-        raise NotImplementedError("landmarks overlay: issue #4")
+        """Predicted points in white, the ground truth (when given) in red."""
+        from ifan_tasks.landmarks.output import landmarks_overlay
+
+        return landmarks_overlay(image, prediction, target)

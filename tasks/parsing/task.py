@@ -5,38 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
-from ifan_tasks.parsing.formats import FORMATS
 from pydantic import Field
 
-HELEN_CLASSES = (
-    "background",
-    "skin",
-    "left_eyebrow",
-    "right_eyebrow",
-    "left_eye",
-    "right_eye",
-    "nose",
-    "upper_lip",
-    "inner_mouth",
-    "lower_lip",
-    "hair",
-)
-HELEN_GROUPS = {
-    "eyes": ("left_eye", "right_eye"),
-    "brows": ("left_eyebrow", "right_eyebrow"),
-    "mouth_all": ("upper_lip", "inner_mouth", "lower_lip"),
-    "overall": (
-        "left_eyebrow",
-        "right_eyebrow",
-        "left_eye",
-        "right_eye",
-        "nose",
-        "upper_lip",
-        "inner_mouth",
-        "lower_lip",
-    ),
-}
+from ifan.contract import BuildContext, FeatureSpec, Task, TaskOptions
+from ifan_tasks.parsing.classes import HELEN_LABELS
+from ifan_tasks.parsing.formats import FORMATS
 
 
 class ParsingOptions(TaskOptions):
@@ -56,29 +29,66 @@ class ParsingTask(Task):
     contract_version = "1.0"
     description = "face parsing (paper §4.1.2: per-pixel classes from the 128x128 up-path tap)"
     Options = ParsingOptions
-    labels = LabelSchema(kind="segmentation", names=HELEN_CLASSES, groups=HELEN_GROUPS)
+    labels = HELEN_LABELS
     formats = FORMATS
     default_tap = "up0"
     default_batch_size = 24
     options: ParsingOptions
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
-        raise NotImplementedError("parsing decoder: issue #3")
+        """Conv3x3-BN-ReLU and a 1x1 classifier on the tap, upsampled to the input size."""
+        from ifan.network.blocks import PixelClassifier
+
+        classes = len(self.labels.names)
+        return PixelClassifier(tap, classes, self.options.hidden, ctx.norm, ctx.input_size)
 
     def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
-        raise NotImplementedError("parsing re-encoder: issue #3")
+        """The softmax probability map through alternating conv and max-pool layers (§4.1.2)."""
+        import torch.nn as nn
+
+        from ifan.network.blocks import ConvPoolPyramid
+
+        pyramid = ConvPoolPyramid(len(self.labels.names), levels, ctx.norm)
+        return nn.Sequential(nn.Softmax(dim=1), pyramid)
 
     def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
-        raise NotImplementedError("parsing prediction maps: issue #3")
+        """Class probabilities resized to ``height x width``."""
+        from ifan.network.blocks import resize_maps
+
+        return resize_maps(prediction.softmax(1), height, width)
 
     def loss(self, prediction: Any, target: Any) -> Any:
-        raise NotImplementedError("parsing loss: issue #3")
+        """Per-pixel cross-entropy; mask value 255 is ignored."""
+        import torch.nn.functional as F
+
+        return F.cross_entropy(
+            prediction,
+            target["mask"].long(),
+            ignore_index=255,
+            label_smoothing=self.options.label_smoothing,
+        )
+
+    def collate(self, samples: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+        """Stack images and ``S x S`` masks; keep the original-size labels as a list."""
+        from ifan_tasks.parsing.samples import collate
+
+        return collate(samples)
 
     def new_metric(self) -> Any:
-        raise NotImplementedError("parsing metric: issue #4")
+        """F-scores per class and merged group, at the labels' original size."""
+        from ifan_tasks.parsing.metric import ParsingMetric
 
-    def to_json(self, prediction: Any) -> dict[str, Any]:
-        raise NotImplementedError("parsing JSON: issue #4")
+        return ParsingMetric(self.labels)
+
+    def to_json(self, prediction: Any, size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """Class names, pixel shares and a run-length mask (see ``parsing.output.parsing_json``);
+        at the crop's size, or on the letterboxed image of ``size = (width, height)``."""
+        from ifan_tasks.parsing.output import parsing_json
+
+        return parsing_json(prediction, self.labels, size)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
-        raise NotImplementedError("parsing overlay: issue #4")
+        """Class colours blended on the photo; the ground truth beside it when given."""
+        from ifan_tasks.parsing.output import parsing_overlay
+
+        return parsing_overlay(image, prediction, self.labels, target)

@@ -1,0 +1,112 @@
+"""Task-specific batch norm (paper §3.3): per-task statistics and affine parameters.
+
+Every batch-norm layer of the network is either one shared layer (``batchnorm = "shared"``, the
+ablation of §4.3.3) or a :class:`TaskBatchNorm` holding one independent copy per task. All the
+:class:`TaskBatchNorm` layers of a model follow one :class:`TaskSwitch`: a forward pass names the
+task whose copies it uses, so a training step on task A never reads or updates task B's running
+statistics or affine parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+class FlexBatchNorm(_BatchNorm):
+    """Batch norm over channel dim 1 for ``B x C``, ``B x C x L`` and ``B x C x H x W`` inputs.
+
+    What ``ctx.norm(channels)`` makes, so one factory serves conv features and MLP vectors alike.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() not in (2, 3, 4):
+            raise ValueError(f"expected a 2D, 3D or 4D input (got {input.dim()}D input)")
+
+
+class TaskSwitch:
+    """Which task's batch norm the current forward pass uses (shared by all layers of a model)."""
+
+    def __init__(self, tasks: Sequence[str]):
+        self.tasks = tuple(tasks)
+        self.task: str | None = self.tasks[0] if len(self.tasks) == 1 else None
+
+    def current(self) -> str:
+        if self.task is None:
+            raise RuntimeError(
+                "this model keeps per-task batch norm: name the task of the forward pass, e.g. "
+                f"model(images, task=...) with one of {', '.join(self.tasks)}"
+            )
+        return self.task
+
+    @contextmanager
+    def use(self, task: str | None) -> Iterator[None]:
+        """Use ``task``'s batch norm inside the block (None keeps the current choice)."""
+        if task is not None and task not in self.tasks:
+            raise KeyError(f"unknown task {task!r}; this model has {', '.join(self.tasks)}")
+        previous = self.task
+        if task is not None:
+            self.task = task
+        try:
+            yield
+        finally:
+            self.task = previous
+
+
+class TaskBatchNorm(nn.Module):
+    """One batch-norm module per task; the forward uses the switch's current task's copy."""
+
+    def __init__(self, norms: dict[str, nn.Module], switch: TaskSwitch):
+        super().__init__()
+        if set(norms) != set(switch.tasks):
+            raise ValueError(f"expected one norm per task of {switch.tasks}, got {sorted(norms)}")
+        self.norms = nn.ModuleDict(norms)
+        self.switch = switch
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norms[self.switch.current()](x)
+
+    def extra_repr(self) -> str:
+        return f"tasks={list(self.norms)}"
+
+
+class NormFactory:
+    """Makes and converts batch-norm layers for one model, per task or shared.
+
+    ``factory(channels)`` is the ``BuildContext.norm`` handed to tasks; ``factory.convert(module)``
+    turns the batch-norm layers of an existing module (a timm encoder) into per-task ones by deep
+    copying each (so timm's ``BatchNormAct2d`` keeps its activation and pretrained statistics).
+    """
+
+    def __init__(self, tasks: Sequence[str], per_task: bool = True):
+        self.per_task = per_task
+        self.switch = TaskSwitch(tasks)
+
+    def __call__(self, channels: int) -> nn.Module:
+        return self.wrap(FlexBatchNorm(channels))
+
+    def wrap(self, norm: nn.Module) -> nn.Module:
+        """``norm`` itself when shared, else a :class:`TaskBatchNorm` of one copy per task."""
+        if not self.per_task:
+            return norm
+        return TaskBatchNorm({t: copy.deepcopy(norm) for t in self.switch.tasks}, self.switch)
+
+    def convert(self, module: nn.Module) -> nn.Module:
+        """Replace every batch-norm layer inside ``module`` (in place) by :meth:`wrap` of it."""
+        if isinstance(module, _BatchNorm):
+            return self.wrap(module)
+        if not self.per_task:
+            return module
+        for name, child in list(module.named_children()):
+            if isinstance(child, TaskBatchNorm):
+                continue
+            setattr(module, name, self.convert(child))
+        return module
+
+    def use(self, task: str | None):
+        """Context manager: the forward passes inside use ``task``'s batch norm."""
+        return self.switch.use(task)
