@@ -1,27 +1,79 @@
-"""Dataset formats of the emotion task (readers: issue #4)."""
+"""Dataset formats of the emotion task (readers in :mod:`ifan_tasks.emotion.readers`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ifan.contract import DatasetFormat, FormatOptions, Split
+from pydantic import Field, model_validator
+
+from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, Split
+from ifan.data.dataset import RecordDataset
+from ifan_tasks.emotion.readers import FER2013_CLASSES, open_class_folders, open_fer2013_csv
 
 
-class _Pending(DatasetFormat):
-    def open(self, path: Path, split: Split, options: FormatOptions, input_size: int):
-        raise NotImplementedError(f"the {self.name} reader lands with issue #4")
+class FolderOptions(FormatOptions):
+    classes: list[str] = Field(
+        list(FER2013_CLASSES),
+        min_length=2,
+        description="class names = sub-folder names, in class-index order (default FER2013's)",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> FolderOptions:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes {self.classes} name a class twice")
+        return self
 
 
-class FolderFormat(_Pending):
+class FolderFormat(DatasetFormat):
+    """One sub-folder of images per class (FER2013 as distributed as images)."""
+
     name = "folder"
     description = "one folder per class (FER2013 as distributed as images)"
     split_paths = "a folder with one sub-folder per class"
+    Options = FolderOptions
+
+    def labels(self, options: FolderOptions) -> LabelSchema:
+        return LabelSchema(kind="class", names=tuple(options.classes))
+
+    def open(
+        self, path: Path, split: Split, options: FolderOptions, input_size: int
+    ) -> RecordDataset:
+        return open_class_folders(path, options.classes, input_size)
 
 
-class Fer2013CsvFormat(_Pending):
+FER2013_USAGE: dict[Split, str] = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+
+
+class Fer2013CsvOptions(FormatOptions):
+    usage: dict[Split, str] = Field(
+        FER2013_USAGE,
+        description="the Usage value read for each split; splits not given keep the default "
+        "(train Training, val PublicTest, test PrivateTest)",
+    )
+
+    @model_validator(mode="after")
+    def _with_defaults(self) -> Fer2013CsvOptions:
+        self.usage = {**FER2013_USAGE, **self.usage}
+        return self
+
+
+class Fer2013CsvFormat(DatasetFormat):
+    """The original fer2013.csv (``emotion,pixels,Usage``); each split reads the rows of one
+    ``Usage`` and the emotion codes become the FER2013 folder classes."""
+
     name = "fer2013-csv"
     description = "the original fer2013.csv: emotion, pixels, Usage"
     split_paths = "the CSV file (the split is chosen by its Usage column)"
+    Options = Fer2013CsvOptions
+
+    def labels(self, options: FormatOptions) -> LabelSchema:
+        return LabelSchema(kind="class", names=FER2013_CLASSES)
+
+    def open(
+        self, path: Path, split: Split, options: Fer2013CsvOptions, input_size: int
+    ) -> RecordDataset:
+        return open_fer2013_csv(path, options.usage[split], input_size)
 
 
 FORMATS = (FolderFormat(), Fer2013CsvFormat())

@@ -1,46 +1,118 @@
-"""Dataset formats of the parsing task (readers: issue #4)."""
+"""Dataset formats of the parsing task. Every reader letterboxes the photo into the ``S x S`` input
+and keeps the labels at their original size for scoring (see :mod:`ifan_tasks.parsing.samples`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ifan.contract import DatasetFormat, FormatOptions, Split
-from pydantic import Field
+from pydantic import Field, model_validator
+
+from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, Split
+from ifan.data.dataset import RecordDataset
+from ifan_tasks.parsing.classes import CELEBAMASK_LABELS, FASSEG_LABELS
+from ifan_tasks.parsing.fasseg import open_fasseg
+from ifan_tasks.parsing.helen import open_helen
+from ifan_tasks.parsing.masks import open_masked, read_celebamask, read_mask_folder
+from ifan_tasks.parsing.samples import SizeMismatch
 
 
-class _Pending(DatasetFormat):
-    def open(self, path: Path, split: Split, options: FormatOptions, input_size: int):
-        raise NotImplementedError(f"the {self.name} reader lands with issue #4")
+class ParsingFormatOptions(FormatOptions):
+    """Options every parsing format has."""
+
+    size_mismatch: SizeMismatch = Field(
+        "error",
+        description="a label image whose shape differs from its photo: 'error' (report it) or "
+        "'resize' (resize the label to the photo, nearest neighbour)",
+    )
 
 
-class HelenFormat(_Pending):
+class HelenFormat(DatasetFormat):
+    """Helen (Smith et al. 2013): 11 per-class maps a face, list lines ``index , name``; the
+    classes are the task's default; see :mod:`ifan_tasks.parsing.helen`."""
+
     name = "helen"
     description = "Helen relabelled by Smith et al. 2013: images/, labels/<name>/<name>_lbl00.png"
-    split_paths = "a list file of image names (exemplars.txt, tuning.txt, testing.txt)"
+    split_paths = "a list file of 'index , name' lines (exemplars.txt, tuning.txt, testing.txt)"
+    Options = ParsingFormatOptions
+
+    def open(
+        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+    ) -> RecordDataset:
+        return open_helen(path, input_size, options.size_mismatch)
 
 
-class FassegFormat(_Pending):
+class FassegFormat(DatasetFormat):
+    """FASSEG: colour-coded labels mapped to the nearest of 6 class colours (background, skin,
+    hair and eyebrows, eyes, nose, mouth); see :mod:`ifan_tasks.parsing.fasseg`."""
+
     name = "fasseg"
     description = "FASSEG colour-coded label images, Train_RGB/ beside Train_Labels/"
-    split_paths = "a folder holding the photos, with the label folder beside it"
+    split_paths = "a photo folder (e.g. V1/Train_RGB), with its *_Labels folder beside it"
+    Options = ParsingFormatOptions
+
+    def labels(self, options: FormatOptions) -> LabelSchema:
+        return FASSEG_LABELS
+
+    def open(
+        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+    ) -> RecordDataset:
+        return open_fasseg(path, input_size, options.size_mismatch)
 
 
-class CelebAMaskFormat(_Pending):
+class CelebAMaskFormat(DatasetFormat):
+    """CelebAMask-HQ index masks (19 classes); see :mod:`ifan_tasks.parsing.masks`."""
+
     name = "celebamask"
-    description = "CelebAMask-HQ index masks"
-    split_paths = "a folder of images, or a list file of image names"
+    description = "CelebAMask-HQ: CelebA-HQ-img/ and the index masks CelebAMask-HQ-mask/"
+    split_paths = "the dataset folder, or a list file of image names in it"
+    Options = ParsingFormatOptions
+
+    def labels(self, options: FormatOptions) -> LabelSchema:
+        return CELEBAMASK_LABELS
+
+    def open(
+        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+    ) -> RecordDataset:
+        records = read_celebamask(path)
+        return open_masked(records, input_size, len(CELEBAMASK_LABELS.names), options.size_mismatch)
 
 
-class MaskFolderOptions(FormatOptions):
-    classes: list[str] = Field(min_length=2, description="class names, in mask index order")
+class MaskFolderOptions(ParsingFormatOptions):
+    classes: list[str] = Field(
+        min_length=2, max_length=255, description="class names, in mask index order"
+    )
     groups: dict[str, list[str]] = Field({}, description="named groups scored merged")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> MaskFolderOptions:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes {self.classes} name a class twice")
+        for group, members in self.groups.items():
+            if group in self.classes:
+                raise ValueError(f"group {group!r} has the name of a class; rename it")
+            unknown = [m for m in members if m not in self.classes]
+            if unknown or not members:
+                raise ValueError(f"group {group!r}: {unknown or 'no members'} not among classes")
+        return self
 
-class MaskFolderFormat(_Pending):
+
+class MaskFolderFormat(DatasetFormat):
+    """Photos with index masks (value = class index, 255 = ignore); classes from the manifest."""
+
     name = "mask-folder"
     description = "a folder of images/ and masks/ (PNG of class indices)"
     split_paths = "a folder with images/ and masks/"
     Options = MaskFolderOptions
+
+    def labels(self, options: MaskFolderOptions) -> LabelSchema:
+        groups = {name: tuple(members) for name, members in options.groups.items()}
+        return LabelSchema(kind="segmentation", names=tuple(options.classes), groups=groups)
+
+    def open(
+        self, path: Path, split: Split, options: MaskFolderOptions, input_size: int
+    ) -> RecordDataset:
+        records = read_mask_folder(path)
+        return open_masked(records, input_size, len(options.classes), options.size_mismatch)
 
 
 FORMATS = (HelenFormat(), FassegFormat(), CelebAMaskFormat(), MaskFolderFormat())

@@ -1,0 +1,1 @@
+"""Shared dataset-reading helpers for task plugins: errors, list files, images and crops."""

@@ -1,0 +1,116 @@
+"""Image loading with errors that name the file, and the square crops every task feeds the network.
+
+A face enters the network as a square crop resized to ``S x S``. The crop is a :class:`Box` in the
+pixels of the original image (it may reach outside the image; outside is filled), so coordinates
+map both ways: ``Box.to_crop`` turns pixels into [0, 1] crop coordinates and ``Box.from_crop``
+back, and :func:`uncrop` resizes an ``S x S`` map back onto the original image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from ifan.data.errors import DatasetError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def open_image(path: Path) -> Image.Image:
+    """The decoded image at ``path``; a :class:`DatasetError` naming the file when it cannot be."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: image not found; check the dataset layout") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: not a readable image ({exc}); replace or remove it") from None
+
+
+def load_rgb(path: Path) -> Image.Image:
+    """The image at ``path`` in RGB (grey, palette and alpha images are converted)."""
+    return open_image(path).convert("RGB")
+
+
+def find_image(folder: Path, stem: str) -> Path | None:
+    """The image called ``stem`` with any usual suffix in ``folder``, or None."""
+    for suffix in IMAGE_SUFFIXES:
+        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Box:
+    """A square crop: top-left corner ``(x0, y0)`` and side, in pixels of the original image."""
+
+    x0: int
+    y0: int
+    side: int
+
+    def to_crop(self, points: torch.Tensor) -> torch.Tensor:
+        """``N x 2`` pixel coordinates (x, y) -> coordinates in [0, 1] of the crop."""
+        origin = torch.tensor([self.x0, self.y0], dtype=points.dtype)
+        return (points - origin) / self.side
+
+    def from_crop(self, points: torch.Tensor) -> torch.Tensor:
+        """``N x 2`` crop coordinates in [0, 1] -> pixel coordinates of the original image."""
+        origin = torch.tensor([self.x0, self.y0], dtype=points.dtype)
+        return points * self.side + origin
+
+
+def letterbox(width: int, height: int) -> Box:
+    """The smallest square centred on a ``width x height`` image: the whole image, padded."""
+    side = max(width, height)
+    return Box((width - side) // 2, (height - side) // 2, side)
+
+
+def box_around(points: torch.Tensor, margin: float) -> Box:
+    """A square centred on the points' bounding box, its side the larger extent times
+    ``1 + 2 * margin`` (``margin`` is added on each side, as a fraction of that extent)."""
+    low = points.min(dim=0).values
+    high = points.max(dim=0).values
+    centre = (low + high) / 2
+    side = max(float((high - low).max()) * (1 + 2 * margin), 1.0)
+    return Box(round(float(centre[0]) - side / 2), round(float(centre[1]) - side / 2), round(side))
+
+
+def crop_square(
+    image: Image.Image,
+    box: Box,
+    size: int,
+    resample: Image.Resampling = Image.Resampling.BILINEAR,
+    fill: int | tuple[int, ...] = 0,
+) -> Image.Image:
+    """The ``box`` region of ``image`` resized to ``size x size``; outside the image is ``fill``."""
+    canvas = Image.new(image.mode, (box.side, box.side), fill)
+    canvas.paste(image, (-box.x0, -box.y0))
+    return canvas.resize((size, size), resample)
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """An RGB image as a float tensor ``3 x H x W`` in [0, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255)
+
+
+def uncrop(
+    maps: torch.Tensor, box: Box, width: int, height: int, mode: str = "bilinear"
+) -> torch.Tensor:
+    """``C x S x S`` maps of the crop resized onto the ``width x height`` original image.
+
+    ``mode`` is ``bilinear`` (scores, as the paper resizes its parsing prediction) or ``nearest``
+    (class indices). Parts of the image outside the box are zero.
+    """
+    dtype = maps.dtype
+    kwargs = {"align_corners": False} if mode == "bilinear" else {}
+    scaled = F.interpolate(maps[None].float(), size=(box.side, box.side), mode=mode, **kwargs)[0]
+    pads = (box.x0, width - box.x0 - box.side, box.y0, height - box.y0 - box.side)
+    return F.pad(scaled, pads).to(dtype)

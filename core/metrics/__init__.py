@@ -1,0 +1,1 @@
+"""Reusable :class:`ifan.metric.Metric` bases for task plugins."""

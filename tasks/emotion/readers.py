@@ -1,0 +1,136 @@
+"""Readers of the emotion formats: a folder per class, and the original ``fer2013.csv``.
+
+Faces are letterboxed (padded to a centred square, never cut) and resized to ``S x S``; FER2013's
+48 x 48 grey faces are simply scaled up and made RGB. The target is ``{"label": class index}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ifan.data.dataset import RecordDataset
+from ifan.data.errors import DatasetError
+from ifan.data.images import IMAGE_SUFFIXES, crop_square, letterbox, load_rgb, to_tensor
+
+FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+"""The task's classes: FER2013's, in the alphabetical order of its image folders."""
+FER2013_CSV_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+"""The meaning of fer2013.csv's ``emotion`` column, 0 to 6."""
+CSV_COLUMNS = ("emotion", "pixels", "Usage")
+
+
+def _sample(
+    photo: Image.Image, label: int, size: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    image = to_tensor(crop_square(photo.convert("RGB"), letterbox(*photo.size), size))
+    return image, {"label": torch.tensor(label, dtype=torch.int64)}
+
+
+def load_file(record: tuple[Path, int], size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One face of a class folder."""
+    path, label = record
+    return _sample(load_rgb(path), label, size)
+
+
+def read_class_folders(path: Path, classes: Sequence[str]) -> list[tuple[Path, int]]:
+    """``(image, class index)`` for every image in the class sub-folders of ``path``."""
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder; a folder split holds one sub-folder per class")
+    records = []
+    for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name not in classes:
+            raise DatasetError(
+                f"{folder}: folder {folder.name!r} is not a class ({', '.join(classes)}); rename "
+                "or remove it, or list it in the data table's classes"
+            )
+        label = classes.index(folder.name)
+        records.extend(
+            (p, label)
+            for p in sorted(folder.rglob("*"))
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        )
+    if not records:
+        raise DatasetError(f"{path}: no images in class folders ({', '.join(classes)})")
+    return records
+
+
+def open_class_folders(path: Path, classes: Sequence[str], size: int) -> RecordDataset:
+    """The ``folder`` split at ``path``."""
+    return RecordDataset(read_class_folders(path, classes), partial(load_file, size=size))
+
+
+@dataclass(frozen=True)
+class PixelRecord:
+    pixels: np.ndarray
+    """``side x side`` grey values."""
+    label: int
+
+
+def load_pixels(record: PixelRecord, size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One face of fer2013.csv."""
+    return _sample(Image.fromarray(record.pixels, mode="L"), record.label, size)
+
+
+def read_fer2013_csv(path: Path, usage: str) -> list[PixelRecord]:
+    """The faces of ``fer2013.csv`` whose ``Usage`` is ``usage``, labels in the task's order."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the FER2013 CSV ({exc})") from None
+    records, usages = [], set()
+    with handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        if not set(CSV_COLUMNS) <= set(header):
+            raise DatasetError(
+                f"{path}:1: expected the header {','.join(CSV_COLUMNS)}, got {','.join(header)!r}"
+            )
+        columns = [header.index(name) for name in CSV_COLUMNS]
+        for row in reader:
+            if not row:
+                continue
+            where = f"{path}:{reader.line_num}"
+            if len(row) != len(header):
+                raise DatasetError(f"{where}: expected {len(header)} fields, got {len(row)}")
+            emotion, pixels, row_usage = (row[i].strip() for i in columns)
+            usages.add(row_usage)
+            if row_usage != usage:
+                continue
+            if emotion not in {str(i) for i in range(len(FER2013_CSV_CLASSES))}:
+                raise DatasetError(f"{where}: emotion must be 0 to 6, got {emotion!r}")
+            label = FER2013_CLASSES.index(FER2013_CSV_CLASSES[int(emotion)])
+            records.append(PixelRecord(_pixels(pixels, where), label))
+    if not records:
+        raise DatasetError(
+            f"{path}: no rows with Usage {usage!r} (found: {', '.join(sorted(usages)) or 'none'}); "
+            "check the data table's usage option"
+        )
+    return records
+
+
+def _pixels(text: str, where: str) -> np.ndarray:
+    try:
+        values = np.array(text.split(), dtype=np.int64)
+    except ValueError:
+        raise DatasetError(f"{where}: pixels must be space-separated integers") from None
+    side = math.isqrt(len(values))
+    if side == 0 or side * side != len(values) or values.min() < 0 or values.max() > 255:
+        raise DatasetError(
+            f"{where}: expected a square image of grey values 0 to 255 (48 x 48 = 2304), got "
+            f"{len(values)} values"
+        )
+    return values.astype(np.uint8).reshape(side, side)
+
+
+def open_fer2013_csv(path: Path, usage: str, size: int) -> RecordDataset:
+    """The fer2013.csv rows of one ``Usage``."""
+    return RecordDataset(read_fer2013_csv(path, usage), partial(load_pixels, size=size))

@@ -1,0 +1,98 @@
+"""Reader of FASSEG (Khan et al. 2015, 2017): photos and colour-coded label images.
+
+A split path is a photo folder (``V1/Train_RGB``, ``V3/Train_RGB``, ``.../Test_RGB``); its labels
+are in the sibling folder named like it with ``Labels`` for ``RGB`` in any case (``Train_Labels``
+in V1/V2, ``Train_labels`` in V3). Photos are found recursively (V3 has one folder per yaw) and
+paired with the label of the same relative path and name, whatever the suffix (PNG or the
+original BMP). Each label pixel takes the class of the nearest class colour, which absorbs the
+blended colours along region edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from ifan.data.dataset import RecordDataset
+from ifan.data.errors import DatasetError
+from ifan.data.images import IMAGE_SUFFIXES, load_rgb, open_image
+from ifan_tasks.parsing.classes import FASSEG_COLOURS
+from ifan_tasks.parsing.samples import Sample, SizeMismatch, fit_labels, make_sample
+
+COLOURS = np.array(list(FASSEG_COLOURS.values()), dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class FassegRecord:
+    photo: Path
+    label: Path
+
+
+def label_folder(photos: Path) -> Path:
+    """The label folder beside a photo folder: ``Train_RGB`` -> ``Train_Labels`` (any case)."""
+    if "rgb" not in photos.name.lower():
+        raise DatasetError(
+            f"{photos}: expected a FASSEG photo folder such as Train_RGB (the labels are found in "
+            "the sibling *_Labels folder)"
+        )
+    wanted = photos.name.lower().replace("rgb", "labels")
+    siblings = [p for p in photos.parent.iterdir() if p.is_dir() and p.name.lower() == wanted]
+    if not siblings:
+        raise DatasetError(f"{photos}: no label folder {wanted!r} (any case) beside it")
+    return siblings[0]
+
+
+def _images(folder: Path) -> dict[Path, Path]:
+    return {
+        p.relative_to(folder).with_suffix(""): p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    }
+
+
+def read_fasseg_folder(photos: Path) -> list[FassegRecord]:
+    """The photo/label pairs under a FASSEG photo folder."""
+    if not photos.is_dir():
+        raise DatasetError(f"{photos}: not a folder; a fasseg split is a photo folder (Train_RGB)")
+    labels_dir = label_folder(photos)
+    labels = _images(labels_dir)
+    records, missing = [], []
+    for key, photo in _images(photos).items():
+        if key in labels:
+            records.append(FassegRecord(photo, labels[key]))
+        else:
+            missing.append(str(key))
+    if missing:
+        raise DatasetError(
+            f"{labels_dir}: no label for {len(missing)} photo(s) of {photos}, e.g. "
+            f"{', '.join(missing[:3])}; add the labels or remove the photos"
+        )
+    if not records:
+        raise DatasetError(f"{photos}: no images found")
+    return records
+
+
+def colours_to_classes(rgb: np.ndarray) -> np.ndarray:
+    """``H x W x 3`` label colours -> ``H x W`` indices of the nearest class colour (computed once
+    per distinct colour: a label image has the 6 class colours and a few blended ones)."""
+    codes = rgb.reshape(-1, 3).astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.int32)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    colours = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1)
+    distances = ((colours[:, None, :] - COLOURS[None]) ** 2).sum(axis=2)
+    return distances.argmin(axis=1).astype(np.uint8)[inverse].reshape(rgb.shape[:2])
+
+
+def load_fasseg(record: FassegRecord, size: int, policy: SizeMismatch) -> Sample:
+    """One FASSEG sample (see :func:`ifan_tasks.parsing.samples.make_sample`)."""
+    photo = load_rgb(record.photo)
+    labels = colours_to_classes(np.asarray(open_image(record.label).convert("RGB")))
+    labels = fit_labels(labels, photo, record.label, record.photo, policy)
+    return make_sample(photo, labels, size)
+
+
+def open_fasseg(path: Path, size: int, policy: SizeMismatch) -> RecordDataset:
+    """The FASSEG split whose photos are in ``path``."""
+    return RecordDataset(read_fasseg_folder(path), partial(load_fasseg, size=size, policy=policy))

@@ -1,0 +1,87 @@
+"""Reader of Helen as relabelled by Smith et al. 2013 (``SmithCVPR2013_dataset``).
+
+Layout: a root holding ``images/<name>.jpg``, ``labels/<name>/<name>_lbl00.png`` to
+``_lbl10.png`` (one grey map per class, in the order of the task's classes: background, skin,
+left/right eyebrow, left/right eye, nose, upper lip, inner mouth, lower lip, hair) and the list
+files ``exemplars.txt`` (train), ``tuning.txt`` (val) and ``testing.txt`` (test).
+
+A list line is ``index , name`` as in Smith's files (e.g. ``1 , 100032540_1``) or just ``name``.
+A pixel's class is the map with the highest value there (ties go to the lower index, so a pixel
+no map claims is background).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from ifan.data.dataset import RecordDataset
+from ifan.data.errors import DatasetError
+from ifan.data.images import find_image, load_rgb, open_image
+from ifan.data.lists import read_lines
+from ifan_tasks.parsing.samples import Sample, SizeMismatch, fit_labels, make_sample
+
+HELEN_MAPS = 11
+
+
+@dataclass(frozen=True)
+class HelenRecord:
+    name: str
+    image: Path
+    labels: Path
+    """The folder of the per-class maps."""
+
+
+def read_helen_list(path: Path) -> list[HelenRecord]:
+    """The records of a Helen list file; the images and label folders are beside it."""
+    root = path.parent
+    records = []
+    for line in read_lines(path, "Helen list file"):
+        fields = [field.strip() for field in line.text.split(",")]
+        if len(fields) == 2 and fields[0].isdigit() and fields[1]:
+            name = fields[1]
+        elif len(fields) == 1 and " " not in fields[0]:
+            name = fields[0]
+        else:
+            raise line.error(f"expected 'index , name' or 'name', got {line.text!r}")
+        image = find_image(root / "images", name)
+        if image is None:
+            raise line.error(f"no image {name}.jpg (or .png) in {root / 'images'}")
+        records.append(HelenRecord(name, image, root / "labels" / name))
+    if not records:
+        raise DatasetError(f"{path}: the list names no images")
+    return records
+
+
+def read_helen_labels(record: HelenRecord) -> np.ndarray:
+    """The ``H x W`` class indices of one face from its 11 per-class maps."""
+    maps = []
+    for index in range(HELEN_MAPS):
+        path = record.labels / f"{record.name}_lbl{index:02d}.png"
+        array = np.asarray(open_image(path).convert("L"))
+        if maps and array.shape != maps[0].shape:
+            raise DatasetError(
+                f"{path}: map is {array.shape[1]}x{array.shape[0]} but "
+                f"{record.name}_lbl00.png is {maps[0].shape[1]}x{maps[0].shape[0]}; "
+                "all maps of a face must have the same size"
+            )
+        maps.append(array)
+    return np.stack(maps).argmax(axis=0).astype(np.uint8)
+
+
+def load_helen(record: HelenRecord, size: int, policy: SizeMismatch) -> Sample:
+    """One Helen sample (see :func:`ifan_tasks.parsing.samples.make_sample`)."""
+    photo = load_rgb(record.image)
+    labels = read_helen_labels(record)
+    labels = fit_labels(
+        labels, photo, record.labels / f"{record.name}_lbl00.png", record.image, policy
+    )
+    return make_sample(photo, labels, size)
+
+
+def open_helen(path: Path, size: int, policy: SizeMismatch) -> RecordDataset:
+    """The Helen split listed in ``path``."""
+    return RecordDataset(read_helen_list(path), partial(load_helen, size=size, policy=policy))

@@ -1,0 +1,55 @@
+"""The parsing metric: F-score per class and per merged group over a whole split (Smith et al.
+2013; the paper's Table 2), computed from one confusion matrix at the labels' original size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ifan.contract import LabelSchema
+from ifan.data.images import letterbox, uncrop
+from ifan.metrics.confusion import ConfusionMetric
+from ifan.metrics.names import value_name
+
+
+class ParsingMetric(ConfusionMetric):
+    """Values (fractions in [0, 1]): ``f_<class>`` for every class, ``f_<group>`` for every merged
+    group (its classes counted as one, so confusing the left and right eye is still a hit for
+    ``f_eyes``), and ``f_overall`` (main): the ``overall`` group, or every class but
+    ``background`` when the schema has no such group.
+
+    ``update`` takes logits ``B x C x S x S`` and a target with ``original`` (a list of ``H x W``
+    labels): each prediction is resized bilinearly onto its letterboxed original and scored
+    there, as the paper does. Without ``original`` the ``S x S`` ``mask`` is scored.
+    """
+
+    main = "f_overall"
+    higher_is_better = True
+
+    def __init__(self, labels: LabelSchema):
+        self.labels = labels
+        super().__init__(len(labels.names))
+
+    def update(self, prediction: torch.Tensor, target: dict[str, Any]) -> None:
+        prediction = prediction.detach()
+        originals = target.get("original")
+        if originals is None:
+            self.add(target["mask"], prediction.argmax(dim=1))
+            return
+        for logits, original in zip(prediction, originals, strict=True):
+            height, width = original.shape
+            scores = uncrop(logits, letterbox(width, height), width, height)
+            self.add(original, scores.argmax(dim=0))
+
+    def compute(self) -> dict[str, float]:
+        names = self.labels.names
+        index = {name: i for i, name in enumerate(names)}
+        values = {f"f_{value_name(name)}": self.f_score([i]) for i, name in enumerate(names)}
+        for group, members in self.labels.groups.items():
+            values[f"f_{value_name(group)}"] = self.f_score([index[m] for m in members])
+        if "f_overall" not in values:
+            values["f_overall"] = self.f_score(
+                [i for i, name in enumerate(names) if name != "background"]
+            )
+        return values

@@ -1,0 +1,91 @@
+"""Parsing samples: a photo and its class-index labels made into the network's crop and targets.
+
+The photo is letterboxed (padded to a centred square, never cut) and resized to ``S x S``; the
+labels get the same box, resized with nearest neighbour and padded with 255 (ignore). The target
+also keeps the labels at their original size (``original``) because the paper scores parsing there,
+after resizing the prediction back bilinearly (§4.1.2); :func:`collate` keeps those as a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import default_collate
+
+from ifan.data.errors import DatasetError
+from ifan.data.images import crop_square, letterbox, open_image, to_tensor
+
+IGNORE = 255
+SizeMismatch = Literal["error", "resize"]
+Sample = tuple[torch.Tensor, dict[str, torch.Tensor]]
+
+
+def make_sample(photo: Image.Image, labels: np.ndarray, size: int) -> Sample:
+    """``(image, {"mask", "original"})`` from an RGB photo and ``H x W`` class indices."""
+    image = to_tensor(crop_square(photo, letterbox(*photo.size), size))
+    height, width = labels.shape
+    label_image = Image.fromarray(labels.astype(np.uint8), mode="L")
+    mask = crop_square(
+        label_image, letterbox(width, height), size, Image.Resampling.NEAREST, fill=IGNORE
+    )
+    return image, {
+        "mask": torch.from_numpy(np.asarray(mask, dtype=np.int64).copy()),
+        "original": torch.from_numpy(labels.astype(np.int64)),
+    }
+
+
+def fit_labels(
+    labels: np.ndarray, photo: Image.Image, label_path: Path, photo_path: Path, policy: SizeMismatch
+) -> np.ndarray:
+    """Labels that can be scored against ``photo``: the same size, or the same shape scaled
+    (e.g. CelebAMask-HQ's 512 px masks of 1024 px photos); else resized (policy ``resize``) or
+    an error naming both files."""
+    height, width = labels.shape
+    if (width, height) == photo.size or abs(width * photo.height - height * photo.width) <= (
+        0.01 * width * photo.height
+    ):
+        return labels
+    if policy == "resize":
+        resized = Image.fromarray(labels.astype(np.uint8), mode="L").resize(
+            photo.size, Image.Resampling.NEAREST
+        )
+        return np.asarray(resized, dtype=np.uint8)
+    raise DatasetError(
+        f"{label_path}: label image is {width}x{height} but its photo {photo_path} is "
+        f'{photo.width}x{photo.height}; fix the file, or set size_mismatch = "resize" in the '
+        "task's data table to resize such labels to their photos (nearest neighbour)"
+    )
+
+
+def read_index_mask(path: Path, num_classes: int) -> np.ndarray:
+    """A single-channel PNG of class indices (255 = ignore), checked against ``num_classes``."""
+    image = open_image(path)
+    if image.mode not in ("L", "P", "I", "I;16"):
+        raise DatasetError(
+            f"{path}: expected a single-channel mask of class indices (mode L or P), got mode "
+            f"{image.mode}; colour-coded labels need a format that maps colours (e.g. fasseg)"
+        )
+    labels = np.asarray(image)
+    bad = (labels >= num_classes) & (labels != IGNORE)
+    if bad.any():
+        raise DatasetError(
+            f"{path}: value {int(labels[bad][0])} is not a class index (0 to {num_classes - 1}) "
+            f"or {IGNORE} (ignore); check the class list in the manifest"
+        )
+    return labels.astype(np.uint8)
+
+
+def collate(samples: Sequence[tuple[torch.Tensor, dict[str, Any]]]) -> tuple[Any, Any]:
+    """Batch parsing samples: images and masks stacked, original-size labels kept as a list."""
+    originals = [target["original"] for _, target in samples]
+    rest = [
+        (image, {k: v for k, v in target.items() if k != "original"}) for image, target in samples
+    ]
+    images, targets = default_collate(rest)
+    targets["original"] = originals
+    return images, targets
