@@ -21,16 +21,7 @@ HELEN_GROUPS = {
     "eyes": ("left_eye", "right_eye"),
     "brows": ("left_eyebrow", "right_eyebrow"),
     "mouth_all": ("upper_lip", "inner_mouth", "lower_lip"),
-    "overall": (
-        "left_eyebrow",
-        "right_eyebrow",
-        "left_eye",
-        "right_eye",
-        "nose",
-        "upper_lip",
-        "inner_mouth",
-        "lower_lip",
-    ),
+    "overall": tuple(c for c in HELEN_CLASSES if c not in ("background", "skin", "hair")),
 }
 HELEN_LABELS = LabelSchema(kind="segmentation", names=HELEN_CLASSES, groups=HELEN_GROUPS)
 """Helen relabelled by Smith et al. 2013 (``_lbl00`` .. ``_lbl10``), with the merged groups of the
