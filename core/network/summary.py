@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,18 @@ def meta_model(manifest: Manifest) -> IFAN:
 def _blank_image(model: IFAN) -> torch.Tensor:
     size = model.config.input_size
     return torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
+
+
+@contextmanager
+def _inference(model: IFAN) -> Iterator[None]:
+    """Eval mode without gradients inside the block; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def _params(module: nn.Module) -> int:
@@ -100,29 +114,18 @@ def count_flops(model: IFAN, iterations: int) -> FlopCount:
     ``meta`` device (see :func:`meta_model`) counts without computing anything.
     """
     images = _blank_image(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            with FlopCounterMode(display=False) as counter:
-                model(images, task=model.task_names[0], iterations=iterations)
-            forward = counter.get_total_flops()
-            with FlopCounterMode(display=False) as counter:
-                model.predict_all(images, iterations=iterations)
-            predict_all = counter.get_total_flops()
-    finally:
-        model.train(was_training)
+    with _inference(model):
+        with FlopCounterMode(display=False) as counter:
+            model(images, task=model.task_names[0], iterations=iterations)
+        forward = counter.get_total_flops()
+        with FlopCounterMode(display=False) as counter:
+            model.predict_all(images, iterations=iterations)
+        predict_all = counter.get_total_flops()
     return FlopCount(iterations, forward, predict_all, model.backbone_passes(iterations))
 
 
 def prediction_shapes(model: IFAN) -> dict[str, tuple[int, ...]]:
     """Each task's prediction shape per image (one blank image, eval mode, no feedback)."""
-    images = _blank_image(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            outputs = model(images, task=model.task_names[0], iterations=0)[-1]
-    finally:
-        model.train(was_training)
+    with _inference(model):
+        outputs = model(_blank_image(model), task=model.task_names[0], iterations=0)[-1]
     return {name: tuple(value.shape[1:]) for name, value in outputs.items()}
