@@ -9,9 +9,11 @@ from ifan.contract import (
     FeatureSpec,
     FormatOptions,
     LabelSchema,
+    OpenContext,
     Task,
     TaskOptions,
 )
+from ifan.data.errors import DatasetError
 from ifan.hookspecs import hookimpl
 
 try:
@@ -22,10 +24,12 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 __all__ = [
     "CONTRACT_VERSION",
     "BuildContext",
+    "DatasetError",
     "DatasetFormat",
     "FeatureSpec",
     "FormatOptions",
     "LabelSchema",
+    "OpenContext",
     "Task",
     "TaskOptions",
     "__version__",

@@ -16,11 +16,16 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from ifan.data.bad_samples import BadSamples
+
+if TYPE_CHECKING:
+    from ifan.data.augment import JointAugment
 
 CONTRACT_VERSION = "1.0"
 
@@ -29,10 +34,12 @@ TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 FORMAT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
-RESERVED_TASK_KEYS = frozenset({"batch_size", "loss_weight", "tap", "data"})
+RESERVED_TASK_KEYS = frozenset(
+    {"batch_size", "loss_weight", "tap", "on_bad_sample", "augment", "data"}
+)
 """Keys of ``[tasks.<name>]`` the core owns; a task's options must not reuse them."""
 
-RESERVED_DATA_KEYS = frozenset({"format", "train", "val", "test"})
+RESERVED_DATA_KEYS = frozenset({"format", "train", "val", "test", "val_fraction"})
 """Keys of ``[tasks.<name>.data]`` the core owns; a format's options must not reuse them."""
 
 MAX_BATCH_SIZE = 4096
@@ -74,6 +81,33 @@ class LabelSchema(BaseModel):
     groups: dict[str, tuple[str, ...]] = {}
     """Named groups of classes that are also scored merged (e.g. Helen's ``mouth-all``)."""
     unit: str = ""
+    mirror: tuple[tuple[str, str], ...] | None = None
+    """Pairs of names a horizontal flip swaps (``left_eye``/``right_eye``). None: derived from the
+    names (see :meth:`mirror_pairs`)."""
+
+    def mirror_pairs(self) -> tuple[tuple[str, str], ...] | None:
+        """The names a horizontal flip swaps: ``mirror`` when given, else the pairs of names that
+        differ by ``left``/``right``; for points with no such names None (unknown), because an
+        unnamed point set is rarely symmetric and a flip must not silently mislabel it."""
+        if self.mirror is not None:
+            return self.mirror
+        from ifan.data.augment import infer_mirror
+
+        pairs = infer_mirror(self.names)
+        return None if self.kind == "points" and not pairs else pairs
+
+
+@dataclass(frozen=True)
+class OpenContext:
+    """What the core tells a format when it opens a split.
+
+    ``input_size`` is the side of the square crop the network takes; ``bad`` receives every bad
+    sample the reader finds (:meth:`BadSamples.report` raises or counts it, as the manifest's
+    ``on_bad_sample`` says).
+    """
+
+    input_size: int
+    bad: BadSamples = field(default_factory=BadSamples)
 
 
 class TaskOptions(BaseModel):
@@ -102,11 +136,13 @@ class DatasetFormat(ABC):
         return None
 
     @abstractmethod
-    def open(self, path: Path, split: Split, options: FormatOptions, input_size: int) -> Any:
+    def open(self, path: Path, split: Split, options: FormatOptions, ctx: OpenContext) -> Any:
         """Return a ``torch.utils.data.Dataset`` of ``(image, target)`` pairs for one split.
 
-        ``image`` is a float tensor ``3 x input_size x input_size`` in [0, 1]; ``target`` is what
-        the task's ``loss`` and metric take. Errors name the file and line at fault.
+        ``image`` is a float tensor ``3 x S x S`` in [0, 1] (``S = ctx.input_size``), the face
+        cropped the same way in every split; ``target`` is what the task's ``loss`` and metric
+        take. Each bad sample goes to ``ctx.bad.report`` with its file and line; a problem with
+        the whole split is raised as a :class:`~ifan.data.errors.DatasetError`.
         """
 
 
@@ -165,6 +201,14 @@ class Task(ABC):
         from torch.utils.data import default_collate
 
         return default_collate(list(samples))
+
+    def augment(self, image: Any, target: Any, augment: JointAugment) -> tuple[Any, Any]:
+        """One training sample randomly changed by ``augment`` (see :mod:`ifan.data.augment`).
+
+        The default changes the image only (right for per-image labels such as a class); a task
+        whose target has a geometry (a mask, points) passes it too, so both move together.
+        """
+        return augment(image).image, target
 
     @abstractmethod
     def loss(self, prediction: Any, target: Any) -> Any:

@@ -37,6 +37,11 @@ class Metric(ABC):
     def compute(self) -> dict[str, float]:
         """The named values from the accumulated state."""
 
+    def pictures(self) -> dict[str, Any]:
+        """Named ``PIL.Image`` pictures of the accumulated state (e.g. a confusion matrix), which
+        ``ifan eval`` saves as PNGs; none by default."""
+        return {}
+
     def merge(self, other: Metric) -> None:
         """Add another metric's state (e.g. from another process) to this one."""
         if set(other.state) != set(self.state):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from torch.utils.data import Dataset
+
+from ifan.data.bad_samples import BadSamples
+from ifan.data.errors import DatasetError
 
 R = TypeVar("R")
 
@@ -15,15 +19,42 @@ class RecordDataset(Dataset, Generic[R]):
     that a malformed list fails when the split is opened, not mid-epoch.
 
     ``load`` must be picklable (a module-level function or a ``functools.partial`` of one) so the
-    dataset works with multi-process data loaders.
+    dataset works with multi-process data loaders. A sample that turns out bad only when loaded
+    (a truncated image) follows ``bad``'s policy: raised, or warned about once and replaced by the
+    next good sample, so that a batch keeps its size.
     """
 
-    def __init__(self, records: Sequence[R], load: Callable[[R], tuple[Any, Any]]):
+    def __init__(
+        self,
+        records: Sequence[R],
+        load: Callable[[R], tuple[Any, Any]],
+        bad: BadSamples | None = None,
+    ):
         self.records = list(records)
         self.load = load
+        self.policy = bad.policy if bad is not None else "error"
+        self._warned: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        return self.load(self.records[index])
+        for offset in range(len(self.records)):
+            at = (index + offset) % len(self.records)
+            try:
+                return self.load(self.records[at])
+            except DatasetError as error:
+                if self.policy == "error":
+                    raise
+                if at not in self._warned:
+                    self._warned.add(at)
+                    warnings.warn(f"skipped a bad sample: {error}", stacklevel=2)
+        raise DatasetError(f"every one of the {len(self.records)} samples failed to load")
+
+    def check(self, index: int) -> str | None:
+        """Why sample ``index`` cannot be loaded, or None when it can (for ``ifan data --scan``)."""
+        try:
+            self.load(self.records[index])
+        except DatasetError as error:
+            return str(error)
+        return None

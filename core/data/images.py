@@ -33,6 +33,21 @@ def open_image(path: Path) -> Image.Image:
         raise DatasetError(f"{path}: not a readable image ({exc}); replace or remove it") from None
 
 
+def image_size(path: Path, where: str = "") -> tuple[int, int]:
+    """``(width, height)`` of the image at ``path``, from its header (fast: nothing is decoded).
+
+    A :class:`DatasetError` names ``where`` (the annotation) and the file when it cannot be read.
+    """
+    prefix = f"{where}: " if where else ""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except FileNotFoundError:
+        raise DatasetError(f"{prefix}image {path} not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DatasetError(f"{prefix}{path} is not a readable image ({exc})") from None
+
+
 def load_rgb(path: Path) -> Image.Image:
     """The image at ``path`` in RGB (grey, palette and alpha images are converted)."""
     return open_image(path).convert("RGB")

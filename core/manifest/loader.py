@@ -14,7 +14,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ifan.contract import RESERVED_TASK_KEYS, SPLITS, FormatOptions, Task, TaskOptions
+from ifan.contract import (
+    RESERVED_DATA_KEYS,
+    RESERVED_TASK_KEYS,
+    SPLITS,
+    FormatOptions,
+    Task,
+    TaskOptions,
+)
+from ifan.data.augment import AugmentOptions
+from ifan.data.bad_samples import OnBadSample
 from ifan.errors import ManifestError
 from ifan.manifest.document import Document, Key, read_document
 from ifan.manifest.overrides import apply_overrides, parse_override
@@ -37,6 +46,7 @@ class DataConfig:
     format: str
     splits: dict[str, Path]
     options: FormatOptions
+    val_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class TaskConfig:
     tap: str
     data: DataConfig
     options: TaskOptions
+    on_bad_sample: OnBadSample = "error"
+    augment: AugmentOptions = field(default_factory=AugmentOptions)
 
     def build_task(self) -> Task:
         """The task object, with the label schema its dataset format defines."""
@@ -157,7 +169,17 @@ def _validate_task(
         return None
     option_values = {k: v for k, v in rest.items() if k not in RESERVED_TASK_KEYS}
     options = cls.Options.model_validate(option_values, context=context)
-    return TaskConfig(cls.name, entry, common.batch_size, common.loss_weight, tap, data, options)
+    return TaskConfig(
+        cls.name,
+        entry,
+        common.batch_size,
+        common.loss_weight,
+        tap,
+        data,
+        options,
+        common.on_bad_sample,
+        common.augment,
+    )
 
 
 def _validate_data(
@@ -187,9 +209,9 @@ def _validate_data(
     if validated is None:
         return None
     splits = {s: getattr(validated, s) for s in SPLITS if getattr(validated, s) is not None}
-    option_values = {k: v for k, v in table.items() if k not in {"format", *SPLITS}}
+    option_values = {k: v for k, v in table.items() if k not in RESERVED_DATA_KEYS}
     options = fmt.Options.model_validate(option_values, context=context)
-    return DataConfig(name, splits, options)
+    return DataConfig(name, splits, options, validated.val_fraction)
 
 
 class _Checker:

@@ -22,7 +22,16 @@ from pydantic import (
     model_validator,
 )
 
-from ifan.contract import MAX_BATCH_SIZE, RESERVED_TASK_KEYS, SPLITS, DatasetFormat, Task
+from ifan.contract import (
+    MAX_BATCH_SIZE,
+    RESERVED_DATA_KEYS,
+    RESERVED_TASK_KEYS,
+    SPLITS,
+    DatasetFormat,
+    Task,
+)
+from ifan.data.augment import AugmentOptions
+from ifan.data.bad_samples import OnBadSample
 
 MAX_INPUT_SIZE = 1024
 MAX_ITERATIONS = 8
@@ -137,6 +146,14 @@ class TaskCommon(_Strict):
     )
     loss_weight: float = Field(1.0, ge=0, le=1e6, description="weight of this task's loss")
     tap: str | None = Field(None, description="backbone tap the decoder reads (default: task's)")
+    on_bad_sample: OnBadSample = Field(
+        "error",
+        description="a sample the reader cannot use (unreadable image, missing label, malformed "
+        "line, ...): 'error' stops with its file and line, 'skip' skips and counts it",
+    )
+    augment: AugmentOptions = Field(
+        default_factory=AugmentOptions, description="random changes to each training crop"
+    )
 
 
 assert frozenset(TaskCommon.model_fields) | {"data"} == RESERVED_TASK_KEYS
@@ -148,12 +165,26 @@ class DataCommon(_Strict):
     train: ResolvedPath | None = Field(None, description="training split")
     val: ResolvedPath | None = Field(None, description="validation split")
     test: ResolvedPath | None = Field(None, description="test split")
+    val_fraction: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="carve this share of train out as the val split (chosen by train.seed; the "
+        "two never overlap); only when the dataset has no val split",
+    )
 
     @model_validator(mode="after")
     def _some_split(self) -> DataCommon:
         if all(getattr(self, split) is None for split in SPLITS):
             raise ValueError("give at least one of train, val and test")
+        if self.val_fraction is not None and (self.val is not None or self.train is None):
+            raise ValueError(
+                "val_fraction carves val out of train: give train and no val (or drop it)"
+            )
         return self
+
+
+assert frozenset(DataCommon.model_fields) | {"format"} == RESERVED_DATA_KEYS
 
 
 def data_model(fmt: DatasetFormat) -> type[BaseModel]:

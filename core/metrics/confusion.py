@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -14,8 +15,9 @@ class ConfusionMetric(Metric):
     255, "ignore") are not counted. Subclasses turn predictions into class indices in ``update``
     and name the values in ``compute``."""
 
-    def __init__(self, num_classes: int):
-        self.num_classes = num_classes
+    def __init__(self, class_names: Sequence[str]):
+        self.class_names = tuple(class_names)
+        self.num_classes = len(self.class_names)
         super().__init__()
 
     def initial_state(self) -> dict[str, torch.Tensor]:
@@ -29,6 +31,12 @@ class ConfusionMetric(Metric):
         pairs = truth[valid] * self.num_classes + predicted[valid]
         counts = torch.bincount(pairs, minlength=self.num_classes**2)
         self.state["confusion"] += counts.reshape(self.num_classes, self.num_classes)
+
+    def pictures(self) -> dict[str, Any]:
+        """``confusion``: the matrix drawn with counts and row-normalised colours."""
+        from ifan.plots import plot_confusion
+
+        return {"confusion": plot_confusion(self.confusion, self.class_names)}
 
     @property
     def confusion(self) -> torch.Tensor:

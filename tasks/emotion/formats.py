@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, Split
+from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, OpenContext, Split
 from ifan.data.dataset import RecordDataset
 from ifan_tasks.emotion.readers import FER2013_CLASSES, open_class_folders, open_fer2013_csv
 
@@ -37,9 +37,9 @@ class FolderFormat(DatasetFormat):
         return LabelSchema(kind="class", names=tuple(options.classes))
 
     def open(
-        self, path: Path, split: Split, options: FolderOptions, input_size: int
+        self, path: Path, split: Split, options: FolderOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_class_folders(path, options.classes, input_size)
+        return open_class_folders(path, options.classes, ctx)
 
 
 FER2013_USAGE: dict[Split, str] = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
@@ -71,9 +71,9 @@ class Fer2013CsvFormat(DatasetFormat):
         return LabelSchema(kind="class", names=FER2013_CLASSES)
 
     def open(
-        self, path: Path, split: Split, options: Fer2013CsvOptions, input_size: int
+        self, path: Path, split: Split, options: Fer2013CsvOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_fer2013_csv(path, options.usage[split], input_size)
+        return open_fer2013_csv(path, options.usage[split], ctx)
 
 
 FORMATS = (FolderFormat(), Fer2013CsvFormat())

@@ -24,7 +24,7 @@ class EmotionMetric(ConfusionMetric):
 
     def __init__(self, labels: LabelSchema):
         self.names = [value_name(name) for name in labels.names]
-        super().__init__(len(labels.names))
+        super().__init__(labels.names)
 
     def update(self, prediction: torch.Tensor, target: dict[str, Any]) -> None:
         self.add(target["label"], prediction.detach().argmax(dim=-1))

@@ -17,9 +17,18 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ifan.contract import OpenContext
+from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
-from ifan.data.images import IMAGE_SUFFIXES, crop_square, letterbox, load_rgb, to_tensor
+from ifan.data.images import (
+    IMAGE_SUFFIXES,
+    crop_square,
+    image_size,
+    letterbox,
+    load_rgb,
+    to_tensor,
+)
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 """The task's classes: FER2013's, in the alphabetical order of its image folders."""
@@ -41,8 +50,11 @@ def load_file(record: tuple[Path, int], size: int) -> tuple[torch.Tensor, dict[s
     return _sample(load_rgb(path), label, size)
 
 
-def read_class_folders(path: Path, classes: Sequence[str]) -> list[tuple[Path, int]]:
-    """``(image, class index)`` for every image in the class sub-folders of ``path``."""
+def read_class_folders(
+    path: Path, classes: Sequence[str], bad: BadSamples
+) -> list[tuple[Path, int]]:
+    """``(image, class index)`` for every image in the class sub-folders of ``path``; an image
+    whose header cannot be read goes to ``bad``."""
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; a folder split holds one sub-folder per class")
     records = []
@@ -53,19 +65,21 @@ def read_class_folders(path: Path, classes: Sequence[str]) -> list[tuple[Path, i
                 "or remove it, or list it in the data table's classes"
             )
         label = classes.index(folder.name)
-        records.extend(
-            (p, label)
+        images = [
+            p
             for p in sorted(folder.rglob("*"))
             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
+        ]
+        records += [(p, label) for p in images if bad.keep(lambda p=p: image_size(p)) is not None]
     if not records:
-        raise DatasetError(f"{path}: no images in class folders ({', '.join(classes)})")
+        raise DatasetError(f"{path}: no usable images in class folders ({', '.join(classes)})")
     return records
 
 
-def open_class_folders(path: Path, classes: Sequence[str], size: int) -> RecordDataset:
+def open_class_folders(path: Path, classes: Sequence[str], ctx: OpenContext) -> RecordDataset:
     """The ``folder`` split at ``path``."""
-    return RecordDataset(read_class_folders(path, classes), partial(load_file, size=size))
+    records = read_class_folders(path, classes, ctx.bad)
+    return RecordDataset(records, partial(load_file, size=ctx.input_size), ctx.bad)
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,9 @@ def load_pixels(record: PixelRecord, size: int) -> tuple[torch.Tensor, dict[str,
     return _sample(Image.fromarray(record.pixels, mode="L"), record.label, size)
 
 
-def read_fer2013_csv(path: Path, usage: str) -> list[PixelRecord]:
-    """The faces of ``fer2013.csv`` whose ``Usage`` is ``usage``, labels in the task's order."""
+def read_fer2013_csv(path: Path, usage: str, bad: BadSamples) -> list[PixelRecord]:
+    """The faces of ``fer2013.csv`` whose ``Usage`` is ``usage``, labels in the task's order;
+    each malformed row goes to ``bad``."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -100,21 +115,27 @@ def read_fer2013_csv(path: Path, usage: str) -> list[PixelRecord]:
                 continue
             where = f"{path}:{reader.line_num}"
             if len(row) != len(header):
-                raise DatasetError(f"{where}: expected {len(header)} fields, got {len(row)}")
+                bad.report(DatasetError(f"{where}: expected {len(header)} fields, got {len(row)}"))
+                continue
             emotion, pixels, row_usage = (row[i].strip() for i in columns)
             usages.add(row_usage)
-            if row_usage != usage:
-                continue
-            if emotion not in {str(i) for i in range(len(FER2013_CSV_CLASSES))}:
-                raise DatasetError(f"{where}: emotion must be 0 to 6, got {emotion!r}")
-            label = FER2013_CLASSES.index(FER2013_CSV_CLASSES[int(emotion)])
-            records.append(PixelRecord(_pixels(pixels, where), label))
+            if row_usage == usage:
+                record = bad.keep(lambda: _pixel_record(emotion, pixels, where))  # noqa: B023
+                if record is not None:
+                    records.append(record)
     if not records:
         raise DatasetError(
             f"{path}: no rows with Usage {usage!r} (found: {', '.join(sorted(usages)) or 'none'}); "
             "check the data table's usage option"
         )
     return records
+
+
+def _pixel_record(emotion: str, pixels: str, where: str) -> PixelRecord:
+    if emotion not in {str(i) for i in range(len(FER2013_CSV_CLASSES))}:
+        raise DatasetError(f"{where}: emotion must be 0 to 6, got {emotion!r}")
+    label = FER2013_CLASSES.index(FER2013_CSV_CLASSES[int(emotion)])
+    return PixelRecord(_pixels(pixels, where), label)
 
 
 def _pixels(text: str, where: str) -> np.ndarray:
@@ -131,6 +152,7 @@ def _pixels(text: str, where: str) -> np.ndarray:
     return values.astype(np.uint8).reshape(side, side)
 
 
-def open_fer2013_csv(path: Path, usage: str, size: int) -> RecordDataset:
+def open_fer2013_csv(path: Path, usage: str, ctx: OpenContext) -> RecordDataset:
     """The fer2013.csv rows of one ``Usage``."""
-    return RecordDataset(read_fer2013_csv(path, usage), partial(load_pixels, size=size))
+    records = read_fer2013_csv(path, usage, ctx.bad)
+    return RecordDataset(records, partial(load_pixels, size=ctx.input_size), ctx.bad)

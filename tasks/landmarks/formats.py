@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ifan.contract import DatasetFormat, LabelSchema, Split
+from ifan.contract import DatasetFormat, LabelSchema, OpenContext, Split
 from ifan.data.dataset import RecordDataset
 from ifan_tasks.landmarks.mtfl import MTFL_EYES, read_mtfl
 from ifan_tasks.landmarks.pointfiles import read_point_csv, read_pts_folder
@@ -18,13 +18,27 @@ from ifan_tasks.landmarks.samples import Crop, CropOptions, LandmarkRecord, load
 
 IBUG68_EYES = ((36, 39), (42, 45))
 """The eye corners of the 68-point iBUG/300-W mark-up; each eye's centre is their middle."""
+IBUG68_MIRROR = (
+    *((i, 16 - i) for i in range(8)),  # jaw
+    *((17 + i, 26 - i) for i in range(5)),  # brows
+    (31, 35), (32, 34),  # nostrils
+    (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),  # eyes
+    (48, 54), (49, 53), (50, 52), (55, 59), (56, 58),  # outer lips
+    (60, 64), (61, 63), (65, 67),  # inner lips
+)  # fmt: skip
+"""The point pairs of the 68-point mark-up that a horizontal flip swaps (0-based)."""
 
 
 def _dataset(
-    records: list[LandmarkRecord], size: int, eyes: Sequence[Sequence[int]], options: CropOptions
+    records: list[LandmarkRecord],
+    ctx: OpenContext,
+    eyes: Sequence[Sequence[int]],
+    options: CropOptions,
 ) -> RecordDataset:
-    load = partial(load_landmarks, size=size, eyes=eyes, crop=options.crop, margin=options.margin)
-    return RecordDataset(records, load)
+    load = partial(
+        load_landmarks, size=ctx.input_size, eyes=eyes, crop=options.crop, margin=options.margin
+    )
+    return RecordDataset(records, load, ctx.bad)
 
 
 class MtflFormat(DatasetFormat):
@@ -37,9 +51,9 @@ class MtflFormat(DatasetFormat):
     Options = CropOptions
 
     def open(
-        self, path: Path, split: Split, options: CropOptions, input_size: int
+        self, path: Path, split: Split, options: CropOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return _dataset(read_mtfl(path), input_size, MTFL_EYES, options)
+        return _dataset(read_mtfl(path, ctx.bad), ctx, MTFL_EYES, options)
 
 
 class PointSetOptions(CropOptions):
@@ -51,6 +65,12 @@ class PointSetOptions(CropOptions):
         None,
         description="the point indices (0-based) of each eye, averaged into its centre for the "
         "inter-ocular distance; default [[36, 39], [42, 45]] (eye corners) for 68 points",
+    )
+
+    mirror: list[list[int]] | None = Field(
+        None,
+        description="pairs of point indices (0-based) that a horizontal flip swaps (left and "
+        "right eye, ...); default: the 68-point mark-up's for 68 points, else from the names",
     )
 
     @model_validator(mode="after")
@@ -66,6 +86,12 @@ class PointSetOptions(CropOptions):
             raise ValueError(f"eyes must list two non-empty groups of point indices, got {eyes}")
         if any(not 0 <= i < self.points for group in eyes for i in group):
             raise ValueError(f"eyes {eyes}: indices must be 0 to {self.points - 1}")
+        pairs = self.mirror or []
+        flat = [i for pair in pairs for i in pair]
+        if any(len(pair) != 2 for pair in pairs) or len(set(flat)) != len(flat):
+            raise ValueError(f"mirror {pairs}: expected pairs [i, j], each index at most once")
+        if any(not 0 <= i < self.points for i in flat):
+            raise ValueError(f"mirror {pairs}: indices must be 0 to {self.points - 1}")
         return self
 
     def eye_groups(self) -> list[list[int]]:
@@ -75,7 +101,11 @@ class PointSetOptions(CropOptions):
     def schema(self) -> LabelSchema:
         """The point names as a label schema."""
         names = tuple(self.names) if self.names else tuple(f"p{i}" for i in range(self.points))
-        return LabelSchema(kind="points", names=names, unit="normalised coordinates")
+        pairs = self.mirror
+        if pairs is None and self.points == 68:
+            pairs = [list(pair) for pair in IBUG68_MIRROR]
+        mirror = None if pairs is None else tuple((names[i], names[j]) for i, j in pairs)
+        return LabelSchema(kind="points", names=names, unit="normalised coordinates", mirror=mirror)
 
 
 class PtsOptions(PointSetOptions):
@@ -94,10 +124,12 @@ class PtsFormat(DatasetFormat):
     def labels(self, options: PtsOptions) -> LabelSchema:
         return options.schema()
 
-    def open(self, path: Path, split: Split, options: PtsOptions, input_size: int) -> RecordDataset:
+    def open(
+        self, path: Path, split: Split, options: PtsOptions, ctx: OpenContext
+    ) -> RecordDataset:
         eyes = options.eye_groups()
-        records = read_pts_folder(path, options.points, eyes, options.one_based)
-        return _dataset(records, input_size, eyes, options)
+        records = read_pts_folder(path, options.points, eyes, options.one_based, ctx.bad)
+        return _dataset(records, ctx, eyes, options)
 
 
 class CsvFormat(DatasetFormat):
@@ -112,10 +144,11 @@ class CsvFormat(DatasetFormat):
         return options.schema()
 
     def open(
-        self, path: Path, split: Split, options: PointSetOptions, input_size: int
+        self, path: Path, split: Split, options: PointSetOptions, ctx: OpenContext
     ) -> RecordDataset:
         eyes = options.eye_groups()
-        return _dataset(read_point_csv(path, options.points, eyes), input_size, eyes, options)
+        records = read_point_csv(path, options.points, eyes, ctx.bad)
+        return _dataset(records, ctx, eyes, options)
 
 
 FORMATS = (MtflFormat(), PtsFormat(), CsvFormat())

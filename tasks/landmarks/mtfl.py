@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
-from ifan.data.lists import read_lines
+from ifan.data.lists import Line, read_lines
 from ifan_tasks.landmarks.samples import LandmarkRecord, checked_record
 
 MTFL_EYES = ((0,), (1,))
@@ -20,31 +21,37 @@ ATTRIBUTES = ("gender", "smile", "glasses", "pose")
 ATTRIBUTE_RANGES = {"gender": (1, 2), "smile": (1, 2), "glasses": (1, 2), "pose": (1, 5)}
 
 
-def read_mtfl(path: Path) -> list[LandmarkRecord]:
-    """Every face of an MTFL list file."""
+def read_mtfl(path: Path, bad: BadSamples) -> list[LandmarkRecord]:
+    """Every face of an MTFL list file; each bad line goes to ``bad``."""
     records = []
     for line in read_lines(path, "MTFL list file"):
-        fields = line.text.split()
-        if len(fields) != 15:
-            raise line.error(
-                f"expected 15 fields (path, x1..x5, y1..y5, gender, smile, glasses, pose), "
-                f"got {len(fields)}"
-            )
-        coords = line.floats(fields[1:11], "x1..x5 y1..y5")
-        codes = line.floats(fields[11:], "gender smile glasses pose")
-        attributes = {}
-        for name, value in zip(ATTRIBUTES, codes, strict=True):
-            low, high = ATTRIBUTE_RANGES[name]
-            if value != int(value) or not low <= value <= high:
-                raise line.error(f"{name} must be an integer from {low} to {high}, got {value:g}")
-            attributes[name] = int(value)
-        record = LandmarkRecord(
-            image=path.parent / fields[0].replace("\\", "/"),
-            points=tuple(zip(coords[:5], coords[5:], strict=True)),
-            where=f"{path}:{line.number}",
-            attributes=attributes,
-        )
-        records.append(checked_record(record, MTFL_EYES))
+        record = bad.keep(lambda line=line: checked_record(parse_line(line), MTFL_EYES))
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{path}: the list file has no faces")
+        raise DatasetError(f"{path}: the list file has no usable faces")
     return records
+
+
+def parse_line(line: Line) -> LandmarkRecord:
+    """One MTFL line as a record (not yet checked against its image)."""
+    fields = line.text.split()
+    if len(fields) != 15:
+        raise line.error(
+            f"expected 15 fields (path, x1..x5, y1..y5, gender, smile, glasses, pose), "
+            f"got {len(fields)}"
+        )
+    coords = line.floats(fields[1:11], "x1..x5 y1..y5")
+    codes = line.floats(fields[11:], "gender smile glasses pose")
+    attributes = {}
+    for name, value in zip(ATTRIBUTES, codes, strict=True):
+        low, high = ATTRIBUTE_RANGES[name]
+        if value != int(value) or not low <= value <= high:
+            raise line.error(f"{name} must be an integer from {low} to {high}, got {value:g}")
+        attributes[name] = int(value)
+    return LandmarkRecord(
+        image=line.path.parent / fields[0].replace("\\", "/"),
+        points=tuple(zip(coords[:5], coords[5:], strict=True)),
+        where=f"{line.path}:{line.number}",
+        attributes=attributes,
+    )

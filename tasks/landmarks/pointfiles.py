@@ -14,6 +14,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
 from ifan.data.images import find_image
 from ifan.data.lists import Line, read_lines
@@ -52,42 +53,55 @@ def read_pts_file(path: Path, count: int, one_based: bool) -> tuple[tuple[float,
 
 
 def read_pts_folder(
-    path: Path, count: int, eyes: Sequence[Sequence[int]], one_based: bool
+    path: Path, count: int, eyes: Sequence[Sequence[int]], one_based: bool, bad: BadSamples
 ) -> list[LandmarkRecord]:
-    """Every face of a folder of images with ``.pts`` files (searched recursively)."""
+    """Every face of a folder of images with ``.pts`` files (searched recursively); each bad
+    file goes to ``bad``."""
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; a pts split is a folder of images and .pts")
     records = []
     for pts in sorted(path.rglob("*.pts")):
-        image = find_image(pts.parent, pts.stem)
-        if image is None:
-            raise DatasetError(f"{pts}: no image named {pts.stem} beside it")
-        record = LandmarkRecord(image, read_pts_file(pts, count, one_based), str(pts))
-        records.append(checked_record(record, eyes))
+        record = bad.keep(lambda pts=pts: checked_record(_pts_record(pts, count, one_based), eyes))
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{path}: no .pts files found")
+        raise DatasetError(f"{path}: no usable .pts files found")
     return records
 
 
-def read_point_csv(path: Path, count: int, eyes: Sequence[Sequence[int]]) -> list[LandmarkRecord]:
-    """Every face of a CSV file of ``image,x1,y1,...`` lines."""
+def _pts_record(pts: Path, count: int, one_based: bool) -> LandmarkRecord:
+    image = find_image(pts.parent, pts.stem)
+    if image is None:
+        raise DatasetError(f"{pts}: no image named {pts.stem} beside it")
+    return LandmarkRecord(image, read_pts_file(pts, count, one_based), str(pts))
+
+
+def read_point_csv(
+    path: Path, count: int, eyes: Sequence[Sequence[int]], bad: BadSamples
+) -> list[LandmarkRecord]:
+    """Every face of a CSV file of ``image,x1,y1,...`` lines; each bad line goes to ``bad``."""
     lines = read_lines(path, "landmark CSV file")
     if lines and not _is_number(_fields(lines[0])[1:2][0] if len(_fields(lines[0])) > 1 else "0"):
         lines = lines[1:]
     records = []
     for line in lines:
-        fields = _fields(line)
-        if len(fields) != 1 + 2 * count:
-            raise line.error(
-                f"expected the image then x,y for {count} points ({1 + 2 * count} fields), got "
-                f"{len(fields)}; set points in the task's data table if the count differs"
-            )
-        points = _pairs(line.floats(fields[1:], "x,y pairs"))
-        record = LandmarkRecord(path.parent / fields[0], points, f"{path}:{line.number}")
-        records.append(checked_record(record, eyes))
+        record = bad.keep(lambda line=line: checked_record(_csv_record(line, count), eyes))
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{path}: the CSV file has no faces")
+        raise DatasetError(f"{path}: the CSV file has no usable faces")
     return records
+
+
+def _csv_record(line: Line, count: int) -> LandmarkRecord:
+    fields = _fields(line)
+    if len(fields) != 1 + 2 * count:
+        raise line.error(
+            f"expected the image then x,y for {count} points ({1 + 2 * count} fields), got "
+            f"{len(fields)}; set points in the task's data table if the count differs"
+        )
+    points = _pairs(line.floats(fields[1:], "x,y pairs"))
+    return LandmarkRecord(line.path.parent / fields[0], points, f"{line.path}:{line.number}")
 
 
 def _fields(line: Line) -> list[str]:

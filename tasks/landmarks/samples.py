@@ -20,7 +20,14 @@ from pydantic import Field
 
 from ifan.contract import FormatOptions
 from ifan.data.errors import DatasetError
-from ifan.data.images import box_around, crop_square, letterbox, load_rgb, to_tensor
+from ifan.data.images import (
+    box_around,
+    crop_square,
+    image_size,
+    letterbox,
+    load_rgb,
+    to_tensor,
+)
 
 Crop = Literal["image", "points"]
 
@@ -55,10 +62,22 @@ def eye_centres(points: torch.Tensor, eyes: Sequence[Sequence[int]]) -> torch.Te
 
 
 def checked_record(record: LandmarkRecord, eyes: Sequence[Sequence[int]]) -> LandmarkRecord:
-    """``record`` after checking that its image exists and its eye centres are apart."""
-    if not record.image.is_file():
-        raise DatasetError(f"{record.where}: image {record.image} not found")
-    centres = eye_centres(torch.tensor(record.points, dtype=torch.float64), eyes)
+    """``record`` after checking that its image can be opened, its points are finite and inside
+    the image (pixel centres at integers, so the image spans -0.5 to width - 0.5) and its eye
+    centres are apart; a :class:`DatasetError` naming the annotation's line otherwise."""
+    points = torch.tensor(record.points, dtype=torch.float64)
+    if not torch.isfinite(points).all():
+        raise DatasetError(f"{record.where}: a coordinate is not a finite number")
+    width, height = image_size(record.image, record.where)
+    low = points.min(dim=0).values
+    high = points.max(dim=0).values
+    if low.min() < -0.5 or high[0] > width - 0.5 or high[1] > height - 0.5:
+        raise DatasetError(
+            f"{record.where}: points outside the {width}x{height} image {record.image} (x from "
+            f"{float(low[0]):g} to {float(high[0]):g}, y from {float(low[1]):g} to "
+            f"{float(high[1]):g}); check the annotation and its 0- or 1-based coordinates"
+        )
+    centres = eye_centres(points, eyes)
     if float((centres[0] - centres[1]).norm()) <= 0:
         raise DatasetError(
             f"{record.where}: the two eye centres coincide, so the inter-ocular distance that "

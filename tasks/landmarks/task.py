@@ -72,6 +72,18 @@ class LandmarksTask(Task):
         maps = point_heatmaps(prediction, height * scale, width * scale, radius)
         return resize_maps(maps, height, width)
 
+    def augment(self, image: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """Image and points moved together; the inter-ocular distance scaled with the points (the
+        augmentation is a similarity: flip, rotation, zoom and a square crop)."""
+        import torch
+
+        points = target["points"]
+        out = augment(image, points=points)
+        spans = torch.cdist(points[None], points[None])[0]
+        i, j = divmod(int(spans.argmax()), len(points))
+        ratio = (out.points[i] - out.points[j]).norm() / spans[i, j].clamp_min(1e-12)
+        return out.image, {**target, "points": out.points, "iod": target["iod"] * ratio}
+
     def loss(self, prediction: Any, target: Any) -> Any:
         """Euclidean loss: the mean squared distance between predicted and true points."""
         return ((prediction - target["points"].to(prediction.dtype)) ** 2).sum(-1).mean()

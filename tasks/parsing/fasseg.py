@@ -16,11 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ifan.contract import OpenContext
+from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, load_rgb, open_image
 from ifan_tasks.parsing.classes import FASSEG_COLOURS
-from ifan_tasks.parsing.samples import Sample, SizeMismatch, fit_labels, make_sample
+from ifan_tasks.parsing.samples import (
+    Sample,
+    SizeMismatch,
+    check_label_size,
+    fit_labels,
+    make_sample,
+)
 
 COLOURS = np.array(list(FASSEG_COLOURS.values()), dtype=np.int32)
 
@@ -53,26 +61,32 @@ def _images(folder: Path) -> dict[Path, Path]:
     }
 
 
-def read_fasseg_folder(photos: Path) -> list[FassegRecord]:
-    """The photo/label pairs under a FASSEG photo folder."""
+def read_fasseg_folder(photos: Path, bad: BadSamples, policy: SizeMismatch) -> list[FassegRecord]:
+    """The photo/label pairs under a FASSEG photo folder; a photo without a label, or with one
+    of another size, goes to ``bad``."""
     if not photos.is_dir():
         raise DatasetError(f"{photos}: not a folder; a fasseg split is a photo folder (Train_RGB)")
     labels_dir = label_folder(photos)
     labels = _images(labels_dir)
-    records, missing = [], []
+    records = []
     for key, photo in _images(photos).items():
-        if key in labels:
-            records.append(FassegRecord(photo, labels[key]))
-        else:
-            missing.append(str(key))
-    if missing:
-        raise DatasetError(
-            f"{labels_dir}: no label for {len(missing)} photo(s) of {photos}, e.g. "
-            f"{', '.join(missing[:3])}; add the labels or remove the photos"
+        record = bad.keep(
+            lambda key=key, photo=photo: _pair(key, photo, labels, labels_dir, policy)
         )
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{photos}: no images found")
+        raise DatasetError(f"{photos}: no usable images found")
     return records
+
+
+def _pair(
+    key: Path, photo: Path, labels: dict[Path, Path], labels_dir: Path, policy: SizeMismatch
+) -> FassegRecord:
+    if key not in labels:
+        raise DatasetError(f"{photo}: no label image {key} in {labels_dir}")
+    check_label_size(labels[key], photo, policy)
+    return FassegRecord(photo, labels[key])
 
 
 def colours_to_classes(rgb: np.ndarray) -> np.ndarray:
@@ -93,6 +107,7 @@ def load_fasseg(record: FassegRecord, size: int, policy: SizeMismatch) -> Sample
     return make_sample(photo, labels, size)
 
 
-def open_fasseg(path: Path, size: int, policy: SizeMismatch) -> RecordDataset:
+def open_fasseg(path: Path, ctx: OpenContext, policy: SizeMismatch) -> RecordDataset:
     """The FASSEG split whose photos are in ``path``."""
-    return RecordDataset(read_fasseg_folder(path), partial(load_fasseg, size=size, policy=policy))
+    load = partial(load_fasseg, size=ctx.input_size, policy=policy)
+    return RecordDataset(read_fasseg_folder(path, ctx.bad, policy), load, ctx.bad)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, Split
+from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, OpenContext, Split
 from ifan.data.dataset import RecordDataset
 from ifan_tasks.parsing.classes import CELEBAMASK_LABELS, FASSEG_LABELS
 from ifan_tasks.parsing.fasseg import open_fasseg
@@ -36,9 +36,9 @@ class HelenFormat(DatasetFormat):
     Options = ParsingFormatOptions
 
     def open(
-        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+        self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_helen(path, input_size, options.size_mismatch)
+        return open_helen(path, ctx, options.size_mismatch)
 
 
 class FassegFormat(DatasetFormat):
@@ -54,9 +54,9 @@ class FassegFormat(DatasetFormat):
         return FASSEG_LABELS
 
     def open(
-        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+        self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_fasseg(path, input_size, options.size_mismatch)
+        return open_fasseg(path, ctx, options.size_mismatch)
 
 
 class CelebAMaskFormat(DatasetFormat):
@@ -71,10 +71,10 @@ class CelebAMaskFormat(DatasetFormat):
         return CELEBAMASK_LABELS
 
     def open(
-        self, path: Path, split: Split, options: ParsingFormatOptions, input_size: int
+        self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
-        records = read_celebamask(path)
-        return open_masked(records, input_size, len(CELEBAMASK_LABELS.names), options.size_mismatch)
+        records = read_celebamask(path, ctx.bad, options.size_mismatch)
+        return open_masked(records, ctx, len(CELEBAMASK_LABELS.names), options.size_mismatch)
 
 
 class MaskFolderOptions(ParsingFormatOptions):
@@ -82,6 +82,11 @@ class MaskFolderOptions(ParsingFormatOptions):
         min_length=2, max_length=255, description="class names, in mask index order"
     )
     groups: dict[str, list[str]] = Field({}, description="named groups scored merged")
+    mirror: list[tuple[str, str]] | None = Field(
+        None,
+        description="pairs of classes a horizontal flip swaps; default: the classes whose names "
+        "differ by left/right (left_eye and right_eye)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> MaskFolderOptions:
@@ -93,6 +98,9 @@ class MaskFolderOptions(ParsingFormatOptions):
             unknown = [m for m in members if m not in self.classes]
             if unknown or not members:
                 raise ValueError(f"group {group!r}: {unknown or 'no members'} not among classes")
+        paired = [name for pair in self.mirror or [] for name in pair]
+        if any(name not in self.classes for name in paired) or len(set(paired)) != len(paired):
+            raise ValueError(f"mirror {self.mirror}: pairs of classes, each class at most once")
         return self
 
 
@@ -106,13 +114,16 @@ class MaskFolderFormat(DatasetFormat):
 
     def labels(self, options: MaskFolderOptions) -> LabelSchema:
         groups = {name: tuple(members) for name, members in options.groups.items()}
-        return LabelSchema(kind="segmentation", names=tuple(options.classes), groups=groups)
+        mirror = None if options.mirror is None else tuple(options.mirror)
+        return LabelSchema(
+            kind="segmentation", names=tuple(options.classes), groups=groups, mirror=mirror
+        )
 
     def open(
-        self, path: Path, split: Split, options: MaskFolderOptions, input_size: int
+        self, path: Path, split: Split, options: MaskFolderOptions, ctx: OpenContext
     ) -> RecordDataset:
-        records = read_mask_folder(path)
-        return open_masked(records, input_size, len(options.classes), options.size_mismatch)
+        records = read_mask_folder(path, ctx.bad, options.size_mismatch)
+        return open_masked(records, ctx, len(options.classes), options.size_mismatch)
 
 
 FORMATS = (HelenFormat(), FassegFormat(), CelebAMaskFormat(), MaskFolderFormat())

@@ -18,11 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ifan.contract import OpenContext
+from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import find_image, load_rgb, open_image
-from ifan.data.lists import read_lines
-from ifan_tasks.parsing.samples import Sample, SizeMismatch, fit_labels, make_sample
+from ifan.data.lists import Line, read_lines
+from ifan_tasks.parsing.samples import (
+    Sample,
+    SizeMismatch,
+    check_label_size,
+    fit_labels,
+    make_sample,
+)
 
 HELEN_MAPS = 11
 
@@ -35,25 +43,37 @@ class HelenRecord:
     """The folder of the per-class maps."""
 
 
-def read_helen_list(path: Path) -> list[HelenRecord]:
-    """The records of a Helen list file; the images and label folders are beside it."""
-    root = path.parent
+def read_helen_list(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[HelenRecord]:
+    """The records of a Helen list file (images and label folders beside it); each bad line goes
+    to ``bad``."""
     records = []
     for line in read_lines(path, "Helen list file"):
-        fields = [field.strip() for field in line.text.split(",")]
-        if len(fields) == 2 and fields[0].isdigit() and fields[1]:
-            name = fields[1]
-        elif len(fields) == 1 and " " not in fields[0]:
-            name = fields[0]
-        else:
-            raise line.error(f"expected 'index , name' or 'name', got {line.text!r}")
-        image = find_image(root / "images", name)
-        if image is None:
-            raise line.error(f"no image {name}.jpg (or .png) in {root / 'images'}")
-        records.append(HelenRecord(name, image, root / "labels" / name))
+        record = bad.keep(lambda line=line: _record(line, policy))
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{path}: the list names no images")
+        raise DatasetError(f"{path}: the list names no usable images")
     return records
+
+
+def _record(line: Line, policy: SizeMismatch) -> HelenRecord:
+    root = line.path.parent
+    fields = [field.strip() for field in line.text.split(",")]
+    if len(fields) == 2 and fields[0].isdigit() and fields[1]:
+        name = fields[1]
+    elif len(fields) == 1 and " " not in fields[0]:
+        name = fields[0]
+    else:
+        raise line.error(f"expected 'index , name' or 'name', got {line.text!r}")
+    image = find_image(root / "images", name)
+    if image is None:
+        raise line.error(f"no image {name}.jpg (or .png) in {root / 'images'}")
+    record = HelenRecord(name, image, root / "labels" / name)
+    first_map = record.labels / f"{name}_lbl00.png"
+    if not first_map.is_file():
+        raise line.error(f"no label maps for {name}: {first_map} not found")
+    check_label_size(first_map, image, policy)
+    return record
 
 
 def read_helen_labels(record: HelenRecord) -> np.ndarray:
@@ -82,6 +102,7 @@ def load_helen(record: HelenRecord, size: int, policy: SizeMismatch) -> Sample:
     return make_sample(photo, labels, size)
 
 
-def open_helen(path: Path, size: int, policy: SizeMismatch) -> RecordDataset:
+def open_helen(path: Path, ctx: OpenContext, policy: SizeMismatch) -> RecordDataset:
     """The Helen split listed in ``path``."""
-    return RecordDataset(read_helen_list(path), partial(load_helen, size=size, policy=policy))
+    load = partial(load_helen, size=ctx.input_size, policy=policy)
+    return RecordDataset(read_helen_list(path, ctx.bad, policy), load, ctx.bad)

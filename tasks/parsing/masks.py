@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from ifan.contract import OpenContext
+from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, find_image, load_rgb
-from ifan.data.lists import read_lines
+from ifan.data.lists import Line, read_lines
 from ifan_tasks.parsing.samples import (
     Sample,
     SizeMismatch,
+    check_label_size,
     fit_labels,
     make_sample,
     read_index_mask,
@@ -43,39 +46,51 @@ def _photos(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _pair(photos: list[Path], masks: Path, where: Path) -> list[MaskRecord]:
-    records = [MaskRecord(photo, masks / f"{photo.stem}.png") for photo in photos]
-    missing = [r.mask.name for r in records if not r.mask.is_file()]
-    if missing:
-        raise DatasetError(
-            f"{masks}: no mask for {len(missing)} photo(s), e.g. {', '.join(missing[:3])}; "
-            "add the masks or remove the photos"
-        )
+def _pair(
+    photos: list[Path], masks: Path, where: Path, bad: BadSamples, policy: SizeMismatch
+) -> list[MaskRecord]:
+    records = []
+    for photo in photos:
+        record = bad.keep(lambda photo=photo: _record(photo, masks / f"{photo.stem}.png", policy))
+        if record is not None:
+            records.append(record)
     if not records:
-        raise DatasetError(f"{where}: no photos found")
+        raise DatasetError(f"{where}: no usable photos found")
     return records
 
 
-def read_mask_folder(path: Path) -> list[MaskRecord]:
+def _record(photo: Path, mask: Path, policy: SizeMismatch) -> MaskRecord:
+    if not mask.is_file():
+        raise DatasetError(f"{photo}: no mask {mask.name} in {mask.parent}")
+    check_label_size(mask, photo, policy)
+    return MaskRecord(photo, mask)
+
+
+def read_mask_folder(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[MaskRecord]:
     """Photo/mask pairs of a ``mask-folder`` split (``images/`` and ``masks/`` in ``path``)."""
-    return _pair(_photos(path / "images"), path / "masks", path)
+    return _pair(_photos(path / "images"), path / "masks", path, bad, policy)
 
 
-def read_celebamask(path: Path) -> list[MaskRecord]:
+def read_celebamask(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[MaskRecord]:
     """Photo/mask pairs of a CelebAMask-HQ split: the root folder, or a list file in the root."""
     if path.is_dir():
-        return _pair(_photos(path / CELEBA_IMAGES), path / CELEBA_MASKS, path)
+        return _pair(_photos(path / CELEBA_IMAGES), path / CELEBA_MASKS, path, bad, policy)
     images = path.parent / CELEBA_IMAGES
     photos = []
     for line in read_lines(path, "CelebAMask-HQ list file"):
-        stem = (
-            Path(line.text).stem if Path(line.text).suffix.lower() in IMAGE_SUFFIXES else line.text
-        )
-        photo = find_image(images, stem)
-        if photo is None:
-            raise line.error(f"no photo {stem!r} in {images}")
-        photos.append(photo)
-    return _pair(photos, path.parent / CELEBA_MASKS, path)
+        photo = bad.keep(lambda line=line: _listed_photo(line, images))
+        if photo is not None:
+            photos.append(photo)
+    return _pair(photos, path.parent / CELEBA_MASKS, path, bad, policy)
+
+
+def _listed_photo(line: Line, images: Path) -> Path:
+    suffix = Path(line.text).suffix.lower()
+    stem = Path(line.text).stem if suffix in IMAGE_SUFFIXES else line.text
+    photo = find_image(images, stem)
+    if photo is None:
+        raise line.error(f"no photo {stem!r} in {images}")
+    return photo
 
 
 def load_masked(record: MaskRecord, size: int, num_classes: int, policy: SizeMismatch) -> Sample:
@@ -88,8 +103,8 @@ def load_masked(record: MaskRecord, size: int, num_classes: int, policy: SizeMis
 
 
 def open_masked(
-    records: list[MaskRecord], size: int, num_classes: int, policy: SizeMismatch
+    records: list[MaskRecord], ctx: OpenContext, num_classes: int, policy: SizeMismatch
 ) -> RecordDataset:
     """A dataset of photo/mask pairs."""
-    load = partial(load_masked, size=size, num_classes=num_classes, policy=policy)
-    return RecordDataset(records, load)
+    load = partial(load_masked, size=ctx.input_size, num_classes=num_classes, policy=policy)
+    return RecordDataset(records, load, ctx.bad)

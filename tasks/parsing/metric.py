@@ -29,7 +29,7 @@ class ParsingMetric(ConfusionMetric):
 
     def __init__(self, labels: LabelSchema):
         self.labels = labels
-        super().__init__(len(labels.names))
+        super().__init__(labels.names)
 
     def update(self, prediction: torch.Tensor, target: dict[str, Any]) -> None:
         prediction = prediction.detach()

@@ -18,7 +18,7 @@ from PIL import Image
 from torch.utils.data import default_collate
 
 from ifan.data.errors import DatasetError
-from ifan.data.images import crop_square, letterbox, open_image, to_tensor
+from ifan.data.images import crop_square, image_size, letterbox, open_image, to_tensor
 
 IGNORE = 255
 SizeMismatch = Literal["error", "resize"]
@@ -39,27 +39,47 @@ def make_sample(photo: Image.Image, labels: np.ndarray, size: int) -> Sample:
     }
 
 
+def _same_shape(labels: tuple[int, int], photo: tuple[int, int]) -> bool:
+    """Equal sizes, or the same aspect scaled (CelebAMask-HQ's 512 px masks of 1024 px photos)."""
+    (width, height), (photo_width, photo_height) = labels, photo
+    return labels == photo or abs(width * photo_height - height * photo_width) <= (
+        0.01 * width * photo_height
+    )
+
+
+def _size_error(
+    label_path: Path, labels: tuple[int, int], photo_path: Path, photo: tuple[int, int]
+):
+    return DatasetError(
+        f"{label_path}: label image is {labels[0]}x{labels[1]} but its photo {photo_path} is "
+        f'{photo[0]}x{photo[1]}; fix the file, or set size_mismatch = "resize" in the '
+        "task's data table to resize such labels to their photos (nearest neighbour)"
+    )
+
+
+def check_label_size(label_path: Path, photo_path: Path, policy: SizeMismatch) -> None:
+    """Compare a label image with its photo from their headers (when a split is opened, so that
+    a mismatch is a bad sample found up front); an error under policy ``error``."""
+    photo = image_size(photo_path)
+    labels = image_size(label_path)
+    if policy == "error" and not _same_shape(labels, photo):
+        raise _size_error(label_path, labels, photo_path, photo)
+
+
 def fit_labels(
     labels: np.ndarray, photo: Image.Image, label_path: Path, photo_path: Path, policy: SizeMismatch
 ) -> np.ndarray:
-    """Labels that can be scored against ``photo``: the same size, or the same shape scaled
-    (e.g. CelebAMask-HQ's 512 px masks of 1024 px photos); else resized (policy ``resize``) or
-    an error naming both files."""
+    """Labels that can be scored against ``photo``: the same size, or the same shape scaled;
+    else resized (policy ``resize``) or an error naming both files."""
     height, width = labels.shape
-    if (width, height) == photo.size or abs(width * photo.height - height * photo.width) <= (
-        0.01 * width * photo.height
-    ):
+    if _same_shape((width, height), photo.size):
         return labels
     if policy == "resize":
         resized = Image.fromarray(labels.astype(np.uint8), mode="L").resize(
             photo.size, Image.Resampling.NEAREST
         )
         return np.asarray(resized, dtype=np.uint8)
-    raise DatasetError(
-        f"{label_path}: label image is {width}x{height} but its photo {photo_path} is "
-        f'{photo.width}x{photo.height}; fix the file, or set size_mismatch = "resize" in the '
-        "task's data table to resize such labels to their photos (nearest neighbour)"
-    )
+    raise _size_error(label_path, (width, height), photo_path, photo.size)
 
 
 def read_index_mask(path: Path, num_classes: int) -> np.ndarray:

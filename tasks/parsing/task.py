@@ -57,6 +57,12 @@ class ParsingTask(Task):
 
         return resize_maps(prediction.softmax(1), height, width)
 
+    def augment(self, image: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """Image and ``S x S`` mask moved together (left/right classes swap on a flip); the
+        original-size labels, used only for scoring, are left as they are."""
+        out = augment(image, mask=target["mask"])
+        return out.image, {**target, "mask": out.mask}
+
     def loss(self, prediction: Any, target: Any) -> Any:
         """Per-pixel cross-entropy; mask value 255 is ignored."""
         import torch.nn.functional as F

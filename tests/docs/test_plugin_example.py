@@ -19,7 +19,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ifan.contract import BuildContext, FeatureSpec
+from ifan.contract import BuildContext, FeatureSpec, OpenContext
+from ifan.data.bad_samples import BadSamples
+from ifan.data.errors import DatasetError
 from ifan.metric import Metric
 from ifan.plugins import load_registry, task_problems
 
@@ -133,9 +135,11 @@ def test_example_format_reads_utkface_names(age_plugin: str, tmp_path: Path) -> 
     for name in ("23_0_1_20170116.jpg.chip.jpg", "7_1_0_20170109.jpg.chip.jpg", "bad_name.jpg"):
         Image.new("RGB", (200, 200), "gray").save(folder / name)
     fmt = AgeTask.format("utkface")
-    with pytest.warns(UserWarning, match="bad_name.jpg"):
-        dataset = fmt.open(folder, "train", fmt.Options(), 64)
-    assert len(dataset) == 2
+    with pytest.raises(DatasetError, match=r"bad_name\.jpg: no age"):
+        fmt.open(folder, "train", fmt.Options(), OpenContext(64))
+    skipping = OpenContext(64, BadSamples("skip"))
+    dataset = fmt.open(folder, "train", fmt.Options(), skipping)
+    assert len(dataset) == 2 and skipping.bad.count == 1
     images, targets = AgeTask().collate([dataset[0], dataset[1]])
     assert tuple(images.shape) == (2, 3, 64, 64)
     assert sorted(targets["age"].tolist()) == [7.0, 23.0]

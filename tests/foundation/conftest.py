@@ -26,7 +26,7 @@ class ToyFormat(DatasetFormat):
     name = "toy-folder"
     description = "a folder"
 
-    def open(self, path, split, options, input_size):
+    def open(self, path, split, options, ctx):
         return []
 
 

@@ -247,7 +247,7 @@ def test_unknown_task_option(tmp_path, registry) -> None:
     assert "tasks.emotion.colour: unknown key; valid keys here: hidden, label_smoothing" in (
         message
     )
-    assert message.endswith("batch_size, loss_weight, tap, data")
+    assert message.endswith("batch_size, loss_weight, tap, on_bad_sample, augment, data")
 
 
 def test_task_option_out_of_range(tmp_path, registry) -> None:

@@ -69,7 +69,7 @@ class _Counts(ConfusionMetric):
 
 
 def test_confusion_f_score_merged_and_ignore():
-    metric = _Counts(3)
+    metric = _Counts("abc")
     metric.add(torch.tensor([0, 1, 2, 2, 255]), torch.tensor([0, 2, 2, 1, 0]))
     assert metric.confusion.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
     assert metric.f_score([2]) == pytest.approx(2 * 1 / (2 + 2))
@@ -80,9 +80,17 @@ def test_confusion_f_score_merged_and_ignore():
 
 def test_confusion_merge_equals_one_pass():
     truth, predicted = torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 1, 0, 2, 2, 2])
-    whole, first, second = _Counts(3), _Counts(3), _Counts(3)
+    whole, first, second = _Counts("abc"), _Counts("abc"), _Counts("abc")
     whole.update(predicted, truth)
     first.update(predicted[:3], truth[:3])
     second.update(predicted[3:], truth[3:])
     first.merge(second)
     assert torch.equal(first.confusion, whole.confusion)
+
+
+def test_confusion_picture_is_drawn_from_the_counts():
+    metric = _Counts(["cat", "dog"])
+    metric.add(torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1]))
+    picture = metric.pictures()["confusion"]
+    assert picture.mode == "RGB" and min(picture.size) > 100
+    assert len(picture.getcolors(1 << 20)) > 20  # cells, text and a colour bar, not a blank image

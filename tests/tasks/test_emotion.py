@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from pydantic import ValidationError
 
-from ifan.contract import LabelSchema
+from ifan.contract import LabelSchema, OpenContext
 from ifan.data.errors import DatasetError
 from ifan_tasks.emotion.task import FER2013_CLASSES, EmotionTask
 
@@ -31,7 +32,7 @@ def test_folder_class_is_folder_name(tmp_path):
     save_grey(tmp_path / "train" / "sad" / "Training_2.png", value=255)
     (tmp_path / "train" / "sad" / "notes.txt").write_text("not an image")
     options = fmt("folder").Options()
-    data = fmt("folder").open(tmp_path / "train", "train", options, SIZE)
+    data = fmt("folder").open(tmp_path / "train", "train", options, OpenContext(SIZE))
     assert len(data) == 2
     image = data[1][0]
     assert image.shape == (3, SIZE, SIZE) and float(image.min()) == 1.0
@@ -42,9 +43,11 @@ def test_folder_class_is_folder_name(tmp_path):
 def test_folder_unknown_class_and_custom_classes(tmp_path):
     save_grey(tmp_path / "joy" / "a.png")
     with pytest.raises(DatasetError, match=r"joy: folder 'joy' is not a class"):
-        fmt("folder").open(tmp_path, "train", fmt("folder").Options(), SIZE)
+        fmt("folder").open(tmp_path, "train", fmt("folder").Options(), OpenContext(SIZE))
     options = fmt("folder").Options(classes=["calm", "joy"])
-    assert int(fmt("folder").open(tmp_path, "train", options, SIZE)[0][1]["label"]) == 1
+    assert (
+        int(fmt("folder").open(tmp_path, "train", options, OpenContext(SIZE))[0][1]["label"]) == 1
+    )
 
 
 def write_fer_csv(path, rows):
@@ -57,14 +60,14 @@ def test_fer2013_csv_splits_by_usage_and_maps_codes(tmp_path):
     rows = [(4, 255, 2304, "Training"), (6, 0, 2304, "PublicTest"), (0, 0, 2304, "PrivateTest")]
     write_fer_csv(path, rows)
     options = fmt("fer2013-csv").Options()
-    train = fmt("fer2013-csv").open(path, "train", options, SIZE)
+    train = fmt("fer2013-csv").open(path, "train", options, OpenContext(SIZE))
     assert len(train) == 1
     image, target = train[0]
     assert image.shape == (3, SIZE, SIZE) and float(image.min()) == 1.0
     assert FER2013_CLASSES[int(target["label"])] == "sad"
-    val = fmt("fer2013-csv").open(path, "val", options, SIZE)
+    val = fmt("fer2013-csv").open(path, "val", options, OpenContext(SIZE))
     assert FER2013_CLASSES[int(val[0][1]["label"])] == "neutral"
-    test = fmt("fer2013-csv").open(path, "test", options, SIZE)
+    test = fmt("fer2013-csv").open(path, "test", options, OpenContext(SIZE))
     assert FER2013_CLASSES[int(test[0][1]["label"])] == "angry"
 
 
@@ -72,11 +75,11 @@ def test_fer2013_csv_errors_name_the_line(tmp_path):
     path = tmp_path / "fer2013.csv"
     write_fer_csv(path, [(3, 1, 2304, "Training"), (3, 1, 2000, "Training")])
     with pytest.raises(DatasetError, match=r"fer2013\.csv:3: expected a square image .* got 2000"):
-        fmt("fer2013-csv").open(path, "train", fmt("fer2013-csv").Options(), SIZE)
+        fmt("fer2013-csv").open(path, "train", fmt("fer2013-csv").Options(), OpenContext(SIZE))
     options = fmt("fer2013-csv").Options(usage={"train": "Train"})
     assert options.usage["test"] == "PrivateTest"
     with pytest.raises(DatasetError, match=r"no rows with Usage 'Train' \(found: Training\)"):
-        fmt("fer2013-csv").open(path, "train", options, SIZE)
+        fmt("fer2013-csv").open(path, "train", options, OpenContext(SIZE))
 
 
 FOUR = LabelSchema(kind="class", names=("a", "b", "c", "d"))
@@ -120,3 +123,22 @@ def test_overlay_adds_a_panel_beside_the_enlarged_face(tmp_path):
     assert (pixels[:, :192] == 60).all()
     panel = pixels[:, 192:]
     assert (panel != 255).any(axis=2).sum() > 100  # text and bars were drawn
+
+
+def test_class_weights_weigh_the_cross_entropy_per_class():
+    task = EmotionTask(EmotionTask.Options(class_weights={"disgust": 4.0}))
+    logits = torch.tensor([[2.0, 0.0, 0, 0, 0, 0, 0], [0.0, 1.0, 0, 0, 0, 0, 0]])
+    labels = torch.tensor([0, 1])  # angry (weight 1), disgust (weight 4)
+    each = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    expected = (each[0] * 1 + each[1] * 4) / (1 + 4)
+    assert torch.allclose(task.loss(logits, {"label": labels}), expected)
+    assert torch.allclose(EmotionTask().loss(logits, {"label": labels}), each.mean())
+
+
+def test_class_weights_must_name_classes_and_be_positive():
+    from ifan.errors import IfanError
+
+    with pytest.raises(IfanError, match="no class 'digust'; the classes are angry, disgust"):
+        EmotionTask(EmotionTask.Options(class_weights={"digust": 2.0}))
+    with pytest.raises(ValidationError, match="weights must be above 0"):
+        EmotionTask.Options(class_weights={"disgust": 0.0})

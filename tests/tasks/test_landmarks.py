@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from pydantic import ValidationError
 
-from ifan.contract import LabelSchema
+from ifan.contract import LabelSchema, OpenContext
 from ifan.data.errors import DatasetError
 from ifan_tasks.landmarks.task import MTFL_POINTS, LandmarksTask
 
@@ -33,7 +33,9 @@ def test_mtfl_reads_crlf_leading_spaces_and_backslashes(tmp_path):
         b"lfw_5590\\a.jpg 4.0 16.0 10.0 6.0 14.0 3.0 3.0 5.0 7.0 7.0 1 2 2 3\r\n"
         b" net_7876\\b.jpg 1 2 3 4 5 6 7 8 9 10 2 1 1 5\r\n "
     )
-    data = fmt("mtfl").open(tmp_path / "training.txt", "train", fmt("mtfl").Options(), SIZE)
+    data = fmt("mtfl").open(
+        tmp_path / "training.txt", "train", fmt("mtfl").Options(), OpenContext(SIZE)
+    )
     assert len(data) == 2
     image, target = data[0]
     assert image.shape == (3, SIZE, SIZE)
@@ -48,16 +50,23 @@ def test_mtfl_forward_slashes_and_bad_lines(tmp_path):
     save_image(tmp_path / "AFLW" / "1.jpg", 10, 10)
     good = "AFLW/1.jpg 1 5 3 2 4 2 2 4 6 6 1 1 1 1\n"
     (tmp_path / "testing.txt").write_text(good)
-    assert len(fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), SIZE)) == 1
+    assert (
+        len(
+            fmt("mtfl").open(
+                tmp_path / "testing.txt", "test", fmt("mtfl").Options(), OpenContext(SIZE)
+            )
+        )
+        == 1
+    )
     (tmp_path / "testing.txt").write_text(good + "AFLW/1.jpg 1 5 3 2 4 2 2 4 6 6 1 1 1\n")
     with pytest.raises(DatasetError, match=r"testing\.txt:2: expected 15 fields .* got 14"):
-        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), SIZE)
+        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), OpenContext(SIZE))
     (tmp_path / "testing.txt").write_text(good.replace(" 1 1 1 1", " 1 1 1 7"))
     with pytest.raises(DatasetError, match=r"testing\.txt:1: pose must be an integer from 1 to 5"):
-        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), SIZE)
+        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), OpenContext(SIZE))
     (tmp_path / "testing.txt").write_text(good.replace("AFLW/1", "AFLW/2"))
     with pytest.raises(DatasetError, match=r"testing\.txt:1: image .*2\.jpg not found"):
-        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), SIZE)
+        fmt("mtfl").open(tmp_path / "testing.txt", "test", fmt("mtfl").Options(), OpenContext(SIZE))
 
 
 def test_mtfl_points_are_the_task_default():
@@ -78,7 +87,7 @@ def test_pts_one_based_points_and_eye_corners(tmp_path):
     save_image(tmp_path / "sub" / "face.png", 20, 20)
     write_pts(tmp_path / "sub" / "face.pts", grid_points(68))
     options = fmt("pts").Options(crop="image")
-    data = fmt("pts").open(tmp_path, "test", options, SIZE)
+    data = fmt("pts").open(tmp_path, "test", options, OpenContext(SIZE))
     target = data[0][1]
     assert target["points"][36].tolist() == pytest.approx([3 / 20, 3 / 20])
     assert float(target["iod"]) == pytest.approx(6 / 20)
@@ -88,7 +97,7 @@ def test_pts_one_based_points_and_eye_corners(tmp_path):
 def test_pts_default_crop_is_around_the_points(tmp_path):
     save_image(tmp_path / "face.png", 40, 40)
     write_pts(tmp_path / "face.pts", grid_points(68))
-    target = fmt("pts").open(tmp_path, "test", fmt("pts").Options(), SIZE)[0][1]
+    target = fmt("pts").open(tmp_path, "test", fmt("pts").Options(), OpenContext(SIZE))[0][1]
     low, high = target["points"].min(dim=0).values, target["points"].max(dim=0).values
     assert float((high - low).max()) == pytest.approx(1 / 1.3, abs=0.02)
 
@@ -97,7 +106,7 @@ def test_pts_wrong_count_says_what_to_set(tmp_path):
     save_image(tmp_path / "face.png", 20, 20)
     write_pts(tmp_path / "face.pts", grid_points(5))
     with pytest.raises(DatasetError, match=r"face\.pts:2: the file has 5 points .* set points = 5"):
-        fmt("pts").open(tmp_path, "test", fmt("pts").Options(), SIZE)
+        fmt("pts").open(tmp_path, "test", fmt("pts").Options(), OpenContext(SIZE))
 
 
 def test_point_options_need_eyes_unless_68_points():
@@ -111,13 +120,13 @@ def test_csv_with_header(tmp_path):
     save_image(tmp_path / "img" / "a.png", 10, 10)
     (tmp_path / "points.csv").write_text("image,x0,y0,x1,y1,x2,y2\nimg/a.png,2,3,6,3,4,8\n")
     options = fmt("csv").Options(points=3, eyes=[[0], [1]], names=["le", "re", "chin"])
-    data = fmt("csv").open(tmp_path / "points.csv", "train", options, SIZE)
+    data = fmt("csv").open(tmp_path / "points.csv", "train", options, OpenContext(SIZE))
     expected = torch.tensor([[0.2, 0.3], [0.6, 0.3], [0.4, 0.8]])
     assert torch.allclose(data[0][1]["points"], expected)
     assert fmt("csv").labels(options).names == ("le", "re", "chin")
     (tmp_path / "points.csv").write_text("img/a.png,2,3,6,3,4,8\nimg/a.png,2,3,6,3\n")
     with pytest.raises(DatasetError, match=r"points\.csv:2: expected the image then x,y for 3"):
-        fmt("csv").open(tmp_path / "points.csv", "train", options, SIZE)
+        fmt("csv").open(tmp_path / "points.csv", "train", options, OpenContext(SIZE))
 
 
 TWO = LabelSchema(kind="points", names=("a", "b"))

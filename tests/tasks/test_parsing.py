@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 from pydantic import ValidationError
 
-from ifan.contract import LabelSchema
+from ifan.contract import LabelSchema, OpenContext
+from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
 from ifan_tasks.parsing.classes import HELEN_CLASSES
 from ifan_tasks.parsing.helen import HELEN_MAPS
@@ -52,7 +53,9 @@ def test_helen_reads_index_lines_and_stacks_maps(tmp_path):
     write_helen(tmp_path, "face1")
     write_helen(tmp_path, "face2")
     (tmp_path / "exemplars.txt").write_bytes(b" 1 , face1\r\n2 , face2\r\n\r\n")
-    data = fmt("helen").open(tmp_path / "exemplars.txt", "train", fmt("helen").Options(), SIZE)
+    data = fmt("helen").open(
+        tmp_path / "exemplars.txt", "train", fmt("helen").Options(), OpenContext(SIZE)
+    )
     assert len(data) == 2
     image, target = data[1]
     assert image.shape == (3, SIZE, SIZE) and image.min() >= 0 and image.max() <= 1
@@ -66,14 +69,18 @@ def test_helen_bad_list_line_names_file_and_line(tmp_path):
     write_helen(tmp_path)
     (tmp_path / "testing.txt").write_text("1 , face1\nthree fields , here , x\n")
     with pytest.raises(DatasetError, match=r"testing\.txt:2: expected 'index , name'"):
-        fmt("helen").open(tmp_path / "testing.txt", "test", fmt("helen").Options(), SIZE)
+        fmt("helen").open(
+            tmp_path / "testing.txt", "test", fmt("helen").Options(), OpenContext(SIZE)
+        )
 
 
 def test_helen_missing_map_is_reported(tmp_path):
     write_helen(tmp_path)
     (tmp_path / "labels" / "face1" / "face1_lbl07.png").unlink()
     (tmp_path / "tuning.txt").write_text("face1\n")
-    data = fmt("helen").open(tmp_path / "tuning.txt", "val", fmt("helen").Options(), SIZE)
+    data = fmt("helen").open(
+        tmp_path / "tuning.txt", "val", fmt("helen").Options(), OpenContext(SIZE)
+    )
     with pytest.raises(DatasetError, match=r"face1_lbl07\.png: image not found"):
         data[0]
 
@@ -101,28 +108,36 @@ def test_fasseg_maps_nearest_colour_and_pairs_bmp_labels_in_yaw_folders(tmp_path
     save(np.zeros((2, 4, 3)), tmp_path / "V3" / "Train_RGB" / "+15" / "a.png")
     save(rgb, tmp_path / "V3" / "Train_labels" / "+15" / "a.bmp")
     options = fmt("fasseg").Options()
-    data = fmt("fasseg").open(tmp_path / "V3" / "Train_RGB", "train", options, SIZE)
+    data = fmt("fasseg").open(tmp_path / "V3" / "Train_RGB", "train", options, OpenContext(SIZE))
     assert len(data) == 1
     assert data[0][1]["original"].tolist() == classes.tolist()
     assert fmt("fasseg").labels(options).names[:4] == ("background", "skin", "hair", "eyes")
 
 
-def test_fasseg_size_mismatch_is_reported_or_resized(tmp_path):
+def test_fasseg_size_mismatch_is_reported_skipped_or_resized(tmp_path):
     save(np.zeros((4, 6, 3)), tmp_path / "Train_RGB" / "1.png")
     save(fasseg_label(np.full((5, 5), 1)), tmp_path / "Train_Labels" / "1.png")
-    data = fmt("fasseg").open(tmp_path / "Train_RGB", "train", fmt("fasseg").Options(), SIZE)
+    save(np.zeros((4, 6, 3)), tmp_path / "Train_RGB" / "2.png")
+    save(fasseg_label(np.full((4, 6), 1)), tmp_path / "Train_Labels" / "2.png")
+    photos = tmp_path / "Train_RGB"
     with pytest.raises(DatasetError, match=r"1\.png: label image is 5x5 but its photo .* is 6x4"):
-        data[0]
+        fmt("fasseg").open(photos, "train", fmt("fasseg").Options(), OpenContext(SIZE))
+    skipping = OpenContext(SIZE, BadSamples("skip"))
+    data = fmt("fasseg").open(photos, "train", fmt("fasseg").Options(), skipping)
+    assert len(data) == 1 and skipping.bad.count == 1
+    assert "label image is 5x5" in skipping.bad.reasons[0]
     options = fmt("fasseg").Options(size_mismatch="resize")
-    data = fmt("fasseg").open(tmp_path / "Train_RGB", "train", options, SIZE)
-    assert data[0][1]["original"].shape == (4, 6)
+    data = fmt("fasseg").open(photos, "train", options, OpenContext(SIZE))
+    assert len(data) == 2 and data[0][1]["original"].shape == (4, 6)
 
 
 def test_fasseg_photo_without_label(tmp_path):
     save(np.zeros((4, 6, 3)), tmp_path / "Train_RGB" / "1.png")
     (tmp_path / "Train_Labels").mkdir()
-    with pytest.raises(DatasetError, match=r"Train_Labels: no label for 1 photo"):
-        fmt("fasseg").open(tmp_path / "Train_RGB", "train", fmt("fasseg").Options(), SIZE)
+    with pytest.raises(DatasetError, match=r"Train_RGB/1\.png: no label image 1 in .*Train_Labels"):
+        fmt("fasseg").open(
+            tmp_path / "Train_RGB", "train", fmt("fasseg").Options(), OpenContext(SIZE)
+        )
 
 
 def test_mask_folder_reads_indices_and_rejects_unknown_values(tmp_path):
@@ -132,7 +147,7 @@ def test_mask_folder_reads_indices_and_rejects_unknown_values(tmp_path):
     assert fmt("mask-folder").labels(options).groups == {"head": ("face", "hair")}
     save(np.zeros((4, 4, 3)), tmp_path / "images" / "a.jpg")
     save([[0, 1, 2, 255]] * 4, tmp_path / "masks" / "a.png")
-    data = fmt("mask-folder").open(tmp_path, "train", options, SIZE)
+    data = fmt("mask-folder").open(tmp_path, "train", options, OpenContext(SIZE))
     assert data[0][1]["original"][0].tolist() == [0, 1, 2, 255]
     save([[0, 1, 3, 0]] * 4, tmp_path / "masks" / "a.png")
     with pytest.raises(DatasetError, match=r"a\.png: value 3 is not a class index \(0 to 2\)"):
@@ -150,12 +165,12 @@ def test_celebamask_list_and_half_size_masks(tmp_path):
     save(np.full((4, 4), 13), tmp_path / "CelebAMask-HQ-mask" / "0.png")
     (tmp_path / "test.txt").write_text("0.jpg\n")
     options = fmt("celebamask").Options()
-    data = fmt("celebamask").open(tmp_path / "test.txt", "test", options, SIZE)
+    data = fmt("celebamask").open(tmp_path / "test.txt", "test", options, OpenContext(SIZE))
     assert len(data) == 1
     assert data[0][1]["original"].shape == (4, 4)
     assert fmt("celebamask").labels(options).names[13] == "hair"
-    with pytest.raises(DatasetError, match=r"no mask for 1 photo"):
-        fmt("celebamask").open(tmp_path, "train", options, SIZE)
+    with pytest.raises(DatasetError, match=r"1\.jpg: no mask 1\.png in"):
+        fmt("celebamask").open(tmp_path, "train", options, OpenContext(SIZE))
 
 
 TWO = LabelSchema(kind="segmentation", names=("background", "face"))

@@ -1,0 +1,121 @@
+"""``ifan data MANIFEST``: what each task's dataset holds, per split, and what was skipped."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset, Subset
+from tqdm import tqdm
+
+from ifan.cli.common import (
+    add_manifest_arguments,
+    format_table,
+    manifest_from_args,
+    registry_from_args,
+)
+from ifan.data.dataset import RecordDataset
+from ifan.data.errors import DatasetError
+from ifan.data.splits import AugmentedDataset, TaskSplits, open_splits
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="count each task's samples per split, and what was skipped",
+        description="Open every task's dataset as training would and report, per task and "
+        "split, the number of samples, the classes or points, and the bad samples skipped "
+        "(with on_bad_sample = 'skip') with their reasons.",
+    )
+    add_manifest_arguments(parser)
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="also decode every sample, to find images that are only broken inside",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    parser.add_argument(
+        "--reasons", type=int, default=3, metavar="N", help="bad-sample reasons shown per split"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest = manifest_from_args(args, registry_from_args(args))
+    report: dict[str, Any] = {}
+    rows = []
+    for name, config in manifest.tasks.items():
+        task = config.build_task()
+        opened = open_splits(config, task, manifest.model.input_size, manifest.train.seed)
+        if args.scan:
+            _scan(opened)
+        labels = task.labels
+        report[name] = {
+            "format": config.data.format,
+            "labels": {"kind": labels.kind, "names": list(labels.names)},
+            "splits": {
+                split: {
+                    "samples": len(dataset),  # type: ignore[arg-type]
+                    "skipped": opened.bad[split].count,
+                    "reasons": opened.bad[split].reasons,
+                    "source": opened.sources[split],
+                }
+                for split, dataset in opened.datasets.items()
+            },
+        }
+        for split, info in report[name]["splits"].items():
+            rows.append(
+                [name, config.data.format, split, info["samples"], info["skipped"], info["source"]]
+            )
+    print(format_table(["task", "format", "split", "samples", "skipped", "from"], rows))
+    print()
+    for name, info in report.items():
+        names = info["labels"]["names"]
+        what = "points" if info["labels"]["kind"] == "points" else "classes"
+        print(f"{name}: {len(names)} {what}: {', '.join(names)}")
+        for split, counts in info["splits"].items():
+            if counts["skipped"]:
+                print(f"  {split}: skipped {counts['skipped']} bad samples, e.g.")
+                for reason in counts["reasons"][: args.reasons]:
+                    print(f"    {reason}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def _scan(opened: TaskSplits) -> None:
+    """Decode every sample of every split; a bad one is raised or counted as the policy says."""
+    for split, dataset in opened.datasets.items():
+        records, indices = _records(dataset)
+        bad = opened.bad[split]
+        for index in tqdm(indices, desc=f"scan {opened.task} {split}", unit="img", leave=False):
+            reason = _problem(records, index)
+            if reason is not None:
+                bad.report(DatasetError(reason))
+
+
+def _problem(records: Dataset, index: int) -> str | None:
+    """Why sample ``index`` cannot be loaded, or None."""
+    if isinstance(records, RecordDataset):
+        return records.check(index)
+    try:
+        records[index]
+    except DatasetError as error:
+        return str(error)
+    return None
+
+
+def _records(dataset: Dataset) -> tuple[Dataset, list[int]]:
+    """The reader's own dataset under any subset or augmentation, and the indices used of it."""
+    indices = list(range(len(dataset)))  # type: ignore[arg-type]
+    while True:
+        if isinstance(dataset, Subset):
+            indices = [dataset.indices[i] for i in indices]
+            dataset = dataset.dataset
+        elif isinstance(dataset, AugmentedDataset):
+            dataset = dataset.base
+        else:
+            return dataset, indices

@@ -1,0 +1,56 @@
+"""What a reader does with a bad sample: stop with the error (the default) or skip and count it.
+
+A bad sample is one record a reader cannot use (an unreadable image, a missing label, points
+outside the image, a malformed line, a label of another size than its photo). Readers hand each
+such :class:`~ifan.data.errors.DatasetError` to :meth:`BadSamples.report`; the manifest's
+``tasks.<name>.on_bad_sample`` decides whether it is raised or kept as a counted reason. Errors
+about a whole split (a missing folder, an empty list) are always raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from ifan.data.errors import DatasetError
+
+OnBadSample = Literal["error", "skip"]
+R = TypeVar("R")
+
+
+@dataclass
+class BadSamples:
+    """The bad-sample policy of one split, and the reasons of every sample it skipped."""
+
+    policy: OnBadSample = "error"
+    reasons: list[str] = field(default_factory=list)
+
+    def report(self, error: DatasetError) -> None:
+        """Raise ``error`` (policy ``error``) or count it as a skipped sample (``skip``)."""
+        if self.policy == "error":
+            raise error
+        self.reasons.append(str(error))
+
+    def keep(self, make: Callable[[], R]) -> R | None:
+        """``make()``, or None after reporting the :class:`DatasetError` it raised."""
+        try:
+            return make()
+        except DatasetError as error:
+            self.report(error)
+            return None
+
+    @property
+    def count(self) -> int:
+        """How many samples were skipped."""
+        return len(self.reasons)
+
+    def summary(self, first: int = 3) -> str:
+        """``skipped N bad samples``, then the first reasons, one a line."""
+        if not self.reasons:
+            return "no bad samples"
+        lines = [f"skipped {self.count} bad sample{'s' if self.count != 1 else ''}:"]
+        lines += [f"  {reason}" for reason in self.reasons[:first]]
+        if self.count > first:
+            lines.append(f"  ... and {self.count - first} more")
+        return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""Opening a task's splits from a manifest: bad samples skipped or reported, val carved out of
+train, augmentation of train only, and ``ifan data``."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ifan.cli.main import main
+from ifan.data.augment import JointAugment
+from ifan.data.errors import DatasetError
+from ifan.data.splits import AugmentedDataset, carve, open_splits
+from ifan.manifest import load_manifest
+
+GOOD = " faces\\{name}.jpg 4 12 8 5 11 6 6 9 12 12 1 2 2 3\r\n"
+
+
+def write_mtfl(folder: Path, good: int, bad_lines: list[str] = ()) -> Path:
+    """An MTFL list of ``good`` faces on 16x16 photos, then ``bad_lines`` verbatim."""
+    (folder / "faces").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(good):
+        Image.new("RGB", (16, 16), (i, 80, 80)).save(folder / "faces" / f"{i}.jpg")
+        lines.append(GOOD.format(name=i))
+    (folder / "training.txt").write_text("".join(lines + list(bad_lines)), newline="")
+    return folder / "training.txt"
+
+
+def manifest(folder: Path, data: str, task: str = "") -> Path:
+    path = folder / "m.toml"
+    path.write_text(
+        f"[model]\ninput_size = 32\n[train]\nseed = 5\n[tasks.landmarks]\n{task}\n"
+        f'[tasks.landmarks.data]\nformat = "mtfl"\n{data}\n'
+    )
+    return path
+
+
+def splits(path: Path, **kwargs):
+    loaded = load_manifest(path)
+    config = loaded.tasks["landmarks"]
+    return open_splits(config, config.build_task(), loaded.model.input_size, 5, **kwargs)
+
+
+BAD_LINES = [
+    " faces\\0.jpg 4 12 8 5 11 6 6 9 12\r\n",  # too few fields
+    " faces\\0.jpg 4 12 8 nan 11 6 6 9 12 12 1 2 2 3\r\n",  # not finite
+    " faces\\0.jpg 4 12 8 5 40 6 6 9 12 12 1 2 2 3\r\n",  # outside the 16x16 photo
+    " faces\\missing.jpg 4 12 8 5 11 6 6 9 12 12 1 2 2 3\r\n",  # no such image
+]
+
+
+def test_bad_lines_stop_the_run_by_default_naming_file_and_line(tmp_path):
+    write_mtfl(tmp_path, 3, BAD_LINES[2:3])
+    with pytest.raises(DatasetError) as error:
+        splits(manifest(tmp_path, 'train = "training.txt"'))
+    assert "tasks.landmarks.data.train: " in str(error.value)
+    assert "training.txt:4: points outside the 16x16 image" in str(error.value)
+
+
+def test_skip_counts_every_bad_line_with_its_reason(tmp_path):
+    write_mtfl(tmp_path, 3, BAD_LINES)
+    opened = splits(manifest(tmp_path, 'train = "training.txt"', 'on_bad_sample = "skip"'))
+    assert len(opened.datasets["train"]) == 3
+    bad = opened.bad["train"]
+    assert bad.count == 4
+    assert [r.split(": ", 1)[0].rsplit(":", 1)[1] for r in bad.reasons] == ["4", "5", "6", "7"]
+    assert "expected 15 fields" in bad.reasons[0]
+    assert "not a finite number" in bad.reasons[1]
+    assert "points outside" in bad.reasons[2]
+    assert "missing.jpg not found" in bad.reasons[3]
+    assert bad.summary(first=2).splitlines()[0] == "skipped 4 bad samples:"
+    assert bad.summary(first=2).endswith("... and 2 more")
+
+
+def truncate(path: Path) -> None:
+    """Make ``path`` a 16x16 noise image whose header reads but whose pixels are cut off."""
+    noise = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path, format="PNG")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_image_is_skipped_when_loaded(tmp_path):
+    write_mtfl(tmp_path, 3)
+    truncate(tmp_path / "faces" / "1.jpg")
+    opened = splits(manifest(tmp_path, 'train = "training.txt"', 'on_bad_sample = "skip"'))
+    train = opened.datasets["train"].base  # the reader's dataset, not augmented
+    with pytest.warns(UserWarning, match=r"skipped a bad sample: .*1\.jpg"):
+        image, _ = train[1]
+    assert torch.allclose(image, train[2][0])  # replaced by the next good sample
+    strict = splits(manifest(tmp_path, 'train = "training.txt"'))
+    with pytest.raises(DatasetError, match=r"1\.jpg: not a readable image"):
+        strict.datasets["train"].base[1]
+
+
+def test_val_fraction_carves_a_disjoint_reproducible_val_split(tmp_path):
+    write_mtfl(tmp_path, 20)
+    path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25')
+    opened = splits(path, augment=False)
+    train, val = opened.datasets["train"], opened.datasets["val"]
+    assert (len(train), len(val)) == (15, 5)
+    assert set(train.indices).isdisjoint(val.indices)
+    assert sorted([*train.indices, *val.indices]) == list(range(20))
+    assert splits(path, augment=False).datasets["val"].indices == val.indices
+    assert "20 read, 5 carved out as val" in opened.sources["train"]
+    only_val = splits(path, splits=("val",))
+    assert list(only_val.datasets) == ["val"] and only_val.datasets["val"].indices == val.indices
+
+
+def test_carve_draws_by_seed_and_refuses_to_empty_train():
+    assert carve(10, 0.3, seed=1) != carve(10, 0.3, seed=2)
+    kept, held = carve(10, 0.3, seed=1)
+    assert len(held) == 3 and not set(kept) & set(held)
+    assert carve(3, 0.01, seed=0)[1].__len__() == 1  # at least one sample
+    with pytest.raises(DatasetError, match="leaves none to train on"):
+        carve(2, 0.9, seed=0)
+
+
+def test_val_fraction_with_a_val_split_is_a_manifest_error(tmp_path):
+    from ifan.errors import ManifestError
+
+    write_mtfl(tmp_path, 4)
+    path = manifest(tmp_path, 'train = "training.txt"\nval = "training.txt"\nval_fraction = 0.5')
+    with pytest.raises(ManifestError, match="val_fraction carves val out of train"):
+        load_manifest(path)
+
+
+def test_only_the_training_split_is_augmented(tmp_path):
+    write_mtfl(tmp_path, 4)
+    path = manifest(tmp_path, 'train = "training.txt"\ntest = "training.txt"')
+    opened = splits(path)
+    assert isinstance(opened.datasets["train"], AugmentedDataset)
+    assert isinstance(opened.datasets["train"].augment, JointAugment)
+    assert not isinstance(opened.datasets["test"], AugmentedDataset)
+    torch.manual_seed(0)
+    changed = [
+        not torch.equal(opened.datasets["train"][i][0], opened.datasets["test"][i][0])
+        for i in range(4)
+    ]
+    assert any(changed)
+    off = splits(manifest(tmp_path, 'train = "training.txt"', "augment = { enabled = false }"))
+    assert not isinstance(off.datasets["train"], AugmentedDataset)
+
+
+def test_ifan_data_reports_counts_labels_and_skips(tmp_path, capsys):
+    write_mtfl(tmp_path, 6, BAD_LINES[:2])
+    path = manifest(
+        tmp_path, 'train = "training.txt"\nval_fraction = 0.5', 'on_bad_sample = "skip"'
+    )
+    report = tmp_path / "report.json"
+    assert main(["data", str(path), "--json", str(report), "--scan"]) == 0
+    out = capsys.readouterr().out
+    rows = {tuple(line.split()[:5]) for line in out.splitlines()}
+    assert ("landmarks", "mtfl", "train", "3", "2") in rows
+    assert ("landmarks", "mtfl", "val", "3", "0") in rows
+    assert "landmarks: 5 points: left_eye, right_eye, nose, mouth_left, mouth_right" in out
+    assert "train: skipped 2 bad samples, e.g." in out
+    data = json.loads(report.read_text())
+    assert data["landmarks"]["splits"]["train"]["skipped"] == 2
+    assert data["landmarks"]["labels"]["kind"] == "points"
+
+
+def test_ifan_data_scan_finds_images_broken_inside(tmp_path, capsys):
+    write_mtfl(tmp_path, 3)
+    truncate(tmp_path / "faces" / "2.jpg")
+    path = manifest(tmp_path, 'train = "training.txt"', 'on_bad_sample = "skip"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["data", str(path), "--scan"]) == 0
+    out = capsys.readouterr().out
+    assert "train: skipped 1 bad samples" in out and "2.jpg" in out
+    assert main(["data", str(manifest(tmp_path, 'train = "training.txt"')), "--scan"]) == 2
+
+
+def test_emotion_folder_and_fer_csv_skip_bad_samples(tmp_path):
+    from ifan.contract import OpenContext
+    from ifan.data.bad_samples import BadSamples
+    from ifan_tasks.emotion.task import EmotionTask
+
+    (tmp_path / "happy").mkdir()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "happy" / "a.png")
+    (tmp_path / "happy" / "b.png").write_bytes(b"not an image")
+    folder = EmotionTask.format("folder")
+    ctx = OpenContext(8, BadSamples("skip"))
+    assert len(folder.open(tmp_path, "train", folder.Options(), ctx)) == 1
+    assert ctx.bad.count == 1 and "b.png" in ctx.bad.reasons[0]
+    csv = tmp_path / "fer.csv"
+    csv.write_text(
+        "emotion,pixels,Usage\n3," + " ".join(["7"] * 4) + ",Training\n"
+        "9," + " ".join(["7"] * 4) + ",Training\n3,1 2 3,Training\n3,1,2,Training\n"
+    )
+    fer = EmotionTask.format("fer2013-csv")
+    ctx = OpenContext(8, BadSamples("skip"))
+    assert len(fer.open(csv, "train", fer.Options(), ctx)) == 1
+    assert [r.split(": ")[0].rsplit(":", 1)[1] for r in ctx.bad.reasons] == ["3", "4", "5"]
