@@ -1,0 +1,1 @@
+"""Cross-dataset hybrid training: scheduler, checkpoints, history."""

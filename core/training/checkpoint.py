@@ -1,0 +1,404 @@
+"""Training checkpoints: one ``.safetensors`` file per checkpoint, written atomically.
+
+A checkpoint holds the model weights (``model/<name>``), the optimizer's tensors
+(``optim/<path>``, e.g. ``optim/state/0/square_avg``) and, in the safetensors header metadata,
+JSON for everything else:
+
+- ``ifan.format_version``: the layout version (``"1"``);
+- ``ifan.meta``: the caller's metadata (manifest, plugin names and versions, step, RNG and
+  scheduler state, ...);
+- ``ifan.optimizer``: the optimizer state dict with every tensor replaced by
+  ``{"__tensor__": "<tensor name>"}`` (``null`` without an optimizer).
+
+JSON cannot tell a tuple from a list or an int key from a str key, so those are tagged
+(``{"__tuple__": [...]}``, ``{"__int_keys__": {...}}``) and come back as they went in.
+
+Loading reads only safetensors and JSON: a pickle-based file (``torch.save``) is refused before
+anything in it is read, because unpickling can run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import json
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save
+from torch import Tensor
+
+from ifan.errors import IfanError
+
+FORMAT_VERSION = "1"
+KEY_VERSION = "ifan.format_version"
+KEY_META = "ifan.meta"
+KEY_OPTIMIZER = "ifan.optimizer"
+MODEL_PREFIX = "model/"
+OPTIM_PREFIX = "optim/"
+
+_TENSOR = "__tensor__"
+_TUPLE = "__tuple__"
+_INT_KEYS = "__int_keys__"
+_TAGS = (_TENSOR, _TUPLE, _INT_KEYS)
+_CHECKPOINT_NAME = re.compile(r"step-(\d{8,})\.safetensors")
+
+
+class CheckpointError(IfanError):
+    """A checkpoint cannot be written or read."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint; ``optimizer`` is ready for ``Optimizer.load_state_dict``."""
+
+    path: Path
+    model: dict[str, Tensor]
+    optimizer: dict[str, Any] | None
+    meta: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON encoding with tensors set aside
+
+
+def _encode(value: Any, where: str, tensors: dict[str, Tensor] | None) -> Any:
+    """``value`` as JSON-able data; tensors go into ``tensors`` (refused when it is None)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Tensor):
+        if tensors is None:
+            raise TypeError(
+                f"{where} is a tensor; checkpoint metadata must be JSON-serialisable "
+                "(put weights in the model state dict)"
+            )
+        if where in tensors:
+            raise TypeError(f"{where}: two tensors would be stored under the same name")
+        tensors[where] = value
+        return {_TENSOR: where}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v, f"{where}/{i}", tensors) for i, v in enumerate(value)]
+        return {_TUPLE: items} if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            reserved = [k for k in value if k in _TAGS]
+            if reserved:
+                raise TypeError(f"{where}: the key {reserved[0]!r} is reserved by ifan")
+            return {k: _encode(v, f"{where}/{k}", tensors) for k, v in value.items()}
+        if all(isinstance(k, int) and not isinstance(k, bool) for k in value):
+            return {
+                _INT_KEYS: {str(k): _encode(v, f"{where}/{k}", tensors) for k, v in value.items()}
+            }
+        raise TypeError(f"{where}: dict keys must be all strings or all integers")
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}, which cannot be "
+        "stored in a checkpoint (only JSON data: None, bool, int, float, str, list, tuple, dict)"
+    )
+
+
+def _decode(value: Any, tensors: dict[str, Tensor]) -> Any:
+    """The inverse of :func:`_encode`; KeyError for a tensor the file does not hold."""
+    if isinstance(value, list):
+        return [_decode(v, tensors) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((tag, inner),) = value.items()
+        if tag == _TENSOR:
+            return tensors[inner]
+        if tag == _TUPLE:
+            return tuple(_decode(v, tensors) for v in inner)
+        if tag == _INT_KEYS:
+            return {int(k): _decode(v, tensors) for k, v in inner.items()}
+    return {k: _decode(v, tensors) for k, v in value.items()}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _storable(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """CPU, contiguous tensors that share no storage (safetensors refuses both)."""
+    out: dict[str, Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in tensors.items():
+        t = tensor.detach().cpu().contiguous()
+        if t.numel():
+            storage = t.untyped_storage().data_ptr()
+            if storage in seen:
+                t = t.clone()
+            seen.add(t.untyped_storage().data_ptr())
+        out[name] = t
+    return out
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable; POSIX only, and best effort (the file itself is synced)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, sync it, then rename it onto ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if not isinstance(exc, Exception):
+            raise
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            reason = "the disk is full"
+        else:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {reason}. The previous checkpoint there, if any, "
+            "is intact."
+        ) from exc
+    _fsync_folder(path.parent)
+
+
+def save_checkpoint(
+    path: Path,
+    model: dict[str, Tensor],
+    optimizer: dict[str, Any] | None,
+    meta: dict[str, Any],
+) -> None:
+    """Write a checkpoint to ``path`` atomically: a crash or a full disk leaves the old one.
+
+    ``model`` is a state dict (tied and non-contiguous tensors are fine), ``optimizer`` an
+    ``Optimizer.state_dict()`` or None, ``meta`` JSON data (tuples and int keys allowed); a
+    value that is not raises TypeError naming it. Raises CheckpointError if the write fails.
+    """
+    path = Path(path)
+    tensors: dict[str, Tensor] = {}
+    for name, value in model.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"model/{name} is a {type(value).__name__}, not a tensor")
+        tensors[MODEL_PREFIX + name] = value
+    metadata = {
+        KEY_VERSION: FORMAT_VERSION,
+        KEY_META: _dumps(_encode(meta, "meta", None)),
+        KEY_OPTIMIZER: _dumps(
+            None if optimizer is None else _encode(optimizer, OPTIM_PREFIX.rstrip("/"), tensors)
+        ),
+    }
+    try:
+        data = save(_storable(tensors), metadata)
+    except Exception as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc}") from exc
+    _write_atomically(path, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _refuse_non_safetensors(path: Path) -> None:
+    """Raise CheckpointError unless ``path`` looks like a safetensors file (checks bytes only)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} not found") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
+    header_size = int.from_bytes(head[:8], "little")
+    if len(head) == 9 and head[8:9] == b"{" and 8 + header_size <= size:
+        return
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        raise CheckpointError(
+            f"checkpoint {path} is a pickle-based torch checkpoint (torch.save); ifan refuses to "
+            "load it because unpickling can run arbitrary code. ifan checkpoints are "
+            ".safetensors files written by `ifan train`. If you trust the file, convert its "
+            "weights: `from safetensors.torch import save_file; save_file(torch.load(path, "
+            "weights_only=True), 'weights.safetensors')`"
+        )
+    raise CheckpointError(
+        f"checkpoint {path} is not a safetensors file (truncated or corrupt?); "
+        "use an earlier checkpoint"
+    )
+
+
+def _read(path: Path, with_tensors: bool) -> tuple[dict[str, str], dict[str, Tensor]]:
+    """The header metadata (checked to be ifan's) and, if asked, the tensors of ``path``."""
+    _refuse_non_safetensors(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            names = f.keys() if with_tensors else []
+            tensors = {k: f.get_tensor(k) for k in names}
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupt ({exc}); use an earlier checkpoint"
+        ) from exc
+    if KEY_VERSION not in metadata:
+        raise CheckpointError(
+            f"{path} is a safetensors file but not an ifan checkpoint (no {KEY_VERSION} in its "
+            "metadata)"
+        )
+    if metadata[KEY_VERSION] != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {metadata[KEY_VERSION]!r}; this ifan reads "
+            f"version {FORMAT_VERSION!r} (use the ifan version that wrote it)"
+        )
+    return metadata, tensors
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`; tensors come back on the CPU.
+
+    Only safetensors and JSON are parsed, never pickle. Raises CheckpointError for a missing,
+    pickle-based, truncated, corrupt or foreign file.
+    """
+    path = Path(path)
+    metadata, tensors = _read(path, with_tensors=True)
+    unknown = [k for k in tensors if not k.startswith((MODEL_PREFIX, OPTIM_PREFIX))]
+    if unknown:
+        raise CheckpointError(f"checkpoint {path} holds unexpected tensors: {unknown[:5]}")
+    try:
+        meta = json.loads(metadata[KEY_META])
+        optimizer = json.loads(metadata[KEY_OPTIMIZER])
+        return Checkpoint(
+            path=path,
+            model={
+                k.removeprefix(MODEL_PREFIX): v
+                for k, v in tensors.items()
+                if k.startswith(MODEL_PREFIX)
+            },
+            optimizer=None if optimizer is None else _decode(optimizer, tensors),
+            meta=_decode(meta, {}),
+        )
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} has inconsistent metadata ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# A run's checkpoints
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    """Where the checkpoint of ``step`` lives: ``RUN_DIR/checkpoints/step-00001234.safetensors``."""
+    return Path(run_dir) / "checkpoints" / f"step-{step:08d}.safetensors"
+
+
+def _checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """The run's checkpoint files by step, oldest first (temporary files excluded)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        match = _CHECKPOINT_NAME.fullmatch(p.name)
+        if match and p.is_file():
+            found.append((int(match.group(1)), p))
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest checkpoint of the run whose header reads cleanly; None if there is none.
+
+    A corrupt newest file (a disk failure after the atomic write) is skipped in favour of the
+    one before it.
+    """
+    for _, p in reversed(_checkpoints(run_dir)):
+        try:
+            _read(p, with_tensors=False)
+        except CheckpointError:
+            continue
+        return p
+    return None
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` (at least one) checkpoints; returns what was deleted.
+
+    Temporary files left by a crashed process (another pid) are deleted too.
+    """
+    found = _checkpoints(run_dir)
+    doomed = [p for _, p in found[: max(0, len(found) - max(1, keep))]]
+    folder = Path(run_dir) / "checkpoints"
+    if folder.is_dir():
+        own = f".tmp-{os.getpid()}"
+        doomed += [
+            p
+            for p in folder.iterdir()
+            if p.name.startswith(".") and ".tmp-" in p.name and not p.name.endswith(own)
+        ]
+    for p in doomed:
+        p.unlink(missing_ok=True)
+    return doomed
+
+
+# ---------------------------------------------------------------------------------------------
+# Random number generators
+
+
+def _b64(t: Tensor) -> str:
+    return base64.b64encode(t.numpy().tobytes()).decode("ascii")
+
+
+def _from_b64(s: str) -> Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8)
+
+
+def rng_state() -> dict[str, Any]:
+    """The global RNG states (torch CPU, CUDA if in use, ``random``, numpy) as JSON data.
+
+    Store it in the checkpoint's meta and give it to :func:`set_rng_state` on resume so the
+    random draws continue exactly.
+    """
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    state: dict[str, Any] = {
+        "torch": _b64(torch.get_rng_state()),
+        "python": [py_version, list(py_internal), py_gauss],
+        "numpy": [np_name, np_keys.tolist(), np_pos, np_has_gauss, np_gauss],
+    }
+    if torch.cuda.is_initialized():
+        state["cuda"] = [_b64(s) for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` captured.
+
+    CUDA states are restored for the devices present (none without CUDA).
+    """
+    torch.set_rng_state(_from_b64(state["torch"]))
+    py_version, py_internal, py_gauss = state["python"]
+    random.setstate((py_version, tuple(py_internal), py_gauss))
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = state["numpy"]
+    np.random.set_state(
+        (np_name, np.array(np_keys, dtype=np.uint32), np_pos, np_has_gauss, np_gauss)
+    )
+    if "cuda" in state and torch.cuda.is_available():
+        for device, s in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(_from_b64(s), device)
