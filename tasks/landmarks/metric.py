@@ -14,8 +14,8 @@ from ifan.metrics.names import value_name
 class LandmarksMetric(Metric):
     """A point's error is its distance to the truth divided by the inter-ocular distance (between
     the eye centres). Values, as fractions: ``nme`` (main: the error averaged over points and
-    faces), ``nme_<point>``, ``failure`` (share of faces whose mean error is above the threshold)
-    and ``failure_<point>`` (share of faces where that point's error is above it, as Fig. 5).
+    faces), ``nme_<point>``, ``failure_rate`` (share of faces whose mean error is above the threshold)
+    and ``failure_rate_<point>`` (share of faces where that point's error is above it, as Fig. 5).
 
     ``update`` takes points ``B x K x 2`` and a target with ``points`` and ``iod`` (``B``) in the
     same (crop) units.
@@ -54,8 +54,8 @@ class LandmarksMetric(Metric):
         failures = (self.state["point_failures"] / faces).tolist()
         values = {
             "nme": sum(per_point) / len(per_point),
-            "failure": float(self.state["face_failures"]) / faces,
+            "failure_rate": float(self.state["face_failures"]) / faces,
         }
         values.update({f"nme_{n}": v for n, v in zip(self.names, per_point, strict=True)})
-        values.update({f"failure_{n}": v for n, v in zip(self.names, failures, strict=True)})
+        values.update({f"failure_rate_{n}": v for n, v in zip(self.names, failures, strict=True)})
         return values

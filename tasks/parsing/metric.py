@@ -14,9 +14,9 @@ from ifan.metrics.names import value_name
 
 
 class ParsingMetric(ConfusionMetric):
-    """Values (fractions in [0, 1]): ``f_<class>`` for every class, ``f_<group>`` for every merged
+    """Values (fractions in [0, 1]): ``f1_<class>`` for every class, ``f1_<group>`` for every merged
     group (its classes counted as one, so confusing the left and right eye is still a hit for
-    ``f_eyes``), and ``f_overall`` (main): the ``overall`` group, or every class but
+    ``f1_eyes``), and ``f1_overall`` (main): the ``overall`` group, or every class but
     ``background`` when the schema has no such group.
 
     ``update`` takes logits ``B x C x S x S`` and a target with ``original`` (a list of ``H x W``
@@ -24,7 +24,7 @@ class ParsingMetric(ConfusionMetric):
     there, as the paper does. Without ``original`` the ``S x S`` ``mask`` is scored.
     """
 
-    main = "f_overall"
+    main = "f1_overall"
     higher_is_better = True
 
     def __init__(self, labels: LabelSchema):
@@ -45,11 +45,11 @@ class ParsingMetric(ConfusionMetric):
     def compute(self) -> dict[str, float]:
         names = self.labels.names
         index = {name: i for i, name in enumerate(names)}
-        values = {f"f_{value_name(name)}": self.f_score([i]) for i, name in enumerate(names)}
+        values = {f"f1_{value_name(name)}": self.f_score([i]) for i, name in enumerate(names)}
         for group, members in self.labels.groups.items():
-            values[f"f_{value_name(group)}"] = self.f_score([index[m] for m in members])
-        if "f_overall" not in values:
-            values["f_overall"] = self.f_score(
+            values[f"f1_{value_name(group)}"] = self.f_score([index[m] for m in members])
+        if "f1_overall" not in values:
+            values["f1_overall"] = self.f_score(
                 [i for i, name in enumerate(names) if name != "background"]
             )
         return values

@@ -142,7 +142,8 @@ def test_metric_nme_and_failure_by_hand():
     values = whole.compute()
     assert values["nme_a"] == pytest.approx(0.025) and values["nme_b"] == pytest.approx(0.1)
     assert values["nme"] == pytest.approx(0.0625)
-    assert values["failure"] == 0.5 and values["failure_a"] == 0 and values["failure_b"] == 0.5
+    assert values["failure_rate"] == 0.5 and values["failure_rate_a"] == 0
+    assert values["failure_rate_b"] == 0.5
     assert whole.main == "nme" and not whole.higher_is_better
     first, second = task.new_metric(), task.new_metric()
     first.update(prediction[:1], {"points": truth[:1], "iod": torch.tensor([1.0])})

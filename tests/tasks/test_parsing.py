@@ -190,10 +190,10 @@ def test_metric_scores_at_original_size():
     metric = task.new_metric()
     metric.update(two_class_logits(foreground)[None], {"original": [original]})
     values = metric.compute()
-    assert values["f_face"] == pytest.approx(2 * 3 / (2 * 3 + 1))
-    assert values["f_background"] == pytest.approx(2 * 4 / (2 * 4 + 1))
-    assert values["f_overall"] == values["f_face"]
-    assert metric.main == "f_overall" and metric.higher_is_better
+    assert values["f1_face"] == pytest.approx(2 * 3 / (2 * 3 + 1))
+    assert values["f1_background"] == pytest.approx(2 * 4 / (2 * 4 + 1))
+    assert values["f1_overall"] == values["f1_face"]
+    assert metric.main == "f1_overall" and metric.higher_is_better
 
 
 def test_metric_merged_groups_and_merge():
@@ -205,8 +205,8 @@ def test_metric_merged_groups_and_merge():
     whole = task.new_metric()
     whole.update(logits.float().repeat(2, 1, 1, 1), {"mask": truth.repeat(2, 1)[..., None]})
     values = whole.compute()
-    assert values["f_left_eye"] == 0 and values["f_eyes"] == 1 and values["f_nose"] == 1
-    assert values["f_mouth_all"] == 0 and values["f_overall"] == 1
+    assert values["f1_left_eye"] == 0 and values["f1_eyes"] == 1 and values["f1_nose"] == 1
+    assert values["f1_mouth_all"] == 0 and values["f1_overall"] == 1
     first, second = task.new_metric(), task.new_metric()
     first.update(logits.float(), {"mask": truth[..., None]})
     second.update(logits.float(), {"mask": truth[..., None]})

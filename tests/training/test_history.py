@@ -19,7 +19,11 @@ from ifan.errors import IfanError
 from ifan.plots import plot_confusion, plot_history
 from ifan.training.history import HISTORY_FILENAME, History, HistoryError, read_history
 
-TASKS = {"parsing": ("f_overall", True), "landmarks": ("nme", False), "emotion": ("accuracy", True)}
+TASKS = {
+    "parsing": ("f1_overall", True),
+    "landmarks": ("nme", False),
+    "emotion": ("accuracy", True),
+}
 
 
 def fill(history: History, stages: dict[int, int], tasks: dict[str, tuple[str, bool]]) -> None:
@@ -109,13 +113,13 @@ def test_non_finite_values_are_written_as_null(tmp_path: Path) -> None:
     history = History(tmp_path / HISTORY_FILENAME)
     history.log_train(stage=1, epoch=1, step=1, task="parsing", loss=math.nan, lr=0.1, time=1.0)
     history.log_eval(
-        stage=1, epoch=1, step=1, task="parsing", metrics={"f_overall": math.inf, "f_eyes": 0.5},
-        main="f_overall", higher_is_better=True,
+        stage=1, epoch=1, step=1, task="parsing", metrics={"f1_overall": math.inf, "f1_eyes": 0.5},
+        main="f1_overall", higher_is_better=True,
     )  # fmt: skip
     text = history.path.read_text()
-    assert '"loss":null' in text and '"f_overall":null' in text and "NaN" not in text
+    assert '"loss":null' in text and '"f1_overall":null' in text and "NaN" not in text
     train, val = read_history(history.path)
-    assert train["loss"] is None and val["metrics"] == {"f_overall": None, "f_eyes": 0.5}
+    assert train["loss"] is None and val["metrics"] == {"f1_overall": None, "f1_eyes": 0.5}
 
 
 def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
