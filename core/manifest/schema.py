@@ -124,6 +124,22 @@ class TrainConfig(_Strict):
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="seed of weights, sampling and augmentation"
     )
+    finetune_rounds: int | None = Field(
+        None,
+        ge=1,
+        le=10_000_000,
+        description="rounds of a stage-2 epoch (a round is one batch of every task); default: "
+        "the batches in one pass over the largest training split",
+    )
+    workers: int = Field(0, ge=0, le=64, description="data-loading processes per task")
+    checkpoint_every: int = Field(
+        0, ge=0, description="also checkpoint every this many updates (0: at epoch ends only)"
+    )
+    keep_checkpoints: int = Field(3, ge=1, le=1000, description="checkpoints kept in the run")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="'auto': a GPU when there is one (each process its own), else CPU"
+    )
+    bf16: bool = Field(False, description="bfloat16 autocast for forward passes")
     out_dir: ResolvedPath = Field(
         Path("runs"), validate_default=True, description="where runs are written"
     )

@@ -14,8 +14,9 @@ from ifan.metrics.names import value_name
 class LandmarksMetric(Metric):
     """A point's error is its distance to the truth divided by the inter-ocular distance (between
     the eye centres). Values, as fractions: ``nme`` (main: the error averaged over points and
-    faces), ``nme_<point>``, ``failure_rate`` (share of faces whose mean error is above the threshold)
-    and ``failure_rate_<point>`` (share of faces where that point's error is above it, as Fig. 5).
+    faces), ``nme_<point>``, ``failure_rate`` (share of faces whose mean error is above the
+    threshold) and ``failure_rate_<point>`` (share of faces where that point's error is above
+    it, as Fig. 5).
 
     ``update`` takes points ``B x K x 2`` and a target with ``points`` and ``iod`` (``B``) in the
     same (crop) units.

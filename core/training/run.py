@@ -1,0 +1,76 @@
+"""A training run's folder and what its checkpoints say about the run.
+
+Layout of ``RUN_DIR``::
+
+    checkpoints/step-00000123.safetensors   weights, optimizer and the metadata below
+    metrics.jsonl                           every training loss and validation metric
+    curves.png                              each task's main metric across both stages
+
+A checkpoint's ``meta`` holds the manifest as data (``--set`` overrides applied) and the path it
+was read from, so that a checkpoint alone rebuilds the network and finds the data; the plugin
+(distribution and version) of every task; and the trainer's progress.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ifan
+from ifan.errors import IfanError
+from ifan.manifest import Manifest, validate_document
+from ifan.manifest.document import Document
+from ifan.plugins import PluginRegistry
+from ifan.training.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint
+
+HISTORY = "metrics.jsonl"
+CURVES = "curves.png"
+
+
+def run_meta(manifest: Manifest, progress: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a checkpoint of ``manifest``'s run carries."""
+    return {
+        "ifan_version": ifan.__version__,
+        "manifest": manifest.data,
+        "manifest_path": str(manifest.source.resolve()),
+        "plugins": {
+            name: {"distribution": t.entry.distribution, "version": t.entry.version}
+            for name, t in manifest.tasks.items()
+        },
+        "progress": progress,
+    }
+
+
+def manifest_from_meta(
+    meta: dict[str, Any], overrides: list[str] | None = None, registry: PluginRegistry | None = None
+) -> Manifest:
+    """The manifest a checkpoint was trained with (relative paths still resolve against the
+    original manifest's folder), with ``overrides`` applied; an error names a missing plugin."""
+    installed = None if registry is None else registry.tasks
+    for name, plugin in meta.get("plugins", {}).items():
+        if installed is not None and name not in installed:
+            raise IfanError(
+                f"the checkpoint was trained with task {name!r} from {plugin['distribution']} "
+                f"{plugin['version']}, which is not installed: pip install {plugin['distribution']}"
+            )
+    document = Document(Path(meta["manifest_path"]), meta["manifest"])
+    return validate_document(document, overrides or [], registry)
+
+
+def find_checkpoint(path: Path) -> Path:
+    """``path`` itself when it is a checkpoint file, else the latest checkpoint of the run
+    folder ``path``."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise IfanError(f"{path}: no such run folder or checkpoint file")
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise IfanError(f"{path}: the run folder has no checkpoint yet (checkpoints/*.safetensors)")
+    return latest
+
+
+def open_checkpoint(path: Path) -> Checkpoint:
+    """The checkpoint at ``path`` (a file or a run folder: its latest)."""
+    return load_checkpoint(find_checkpoint(path))

@@ -1,0 +1,402 @@
+"""The training loop: Algorithm 1 over the schedule, checkpoints and resume, one or many processes.
+
+One optimizer and one learning-rate schedule (torch's and timm's factories) serve both stages:
+stage 1 at ``lr_pretrain``; stage 2 decaying exponentially from ``lr_finetune`` to
+``lr_finetune_end`` over its rounds. Each update trains exactly the parameters Algorithm 1 names:
+the shared backbone (with the task's own batch norm) and the task's decoder, plus in stage 2 every
+re-encoder and the integrator; every other parameter's gradient is dropped before the step, so a
+task never moves another task's decoder or batch-norm copy.
+
+Under ``torchrun`` each process reads its shard of every batch (the global batch is the
+manifest's ``batch_size``), DistributedDataParallel averages the gradients, metrics are summed
+across processes and only rank 0 writes the run folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ifan.data.splits import open_splits
+from ifan.errors import IfanError
+from ifan.manifest import Manifest
+from ifan.network.model import IFAN, build_model
+from ifan.network.task_batchnorm import TaskBatchNorm
+from ifan.training.checkpoint import (
+    Checkpoint,
+    checkpoint_path,
+    prune_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from ifan.training.history import History
+from ifan.training.run import CURVES, HISTORY, run_meta
+from ifan.training.scheduler import (
+    SeededDataset,
+    StreamSampler,
+    TaskStream,
+    Update,
+    schedule,
+)
+from ifan.training.validation import evaluate_task
+
+
+@dataclass
+class Progress:
+    """Where a run is: updates done, and batches consumed of each task's stream."""
+
+    step: int = 0
+    consumed: dict[str, int] = field(default_factory=dict)
+
+    def state(self) -> dict[str, Any]:
+        return {"step": self.step, "consumed": dict(self.consumed)}
+
+
+@dataclass
+class Processes:
+    """This process's place among the training processes, and its device."""
+
+    rank: int = 0
+    world: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def start_processes(device: str) -> Processes:
+    """Join the process group when launched by torchrun (gloo on CPU, NCCL on GPU)."""
+    cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise IfanError("train.device = 'cuda' but torch sees no GPU; use 'auto' or 'cpu'")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local)
+    return Processes(rank, world, torch.device(f"cuda:{local}" if cuda else "cpu"))
+
+
+class Trainer:
+    """Trains the manifest's network into ``run_dir``, from ``checkpoint`` when resuming."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        run_dir: Path,
+        checkpoint: Checkpoint | None = None,
+        progress_bars: bool = True,
+    ):
+        self.manifest = manifest
+        self.config = manifest.train
+        self.run_dir = Path(run_dir)
+        self.procs = start_processes(self.config.device)
+        self.bars = progress_bars and self.procs.main
+        torch.manual_seed(self.config.seed)
+        self.model = build_model(manifest).to(self.procs.device)
+        self.names = self.model.task_names
+        self.data = {
+            name: open_splits(
+                config, self.model.tasks[name], manifest.model.input_size, self.config.seed
+            )
+            for name, config in manifest.tasks.items()
+        }
+        self.streams = self._streams()
+        self.rounds = self.config.finetune_rounds or max(s.per_pass for s in self.streams.values())
+        self.optimizer = _optimizer(self.model, manifest)
+        self.decay: torch.optim.lr_scheduler.LRScheduler | None = None
+        self.progress = Progress(consumed=dict.fromkeys(self.names, 0))
+        self.history = History(self.run_dir / HISTORY) if self.procs.main else None
+        self.net: nn.Module = self.model
+        if self.procs.world > 1:
+            self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=True)
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        self.loaders: dict[str, Iterator] = {}
+        self.trained: list[tuple[int, str, int, float]] = []
+        """``(stage, task, samples, lr)`` of every update this process made (tests, logs)."""
+
+    def _streams(self) -> dict[str, TaskStream]:
+        streams = {}
+        for index, name in enumerate(self.names):
+            train = self.data[name].datasets.get("train")
+            if train is None:
+                raise IfanError(f"tasks.{name}.data: training needs a train split")
+            size = self.manifest.tasks[name].batch_size
+            if size % self.procs.world:
+                raise IfanError(
+                    f"tasks.{name}.batch_size = {size} is not divisible by the "
+                    f"{self.procs.world} processes; the batch is split evenly between them"
+                )
+            streams[name] = TaskStream(len(train), size, self.config.seed, index)
+        return streams
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def updates(self) -> Iterator[Update]:
+        """The updates still to do (all of them for a new run)."""
+        passes = {name: stream.per_pass for name, stream in self.streams.items()}
+        plan = schedule(
+            self.names,
+            passes,
+            self.config.pretrain_epochs,
+            self.config.finetune_epochs,
+            self.rounds,
+        )
+        return itertools.islice(plan, self.progress.step, None)
+
+    def fit(self, stop_after: int | None = None) -> Progress:
+        """Train to the end of the schedule (or ``stop_after`` more updates, for tests)."""
+        bar = None
+        losses: dict[str, list[float]] = {}
+        for done, update in enumerate(self.updates()):
+            if stop_after is not None and done >= stop_after:
+                break
+            if update.stage == 2 and self.decay is None:
+                self._start_finetuning()
+            loss = self.step(update)
+            losses.setdefault(update.task, []).append(loss)
+            if bar is None and self.bars:
+                total = self._epoch_length(update)
+                bar = tqdm(total=total, desc=self._epoch_name(update), unit="upd", leave=False)
+            if bar is not None:
+                bar.update()
+                bar.set_postfix({t: f"{sum(v) / len(v):.4f}" for t, v in losses.items()})
+            every = self.config.checkpoint_every
+            if update.ends_epoch:
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                self._end_epoch(update, losses)
+                losses = {}
+            elif every and self.progress.step % every == 0:
+                self.save()
+        if bar is not None:
+            bar.close()
+        return self.progress
+
+    def step(self, update: Update) -> float:
+        """One optimizer step of ``update.task`` on its next batch; returns the loss."""
+        images, target = self._next_batch(update.task)
+        iterations = 0 if update.stage == 1 else None
+        self.net.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            # Only the trained task is decoded at the last iteration: every output then reaches
+            # the loss, so DistributedDataParallel sees exactly the parameters autograd reaches.
+            outputs = self.net(images, task=update.task, iterations=iterations, heads=[update.task])
+            loss = self.model.loss(outputs, update.task, target)
+            weighted = loss * self.manifest.tasks[update.task].loss_weight
+        if not torch.isfinite(loss):
+            value = float(loss.detach())
+            raise IfanError(
+                f"the {update.task} loss is {value} at update {self.progress.step + 1} "
+                f"(stage {update.stage}, epoch {update.epoch}); the last checkpoint in "
+                f"{self.run_dir / 'checkpoints'} is kept. Lower the learning rate or check the "
+                "data"
+            )
+        weighted.backward()
+        self._keep_only_trained(update)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        if update.stage == 2 and self.decay is not None:
+            self.decay.step()
+        self.progress.step += 1
+        self.progress.consumed[update.task] += 1
+        self.trained.append((update.stage, update.task, len(images), lr))
+        return float(loss.detach())
+
+    def _keep_only_trained(self, update: Update) -> None:
+        """Drop the gradients Algorithm 1 does not apply (see the module docstring)."""
+        frozen: list[nn.Parameter] = []
+        for name, decoder in self.model.decoders.items():
+            if name != update.task:
+                frozen += decoder.parameters()
+        if update.stage == 1 and self.model.integrator is not None:
+            frozen += self.model.integrator.parameters()
+        for module in self.model.modules():
+            if isinstance(module, TaskBatchNorm):
+                for name, norm in module.norms.items():
+                    if name != update.task:
+                        frozen += norm.parameters()
+        for parameter in frozen:
+            parameter.grad = None
+
+    def _next_batch(self, task: str) -> tuple[torch.Tensor, Any]:
+        if task not in self.loaders:
+            sampler = StreamSampler(
+                self.streams[task],
+                self.progress.consumed[task],
+                self.procs.rank,
+                self.procs.world,
+            )
+            loader = DataLoader(
+                SeededDataset(self.data[task].datasets["train"]),
+                batch_sampler=sampler,
+                collate_fn=self.model.tasks[task].collate,
+                num_workers=self.config.workers,
+                persistent_workers=self.config.workers > 0,
+            )
+            self.loaders[task] = iter(loader)
+        images, target = next(self.loaders[task])
+        return images.to(self.procs.device), _to(target, self.procs.device)
+
+    def _autocast(self) -> Any:
+        if not self.config.bf16:
+            return nullcontext()
+        return torch.autocast(self.procs.device.type, dtype=torch.bfloat16)
+
+    def _start_finetuning(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr_finetune
+        steps = max(1, self.config.finetune_epochs * self.rounds * len(self.names) - 1)
+        gamma = (self.config.lr_finetune_end / self.config.lr_finetune) ** (1 / steps)
+        self.decay = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma)
+
+    def _epoch_length(self, update: Update) -> int:
+        if update.stage == 1:
+            return self.streams[update.task].per_pass
+        return self.rounds * len(self.names)
+
+    def _epoch_name(self, update: Update) -> str:
+        if update.stage == 1:
+            return f"stage 1 {update.task} epoch {update.epoch}/{self.config.pretrain_epochs}"
+        return f"stage 2 epoch {update.epoch}/{self.config.finetune_epochs}"
+
+    # -- epochs, checkpoints ----------------------------------------------------------------
+
+    def _end_epoch(self, update: Update, losses: dict[str, list[float]]) -> None:
+        lr = self.optimizer.param_groups[0]["lr"]
+        tasks = [update.task] if update.stage == 1 else self.names
+        results = self.validate(tasks, 0 if update.stage == 1 else None)
+        if self.history is not None:
+            for task, values in losses.items():
+                self.history.log_train(
+                    stage=update.stage,
+                    epoch=update.epoch,
+                    step=self.progress.step,
+                    task=task,
+                    loss=sum(values) / len(values),
+                    lr=lr,
+                )
+            for task, (values, metric) in results.items():
+                self.history.log_eval(
+                    stage=update.stage,
+                    epoch=update.epoch,
+                    step=self.progress.step,
+                    task=task,
+                    metrics=values,
+                    main=metric.main,
+                    higher_is_better=metric.higher_is_better,
+                )
+            self._print_epoch(update, losses, results)
+        self.save()
+
+    def validate(self, tasks: list[str], iterations: int | None) -> dict[str, tuple[dict, Any]]:
+        """Every named task's metrics on its val split (summed over processes)."""
+
+        results = {}
+        for task in tasks:
+            val = self.data[task].datasets.get("val")
+            if val is None:
+                continue
+            metric = evaluate_task(
+                self.model,
+                task,
+                val,
+                self.manifest.tasks[task].batch_size,
+                iterations=iterations,
+                device=self.procs.device,
+                shard=(self.procs.rank, self.procs.world),
+            )
+            results[task] = (metric.compute(), metric)
+        return results
+
+    def _print_epoch(self, update: Update, losses: dict, results: dict) -> None:
+        parts = [f"{t} loss {sum(v) / len(v):.4f}" for t, v in losses.items()]
+        parts += [f"{t} {m.main} {values[m.main]:.4f}" for t, (values, m) in results.items()]
+        tqdm.write(f"{self._epoch_name(update)}: {', '.join(parts)}")
+
+    def save(self) -> None:
+        """Checkpoint the run (rank 0), keep the newest few, redraw the curves."""
+        if not self.procs.main:
+            return
+        progress = {**self.progress.state(), "rng": rng_state()}
+        if self.decay is not None:
+            progress["decay"] = self.decay.state_dict()
+        path = checkpoint_path(self.run_dir, self.progress.step)
+        save_checkpoint(
+            path,
+            self.model.state_dict(),
+            self.optimizer.state_dict(),
+            run_meta(self.manifest, progress),
+        )
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        from ifan.plots import plot_history
+        from ifan.training.history import read_history
+
+        path = self.run_dir / HISTORY
+        records = read_history(path) if path.exists() else []
+        if records:
+            plot_history(records, self.run_dir / CURVES)
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        self.model.load_state_dict(checkpoint.model)
+        if checkpoint.optimizer is not None:
+            self.optimizer.load_state_dict(checkpoint.optimizer)
+        progress = checkpoint.meta["progress"]
+        self.progress = Progress(progress["step"], dict(progress["consumed"]))
+        if "decay" in progress:
+            self._start_finetuning()
+            assert self.decay is not None
+            self.decay.load_state_dict(progress["decay"])
+            rates = self.decay.get_last_lr()
+            for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
+                group["lr"] = lr
+        set_rng_state(progress["rng"])
+        if self.history is not None:
+            self.history.truncate_after(self.progress.step)
+
+
+def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:
+    """The manifest's optimizer from timm's factory (RMSprop as in the paper)."""
+    from timm.optim import create_optimizer_v2
+
+    config = manifest.train
+    extra = {"momentum": 0.9} if config.optimizer == "sgd" else {}
+    return create_optimizer_v2(
+        model,
+        opt=config.optimizer,
+        lr=config.lr_pretrain,
+        weight_decay=config.weight_decay,
+        filter_bias_and_bn=False,
+        **extra,
+    )
+
+
+def _to(target: Any, device: torch.device) -> Any:
+    if isinstance(target, torch.Tensor):
+        return target.to(device)
+    if isinstance(target, dict):
+        return {k: _to(v, device) for k, v in target.items()}
+    if isinstance(target, list):
+        return [_to(v, device) for v in target]
+    return target

@@ -1,0 +1,163 @@
+"""The cross-dataset scheduler and trainer: stage order and updates per task counted, only the
+parameters of Algorithm 1 trained, learning-rate decay, resume equal to an uninterrupted run."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from ifan.cli.main import main
+from ifan.errors import IfanError
+from ifan.manifest import load_manifest
+from ifan.training.checkpoint import latest_checkpoint, load_checkpoint
+from ifan.training.scheduler import TaskStream, schedule
+from ifan.training.trainer import Trainer
+from ifan_tasks.synthetic.writer import write_datasets
+
+TASKS = ("parsing", "landmarks", "emotion")
+COUNTS = {
+    "parsing": {"train": 8, "val": 2, "test": 2},
+    "landmarks": {"train": 12, "val": 2, "test": 2},
+    "emotion": {"train": 20, "val": 4, "test": 4},
+}
+SMALL = [
+    "model.iterations=1",
+    "train.pretrain_epochs=1",
+    "train.finetune_epochs=2",
+    "train.finetune_rounds=2",
+    "tasks.parsing.batch_size=4",
+    "tasks.landmarks.batch_size=4",
+    "tasks.emotion.batch_size=4",
+]
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("faces")
+    write_datasets(out, seed=0, size=32, counts=COUNTS)
+    return out / "manifest.toml"
+
+
+def trainer(faces: Path, run: Path, *extra: str, checkpoint=None) -> Trainer:
+    return Trainer(load_manifest(faces, [*SMALL, *extra]), run, checkpoint, progress_bars=False)
+
+
+def test_schedule_pretrains_each_task_then_alternates_equally():
+    plan = list(schedule(["a", "b", "c"], {"a": 2, "b": 5, "c": 1}, 2, 3, 4))
+    stage1 = [u.task for u in plan if u.stage == 1]
+    assert stage1 == ["a"] * 4 + ["b"] * 10 + ["c"] * 2  # each task in turn, its own epochs
+    stage2 = [u.task for u in plan if u.stage == 2]
+    assert stage2 == ["a", "b", "c"] * 12  # one batch of every task per round, 4 rounds x 3
+    assert Counter(stage2) == {"a": 12, "b": 12, "c": 12}
+    ends = [(u.stage, u.task, u.epoch) for u in plan if u.ends_epoch]
+    assert ends[:3] == [(1, "a", 1), (1, "a", 2), (1, "b", 1)]
+    assert ends[-3:] == [(2, "c", 1), (2, "c", 2), (2, "c", 3)]
+
+
+def test_streams_cycle_small_sets_and_reshuffle_every_pass():
+    stream = TaskStream(size=5, batch_size=2, seed=0, task_index=1)
+    assert stream.per_pass == 2  # the odd sample out is left to the next pass's order
+    first = [i for k in range(2) for i, _ in stream.batch(k)]
+    second = [i for k in range(2, 4) for i, _ in stream.batch(k)]
+    assert len(set(first)) == 4 and len(set(second)) == 4
+    orders = {
+        tuple(i for k in range(2 * p, 2 * p + 2) for i, _ in stream.batch(k)) for p in range(6)
+    }
+    assert len(orders) > 1  # never a fixed order
+    assert stream.batch(7) == TaskStream(5, 2, 0, 1).batch(7)  # a pure function of k
+    seeds = [s for k in range(6) for _, s in stream.batch(k)]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_the_trainer_follows_algorithm_1_counted(faces, tmp_path):
+    run = trainer(faces, tmp_path / "run")
+    run.fit()
+    stages = [(stage, task) for stage, task, _, _ in run.trained]
+    # stage 1: 8 // 4 = 2, 12 // 4 = 3 and 20 // 4 = 5 updates, each task in turn
+    assert stages[:10] == [(1, "parsing")] * 2 + [(1, "landmarks")] * 3 + [(1, "emotion")] * 5
+    # stage 2: 2 epochs x 2 rounds, every round one batch of each task in turn
+    assert stages[10:] == [(2, t) for t in TASKS] * 4
+    assert all(samples == 4 for _, _, samples, _ in run.trained)
+    rates = [lr for stage, _, _, lr in run.trained]
+    assert rates[:10] == [1e-3] * 10  # stage 1: lr_pretrain
+    assert rates[10] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-6)
+    assert all(a > b for a, b in itertools.pairwise(rates[10:]))  # decaying
+    records = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(records) == 3 * 2 + 2 * 6  # stage 1: loss + val per task; stage 2: 3+3 per epoch
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 10_000
+    assert isinstance(run.optimizer, torch.optim.RMSprop)
+
+
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The module's parameters (batch-norm running statistics of other tasks' copies still move
+    when another task's forward pass runs through them, as they should)."""
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
+def _changed(before: dict, module: torch.nn.Module) -> bool:
+    return any(not torch.equal(before[k], v) for k, v in module.named_parameters())
+
+
+def test_an_update_trains_only_what_algorithm_1_names(faces, tmp_path):
+    run = trainer(faces, tmp_path / "run")
+    updates = list(run.updates())
+    model = run.model
+    parts = {
+        **{f"decoder {t}": model.decoders[t] for t in TASKS},
+        "integrator": model.integrator,
+    }
+    before = {name: _snapshot(module) for name, module in parts.items()}
+    run.step(updates[0])  # stage 1, parsing
+    changed = {name for name, module in parts.items() if _changed(before[name], module)}
+    assert changed == {"decoder parsing"}
+    stage2 = next(u for u in updates if u.stage == 2 and u.task == "landmarks")
+    run._start_finetuning()
+    before = {name: _snapshot(module) for name, module in parts.items()}
+    backbone = _snapshot(model.backbone)
+    run.step(stage2)
+    changed = {name for name, module in parts.items() if _changed(before[name], module)}
+    assert changed == {"decoder landmarks", "integrator"}
+    moved = [k for k, v in model.backbone.named_parameters() if not torch.equal(backbone[k], v)]
+    assert moved and all(".norms.parsing." not in k and ".norms.emotion." not in k for k in moved)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_run_ends(faces, tmp_path):
+    whole = trainer(faces, tmp_path / "whole")
+    whole.fit()
+    cut = trainer(faces, tmp_path / "cut", "train.checkpoint_every=1")
+    cut.fit(stop_after=13)  # "killed" in stage 2, after a checkpoint at update 13
+    del cut
+    checkpoint = load_checkpoint(latest_checkpoint(tmp_path / "cut"))
+    assert checkpoint.meta["progress"]["step"] == 13
+    manifest = load_manifest(faces, [*SMALL, "train.checkpoint_every=1"])
+    resumed = Trainer(manifest, tmp_path / "cut", checkpoint, progress_bars=False)
+    resumed.fit()
+    assert resumed.progress.step == whole.progress.step == 22
+    for key, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    steps = [r for r in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert len(steps) == len((tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
+
+
+def test_a_non_finite_loss_stops_with_the_task_and_update_named(faces, tmp_path, monkeypatch):
+    run = trainer(faces, tmp_path / "run")
+    task = run.model.tasks["parsing"]
+    monkeypatch.setattr(task, "loss", lambda prediction, target: prediction.sum() * float("nan"))
+    with pytest.raises(
+        IfanError, match=r"the parsing loss is nan at update 1 \(stage 1, epoch 1\)"
+    ):
+        run.fit()
+
+
+def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [f"--set={s}" for s in SMALL]
+    assert main(["train", str(faces), "--out", str(out), "--quiet", *args]) == 0
+    assert "done: 22 updates" in capsys.readouterr().out
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0  # nothing left to do
+    assert "resuming at update 22" in capsys.readouterr().out
+    assert main(["train", "--resume", str(out), str(faces)]) == 2
