@@ -1,6 +1,10 @@
 """ifan: integrated face analytics networks (Li et al., ACM MM 2017) as a plugin framework."""
 
+from __future__ import annotations
+
+import os
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from ifan.contract import (
     CONTRACT_VERSION,
@@ -15,6 +19,9 @@ from ifan.contract import (
 )
 from ifan.data.errors import DatasetError
 from ifan.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ifan.inference import Predictor
 
 try:
     __version__ = metadata.version("ifan")
@@ -34,4 +41,15 @@ __all__ = [
     "TaskOptions",
     "__version__",
     "hookimpl",
+    "load",
 ]
+
+
+def load(path: str | os.PathLike, device: str | None = None) -> Predictor:
+    """A trained network ready for photos: ``ifan.load(run_or_checkpoint).predict(image)``.
+
+    See :func:`ifan.inference.load`; imported on first use so that ``import ifan`` stays light.
+    """
+    from ifan.inference import load as load_predictor
+
+    return load_predictor(path, device)

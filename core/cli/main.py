@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 import ifan
-from ifan.cli import data, model, plugins, schema, tasks, validate
+from ifan.cli import data, eval, model, plugins, predict, schema, tasks, train, validate
 from ifan.contract import CONTRACT_VERSION
 from ifan.errors import IfanError
 
-COMMANDS = (tasks, plugins, validate, data, schema, model)
+COMMANDS = (tasks, plugins, validate, data, train, eval, predict, schema, model)
 """Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
 
 

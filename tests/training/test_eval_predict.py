@@ -1,0 +1,275 @@
+"""``ifan eval``, ``ifan predict`` and ``ifan.load`` on a tiny run made without the trainer: an
+untrained network's checkpoint beside synthetic datasets of a few faces per split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+import ifan
+from ifan.cli.main import main
+from ifan.contract import LabelSchema
+from ifan.data.splits import open_splits
+from ifan.errors import IfanError
+from ifan.evaluation import Evaluation, evaluate, flat_json, format_task_table
+from ifan.inference import FacePrediction
+from ifan.manifest import load_manifest
+from ifan.network.model import build_model
+from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ifan.training.run import run_meta
+from ifan_tasks.synthetic.writer import TASKS, write_datasets
+
+COUNTS = {task: {"train": 4, "val": 3, "test": 4} for task in TASKS}
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
+    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    write_datasets(out, seed=0, size=32, counts=COUNTS)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder with one checkpoint of an untrained network, as the trainer would leave it."""
+    manifest = load_manifest(data / "manifest.toml", ["model.iterations=1"])
+    torch.manual_seed(0)
+    model = build_model(manifest)
+    run = tmp_path_factory.mktemp("run")
+    meta = run_meta(manifest, {"step": 1})
+    save_checkpoint(checkpoint_path(run, 1), model.state_dict(), None, meta)
+    return run
+
+
+@pytest.fixture(scope="module")
+def predictor(run_dir: Path):
+    return ifan.load(run_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def scores(predictor) -> Evaluation:
+    """The test split's scores, which ``ifan eval`` without options must report."""
+    return evaluate(predictor.model, predictor.manifest, "test", progress=False)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def eval_json(capsys, tmp_path: Path, *argv: str) -> tuple[dict[str, float], str]:
+    out = tmp_path / "metrics.json"
+    code, stdout, err = run_cli(capsys, "eval", *argv, "--device", "cpu", "--json", str(out))
+    assert code == 0, err
+    return json.loads(out.read_text()), stdout
+
+
+def test_eval_json_has_every_metric_of_every_task_as_fractions(
+    capsys, run_dir: Path, predictor, scores: Evaluation, tmp_path: Path
+) -> None:
+    pictures = tmp_path / "pictures"
+    values, out = eval_json(capsys, tmp_path, str(run_dir), "--pictures", str(pictures))
+    expected = {
+        f"{name}.{metric}"
+        for name, task in predictor.model.tasks.items()
+        for metric in task.new_metric().compute()
+    }
+    assert set(values) == expected
+    assert values == pytest.approx(flat_json(scores), abs=1e-12)
+    assert {
+        "landmarks.nme",
+        "landmarks.failure_rate",
+        "landmarks.nme_left_eye",
+        "parsing.f1_overall",
+        "parsing.f1_eyes",
+        "emotion.accuracy",
+        "emotion.accuracy_happy",
+    } <= set(values)
+    for key, value in values.items():
+        assert isinstance(value, float)
+        if key.startswith("landmarks.nme"):
+            assert value >= 0  # an error relative to the eye distance, unbounded
+        else:
+            assert 0 <= value <= 1, key
+    # The printed tables: percent with two decimals, the split and the faces scored.
+    assert "landmarks (test, 4 images; values in %)" in out
+    assert f"{100 * values['landmarks.nme']:.2f}" in out
+    assert f"{100 * values['emotion.accuracy']:.2f}" in out
+    assert sorted(p.name for p in pictures.iterdir()) == [
+        "emotion_confusion.png",
+        "parsing_confusion.png",
+    ]
+    with Image.open(pictures / "emotion_confusion.png") as picture:
+        assert picture.width > 0
+
+
+def test_evaluate_equals_the_metrics_on_predict_all(predictor, scores) -> None:
+    model, manifest, results = predictor.model, predictor.manifest, scores
+    assert results.samples == {name: 4 for name in TASKS}
+    for name, config in manifest.tasks.items():
+        task = model.tasks[name]
+        size, seed = manifest.model.input_size, manifest.train.seed
+        test = open_splits(config, task, size, seed, splits=("test",)).datasets["test"]
+        metric = task.new_metric()
+        for images, targets in DataLoader(test, len(test), collate_fn=task.collate):
+            with torch.no_grad():
+                metric.update(model.predict_all(images)[name], targets)
+        assert results[name] == pytest.approx(metric.compute(), abs=1e-6)
+    assert flat_json(results)["landmarks.nme"] == results["landmarks"]["nme"]
+    assert set(results.pictures()) == set(TASKS)
+
+
+def test_eval_set_scores_another_dataset(
+    capsys, run_dir: Path, data: Path, scores: Evaluation, tmp_path: Path
+) -> None:
+    full = flat_json(scores)
+    lines = (data / "landmarks" / "test.csv").read_text().splitlines()
+    fewer = data / "landmarks" / "two.csv"
+    fewer.write_text("\n".join(lines[:3]) + "\n")  # the header and two faces
+    values, out = eval_json(
+        capsys, tmp_path, str(run_dir), "--set", f"tasks.landmarks.data.test={fewer}"
+    )
+    assert "landmarks (test, 2 images;" in out and "emotion (test, 4 images;" in out
+    assert values["landmarks.nme"] != full["landmarks.nme"]
+    assert values["emotion.accuracy"] == full["emotion.accuracy"]
+
+
+def test_eval_val_split(capsys, run_dir: Path, scores: Evaluation, tmp_path: Path) -> None:
+    values, out = eval_json(capsys, tmp_path, str(run_dir), "--split", "val")
+    assert set(values) == set(flat_json(scores))
+    assert "parsing (val, 3 images;" in out
+
+
+def test_eval_refuses_a_pickle(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    torch.save({"weight": torch.zeros(2)}, path)
+    code, _, err = run_cli(capsys, "eval", str(path))
+    assert code == 2
+    assert err.startswith("error: checkpoint ") and "pickle-based torch checkpoint" in err
+
+
+def test_a_checkpoint_of_a_missing_plugin_names_it(capsys, run_dir: Path, tmp_path) -> None:
+    checkpoint = load_checkpoint(checkpoint_path(run_dir, 1))
+    meta = checkpoint.meta
+    meta["plugins"]["ghost"] = {"distribution": "ifan-task-ghost", "version": "1.2"}
+    save_checkpoint(checkpoint_path(tmp_path, 1), checkpoint.model, None, meta)
+    with pytest.raises(IfanError, match="not installed: pip install ifan-task-ghost"):
+        ifan.load(tmp_path, device="cpu")
+    code, _, err = run_cli(capsys, "eval", str(tmp_path))
+    assert code == 2 and "task 'ghost' from ifan-task-ghost 1.2" in err
+
+
+def wide_photo(data: Path, path: Path) -> Path:
+    """A 48 x 32 photo: a test face with grey bands left and right."""
+    with Image.open(data / "landmarks" / "test" / "images" / "00000.png") as face:
+        photo = Image.new("RGB", (48, 32), (128, 128, 128))
+        photo.paste(face.convert("RGB"), (8, 0))
+    photo.save(path)
+    return path
+
+
+def test_predict_writes_a_json_and_an_overlay_per_image(capsys, run_dir, data, tmp_path) -> None:
+    wide = wide_photo(data, tmp_path / "wide.png")
+    square = data / "emotion" / "test" / "happy" / "00000.png"
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        capsys,
+        "predict",
+        str(run_dir),
+        str(wide),
+        str(square),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "00000.json",
+        "00000.png",
+        "wide.json",
+        "wide.png",
+    ]
+    assert str(out / "wide.json") in stdout
+    result = json.loads((out / "wide.json").read_text())
+    assert result["image"] == str(wide) and (result["width"], result["height"]) == (48, 32)
+    assert result["checkpoint"] == str(checkpoint_path(run_dir, 1))
+    assert set(result["tasks"]) == set(TASKS)
+    landmarks = result["tasks"]["landmarks"]
+    assert (landmarks["unit"], landmarks["width"], landmarks["height"]) == ("pixels", 48, 32)
+    for x, y in landmarks["points"].values():
+        assert 0 <= x <= 48 and -8 <= y <= 40  # in the photo letterboxed into the crop
+    parsing = result["tasks"]["parsing"]
+    assert (parsing["width"], parsing["height"]) == (48, 32)
+    assert sum(parsing["mask"]["runs"][1::2]) == 48 * 32
+    assert result["tasks"]["emotion"]["label"] in {"happy", "neutral", "sad", "surprise"}
+    with Image.open(out / "wide.png") as overlay:
+        assert overlay.width >= 48 and overlay.height >= 32
+
+
+def test_predict_refuses_two_images_of_one_stem(capsys, run_dir, data, tmp_path) -> None:
+    first = data / "emotion" / "test" / "happy" / "00000.png"
+    second = tmp_path / "00000.png"
+    second.write_bytes(first.read_bytes())
+    code, _, err = run_cli(
+        capsys, "predict", str(run_dir), str(first), str(second), "--out", str(tmp_path / "out")
+    )
+    assert code == 2 and "separate --out folders" in err
+
+
+def test_load_predicts_typed_results(predictor, data: Path, tmp_path: Path) -> None:
+    path = wide_photo(data, tmp_path / "wide.png")
+    prediction = predictor.predict(path)
+    assert isinstance(prediction, FacePrediction)
+    assert set(prediction.tasks) == set(TASKS) == set(predictor.tasks)
+    landmarks = prediction.tasks["landmarks"]
+    assert landmarks.task == "landmarks" and landmarks.raw.shape == (5, 2)
+    pixels = landmarks.raw * 48 + torch.tensor([0.0, -8.0])  # the crop is the 48 px square
+    points = torch.tensor(list(landmarks.json["points"].values()))
+    assert torch.allclose(points, pixels, atol=1e-4)
+    assert prediction.to_json()["image"] == str(path)
+    overlay = prediction.overlay()
+    assert isinstance(overlay, Image.Image) and overlay.height >= 32
+    array = np.asarray(Image.open(path).convert("RGB"))
+    same = predictor.predict_batch([array, Image.fromarray(array)], batch_size=1)
+    for other in same:
+        assert "image" not in other.to_json()
+        assert other.to_json()["tasks"] == prediction.to_json()["tasks"]
+    with pytest.raises(ValueError, match="H x W x 3 uint8"):
+        predictor.predict(array.astype(np.float32))
+
+
+def test_tables_show_percent_by_point_and_wrap() -> None:
+    labels = LabelSchema(kind="points", names=("left_eye", "right_eye"))
+    values = {
+        "nme": 0.0581,
+        "failure_rate": 0.125,
+        "nme_left_eye": 0.05,
+        "nme_right_eye": 0.0662,
+        "failure_rate_left_eye": 0.1,
+        "failure_rate_right_eye": 0.2,
+    }
+    lines = format_task_table("landmarks", values, labels, "test, 8 images").splitlines()
+    assert lines[0] == "landmarks (test, 8 images; values in %)"
+    assert lines[1].split() == ["METRIC", "LEFT_EYE", "RIGHT_EYE", "ALL"]
+    assert lines[2].split() == ["nme", "5.00", "6.62", "5.81"]
+    assert lines[3].split() == ["failure_rate", "10.00", "20.00", "12.50"]
+    many = LabelSchema(kind="class", names=tuple(f"class_number_{i}" for i in range(20)))
+    table = format_task_table(
+        "wide", {f"accuracy_class_number_{i}": 0.5 for i in range(20)}, many, ""
+    )
+    assert all(len(line) <= 100 for line in table.splitlines())
+    assert table.count("METRIC") > 1
