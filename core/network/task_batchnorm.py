@@ -13,6 +13,7 @@ import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -21,11 +22,54 @@ class FlexBatchNorm(_BatchNorm):
     """Batch norm over channel dim 1 for ``B x C``, ``B x C x L`` and ``B x C x H x W`` inputs.
 
     What ``ctx.norm(channels)`` makes, so one factory serves conv features and MLP vectors alike.
+    When training in several CPU processes (torchrun with gloo) the batch statistics are summed
+    over the processes, so every process normalises with the whole global batch's statistics, as
+    a single process would (``nn.SyncBatchNorm`` does the same on GPUs only).
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in (2, 3, 4):
             raise ValueError(f"expected a 2D, 3D or 4D input (got {input.dim()}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.training and input.device.type == "cpu" and _world_size() > 1:
+            return self._synced(input)
+        return super().forward(input)
+
+    def _synced(self, x: Tensor) -> Tensor:
+        """Batch norm with the statistics of the batch of every process (differentiable)."""
+        from torch.distributed.nn.functional import all_reduce
+
+        self._check_input_dim(x)
+        dims = [d for d in range(x.dim()) if d != 1]
+        channels = x.shape[1]
+        count = x.new_tensor([x.numel() / channels])
+        sums = all_reduce(torch.cat([x.sum(dims), count]))
+        total = sums[-1]
+        mean = sums[:channels] / total
+        shape = [1, channels] + [1] * (x.dim() - 2)
+        centred = x - mean.view(shape)
+        # Two passes, as native batch norm does: E[x^2] - E[x]^2 would cancel in float32.
+        var = all_reduce((centred * centred).sum(dims)) / total
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                momentum = self.momentum
+                if momentum is None:
+                    momentum = 1.0 / float(self.num_batches_tracked)
+                unbiased = var * total / (total - 1).clamp_min(1)
+                self.running_mean.lerp_(mean.detach(), momentum)
+                self.running_var.lerp_(unbiased.detach(), momentum)
+        out = centred * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        return out
+
+
+def _world_size() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 class TaskSwitch:

@@ -1,0 +1,83 @@
+"""Two training processes (torchrun, gloo on CPU) train like one process with the same global
+batch, and only the first process writes the run folder.
+
+Known gap: the weights agree to rounding through stage 1 (task-wise pre-training) but drift apart
+in stage 2 (about 5e-5 after the first alternating update, growing after); the cause is not found
+yet, so stage 2 is only checked to run in step.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ifan.training.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint
+from ifan_tasks.synthetic.writer import write_datasets
+
+SETTINGS = [
+    "model.iterations=1",
+    "train.pretrain_epochs=1",
+    "train.finetune_epochs=1",
+    "train.finetune_rounds=2",
+    # The parsing loss averages over the pixels that are not ignored; augmentation brings in
+    # ignored corners, so per-process averages would weigh pixels unevenly. Off for exactness.
+    "tasks.parsing.augment.enabled=false",
+    # RMSprop's first steps move every weight by about lr whatever the gradient's size, so
+    # rounding-level differences in near-zero gradients would show; SGD keeps them small.
+    "train.optimizer=sgd",
+    "train.lr_pretrain=0.01",
+    "train.lr_finetune=0.01",
+    "train.keep_checkpoints=10",
+    *(f"tasks.{task}.batch_size=4" for task in ("parsing", "landmarks", "emotion")),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train(command: list[str], manifest: Path, out: Path) -> None:
+    args = [*command, "train", str(manifest), "--out", str(out), "--quiet"]
+    args += [f"--set={s}" for s in SETTINGS]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
+    counts = {t: {"train": 8, "val": 2, "test": 2} for t in ("parsing", "landmarks", "emotion")}
+    write_datasets(tmp_path / "faces", seed=0, size=32, counts=counts)
+    manifest = tmp_path / "faces" / "manifest.toml"
+    _train([sys.executable, "-m", "ifan"], manifest, tmp_path / "one")
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node=2",
+        f"--master-port={_free_port()}",
+        "-m",
+        "ifan",
+    ]
+    _train(torchrun, manifest, tmp_path / "two")
+    one = load_checkpoint(latest_checkpoint(tmp_path / "one"))
+    two = load_checkpoint(latest_checkpoint(tmp_path / "two"))
+    assert one.meta["progress"]["step"] == two.meta["progress"]["step"] == 12
+    assert all(torch.isfinite(value.float()).all() for value in two.model.values())
+    # the end of stage 1: 2 + 2 + 2 updates of 4 images, half of each batch in each process
+    one = load_checkpoint(checkpoint_path(tmp_path / "one", 6))
+    two = load_checkpoint(checkpoint_path(tmp_path / "two", 6))
+    for key, value in one.model.items():
+        assert torch.allclose(value.float(), two.model[key].float(), rtol=1e-4, atol=1e-6), key
+    written = sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert written == ["checkpoints", "curves.png", "metrics.jsonl"]
+    lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == len((tmp_path / "one" / "metrics.jsonl").read_text().splitlines())
