@@ -210,8 +210,9 @@ class Trainer:
                 f"{self.run_dir / 'checkpoints'} is kept. Lower the learning rate or check the "
                 "data"
             )
+        reached = _parameters_reached(weighted)
         weighted.backward()
-        self._keep_only_trained(update)
+        self._keep_only_trained(update, reached)
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
         if update.stage == 2 and self.decay is not None:
@@ -221,9 +222,11 @@ class Trainer:
         self.trained.append((update.stage, update.task, len(images), lr))
         return float(loss.detach())
 
-    def _keep_only_trained(self, update: Update) -> None:
-        """Drop the gradients Algorithm 1 does not apply (see the module docstring)."""
-        frozen: list[nn.Parameter] = []
+    def _keep_only_trained(self, update: Update, reached: set[int]) -> None:
+        """Drop the gradients Algorithm 1 does not apply (see the module docstring), and those of
+        parameters the loss does not reach, which DistributedDataParallel may have set to zeros
+        (an optimizer with momentum would still move them; alone, they stay None)."""
+        frozen = [p for p in self.model.parameters() if id(p) not in reached]
         for name, decoder in self.model.decoders.items():
             if name != update.task:
                 frozen += decoder.parameters()
@@ -390,6 +393,23 @@ def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:
         filter_bias_and_bn=False,
         **extra,
     )
+
+
+def _parameters_reached(loss: torch.Tensor) -> set[int]:
+    """``id`` of every parameter that ``loss``'s autograd graph reaches."""
+    reached: set[int] = set()
+    seen: set[Any] = set()
+    stack = [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            reached.add(id(variable))
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return reached
 
 
 def _to(target: Any, device: torch.device) -> Any:

@@ -1,9 +1,11 @@
 """Two training processes (torchrun, gloo on CPU) train like one process with the same global
 batch, and only the first process writes the run folder.
 
-Known gap: the weights agree to rounding through stage 1 (task-wise pre-training) but drift apart
-in stage 2 (about 5e-5 after the first alternating update, growing after); the cause is not found
-yet, so stage 2 is only checked to run in step.
+The processes sum their batch-norm statistics, so stage 1 (task-wise pre-training) agrees to
+rounding. In stage 2 the re-encoders' max-pooling sends each gradient to the argmax of its window,
+and after a ReLU many windows hold near-ties at zero: the last-bit differences of statistics summed
+in another order flip a few of them. The runs then agree closely (measured: 3e-5 of the weights'
+norm after the first alternating update, 5e-4 at the end) but not bit for bit.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ SETTINGS = [
     "train.optimizer=sgd",
     "train.lr_pretrain=0.01",
     "train.lr_finetune=0.01",
-    "train.keep_checkpoints=10",
+    "train.checkpoint_every=1",
+    "train.keep_checkpoints=20",
     *(f"tasks.{task}.batch_size=4" for task in ("parsing", "landmarks", "emotion")),
 ]
 
@@ -73,11 +76,20 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert one.meta["progress"]["step"] == two.meta["progress"]["step"] == 12
     assert all(torch.isfinite(value.float()).all() for value in two.model.values())
     # the end of stage 1: 2 + 2 + 2 updates of 4 images, half of each batch in each process
-    one = load_checkpoint(checkpoint_path(tmp_path / "one", 6))
-    two = load_checkpoint(checkpoint_path(tmp_path / "two", 6))
-    for key, value in one.model.items():
-        assert torch.allclose(value.float(), two.model[key].float(), rtol=1e-4, atol=1e-6), key
+    assert _distance(tmp_path, 6) < 1e-6
+    assert _distance(tmp_path, 7) < 2e-4  # the first alternating update
+    assert _distance(tmp_path, 12) < 3e-3
     written = sorted(p.name for p in (tmp_path / "two").iterdir())
     assert written == ["checkpoints", "curves.png", "metrics.jsonl"]
     lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == len((tmp_path / "one" / "metrics.jsonl").read_text().splitlines())
+
+
+def _distance(runs: Path, step: int) -> float:
+    """How far apart the two runs' parameters are at ``step``, relative to their norm."""
+    one = load_checkpoint(checkpoint_path(runs / "one", step)).model
+    two = load_checkpoint(checkpoint_path(runs / "two", step)).model
+    keys = [k for k in one if "running_" not in k and "num_batches" not in k]
+    a = torch.cat([one[k].flatten().float() for k in keys])
+    b = torch.cat([two[k].flatten().float() for k in keys])
+    return float((a - b).norm() / a.norm())

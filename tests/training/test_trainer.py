@@ -161,3 +161,36 @@ def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys):
     assert main(["train", "--resume", str(out), "--quiet"]) == 0  # nothing left to do
     assert "resuming at update 22" in capsys.readouterr().out
     assert main(["train", "--resume", str(out), str(faces)]) == 2
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(faces, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [f"--set={s}" for s in [*SMALL, "train.checkpoint_every=1"]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    base = [sys.executable, "-m", "ifan", "train"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    subprocess.run([*base, str(faces), "--out", str(whole), "--quiet", *args], env=env, check=True)
+    process = subprocess.Popen([*base, str(faces), "--out", str(cut), "--quiet", *args], env=env)
+    deadline = time.monotonic() + 300
+    while (
+        latest_checkpoint(cut) is None
+        or load_checkpoint(latest_checkpoint(cut)).meta["progress"]["step"] < 12
+    ):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # mid stage 2, possibly inside a checkpoint write
+    process.wait()
+    killed_at = load_checkpoint(latest_checkpoint(cut)).meta["progress"]["step"]
+    assert 12 <= killed_at < 22
+    subprocess.run([*base, "--resume", str(cut), "--quiet"], env=env, check=True)
+    a = load_checkpoint(latest_checkpoint(whole))
+    b = load_checkpoint(latest_checkpoint(cut))
+    assert a.meta["progress"]["step"] == b.meta["progress"]["step"] == 22
+    for key, value in a.model.items():
+        assert torch.equal(value, b.model[key]), key
