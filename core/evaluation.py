@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ifan.cli.common import format_table
 from ifan.contract import LabelSchema, Split
 from ifan.data.splits import open_splits
 from ifan.metric import Metric
 from ifan.metrics.names import value_name
+from ifan.tables import format_table
 from ifan.training.validation import evaluate_task
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 
 from ifan.manifest import Manifest, load_manifest
 from ifan.plugins import PluginRegistry, load_registry
@@ -47,13 +46,3 @@ def print_broken(registry: PluginRegistry) -> None:
         print("\nbroken plugins (skipped; use --strict to make this an error):")
         for broken in registry.broken:
             print(f"  {broken.describe()}")
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns separated by two spaces, headers in capitals."""
-    cells = [[str(h).upper() for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    )

@@ -12,13 +12,13 @@ from tqdm import tqdm
 
 from ifan.cli.common import (
     add_manifest_arguments,
-    format_table,
     manifest_from_args,
     registry_from_args,
 )
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.splits import AugmentedDataset, TaskSplits, open_splits
+from ifan.tables import format_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

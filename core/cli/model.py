@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ifan.cli.common import (
-    add_manifest_arguments,
-    format_table,
-    manifest_from_args,
-    registry_from_args,
-)
+from ifan.cli.common import add_manifest_arguments, manifest_from_args, registry_from_args
+from ifan.tables import format_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

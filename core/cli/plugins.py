@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ifan.cli.common import format_table, print_broken, registry_from_args
+from ifan.cli.common import print_broken, registry_from_args
+from ifan.tables import format_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

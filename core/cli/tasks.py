@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from ifan.cli.common import format_table, print_broken, registry_from_args
+from ifan.cli.common import print_broken, registry_from_args
 from ifan.contract import CONTRACT_VERSION
 from ifan.plugins import PluginRegistry, conflict_message
+from ifan.tables import format_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
