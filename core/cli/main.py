@@ -7,11 +7,22 @@ import sys
 from collections.abc import Sequence
 
 import ifan
-from ifan.cli import data, eval, model, plugins, predict, schema, tasks, train, validate
+from ifan.cli import (
+    data,
+    eval,
+    model,
+    new_task,
+    plugins,
+    predict,
+    schema,
+    tasks,
+    train,
+    validate,
+)
 from ifan.contract import CONTRACT_VERSION
 from ifan.errors import IfanError
 
-COMMANDS = (tasks, plugins, validate, data, train, eval, predict, schema, model)
+COMMANDS = (tasks, plugins, validate, data, train, eval, predict, schema, model, new_task)
 """Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
 
 

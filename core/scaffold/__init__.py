@@ -1,0 +1,83 @@
+"""``ifan new-task``: a new task plugin project, generated from the files in ``plugin-template/``.
+
+Each template file is written into the new project with its ``{{key}}`` placeholders replaced, in
+its path and its text (see :func:`placeholders`), and its ``.tmpl`` suffix removed; the suffix
+keeps the templates' Python files from being modules of ifan. The generated project installs with
+pip and passes the conformance suite (:mod:`ifan.testing`) as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ifan
+from ifan.contract import CONTRACT_VERSION, TASK_NAME_PATTERN
+from ifan.errors import IfanError
+from ifan.plugins import THIRD_PARTY_PREFIX
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+TEMPLATE_SUFFIX = ".tmpl"
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def placeholders(name: str) -> dict[str, str]:
+    """The placeholder values for task ``name``; an IfanError when it is not a valid task name."""
+    if not TASK_NAME_PATTERN.match(name):
+        raise IfanError(
+            f"{name!r} is not a valid task name: use a lower-case letter, then lower-case "
+            "letters, digits or '_', 32 characters at most (e.g. 'smile' or 'head_pose')"
+        )
+    version = re.match(r"(\d+)\.(\d+)", ifan.__version__)
+    return {
+        "name": name,
+        "package": f"ifan_task_{name}",
+        "distribution": THIRD_PARTY_PREFIX + name.replace("_", "-"),
+        "cls": "".join(part.capitalize() for part in name.split("_")),
+        "contract": CONTRACT_VERSION,
+        "ifan_requirement": f"ifan>={version.group(0)}" if version else "ifan",
+    }
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with every ``{{key}}`` replaced by ``values[key]``."""
+
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise KeyError(f"template placeholder {{{{{key}}}}} has no value")
+        return values[key]
+
+    return PLACEHOLDER.sub(value, text)
+
+
+def _templates(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
+    """Every template file under ``folder`` with its path relative to the template root."""
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            yield from _templates(entry, f"{prefix}{entry.name}/")
+        else:
+            yield f"{prefix}{entry.name}", entry
+
+
+def new_task(name: str, parent: Path) -> Path:
+    """Write the plugin project ``ifan-task-<name>`` into the folder ``parent``; return its root.
+
+    The project folder may exist only when it is empty, so nothing is ever overwritten.
+    """
+    values = placeholders(name)
+    root = parent / values["distribution"]
+    if root.exists() and not root.is_dir():
+        raise IfanError(f"{root} exists and is not a folder; choose another --dir")
+    if root.is_dir() and any(root.iterdir()):
+        raise IfanError(f"{root} already exists and is not empty; choose another --dir")
+    for relative, template in _templates(resources.files(__name__) / "plugin-template"):
+        target = root / render(relative, values).removesuffix(TEMPLATE_SUFFIX)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render(template.read_text(encoding="utf-8"), values), encoding="utf-8")
+    return root
