@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ifan-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-plugins lint install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ifan needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -38,6 +38,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Install ifan-task-age and a plugin fresh from `ifan new-task`, run their tests, uninstall them.
+test-plugins: $(STAMP)
+	.ci/test-plugins
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -140,19 +140,28 @@ def _chunks(headers: list[str], cells: list[list[str]], width: int) -> Iterator[
         yield chunk
 
 
-def format_task_table(name: str, values: dict[str, float], labels: LabelSchema, note: str) -> str:
+def format_task_table(
+    name: str,
+    values: dict[str, float],
+    labels: LabelSchema,
+    note: str,
+    units: dict[str, str] | None = None,
+) -> str:
     """One task's values as the paper's tables show them: a row per metric (NME and failure rate,
     F-score, accuracy), a column per point or class (and group), ``all`` for the overall value;
-    fractions as percent with two decimals, except for tasks predicting a value (own unit)."""
-    percent = labels.kind != "value"
+    fractions in percent with two decimals, values with a unit (the metric's ``units``) as they
+    are, the unit beside the row's name."""
+    units = units or {}
     columns, grid = _grid(values, labels)
     headers = ["metric", *columns]
     cells = [
-        [row, *(_number(cells[c], percent) if c in cells else "" for c in columns)]
+        [
+            f"{row} ({units[row]})" if row in units else row,
+            *(_number(cells[c], row not in units) if c in cells else "" for c in columns),
+        ]
         for row, cells in grid.items()
     ]
-    unit = "values in %" if percent else f"values in {labels.unit or 'the task unit'}"
-    parts = [f"{name} ({note}; {unit})"]
+    parts = [f"{name} ({note}; fractions in %)"]
     for chunk in _chunks(headers, cells, TABLE_WIDTH):
         keep = [0, *chunk]
         parts.append(
@@ -171,5 +180,6 @@ def format_tables(results: Evaluation, manifest: Manifest) -> str:
     for name, values in results.items():
         labels = manifest.tasks[name].build_task().labels
         note = f"{results.split}, {results.samples[name]} images"
-        tables.append(format_task_table(name, values, labels, note))
+        units = results.metrics[name].units if name in results.metrics else {}
+        tables.append(format_task_table(name, values, labels, note, units))
     return "\n\n".join(tables)

@@ -21,6 +21,9 @@ class Metric(ABC):
     main: ClassVar[str]
     """Name of the headline value in :meth:`compute` (used for plots and model selection)."""
     higher_is_better: ClassVar[bool] = True
+    units: ClassVar[dict[str, str]] = {}
+    """The unit of each value (by name, or by the name before ``_<class or point>``) that is not
+    a fraction, e.g. ``{"mae": "years"}``; tables show every other value in percent."""
 
     def __init__(self) -> None:
         self.state: dict[str, torch.Tensor] = self.initial_state()

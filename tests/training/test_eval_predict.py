@@ -263,10 +263,13 @@ def test_tables_show_percent_by_point_and_wrap() -> None:
         "failure_rate_right_eye": 0.2,
     }
     lines = format_task_table("landmarks", values, labels, "test, 8 images").splitlines()
-    assert lines[0] == "landmarks (test, 8 images; values in %)"
+    assert lines[0] == "landmarks (test, 8 images; fractions in %)"
     assert lines[1].split() == ["METRIC", "LEFT_EYE", "RIGHT_EYE", "ALL"]
     assert lines[2].split() == ["nme", "5.00", "6.62", "5.81"]
     assert lines[3].split() == ["failure_rate", "10.00", "20.00", "12.50"]
+    age = format_task_table("age", {"mae": 16.234, "cs5": 0.3}, labels, "val", {"mae": "years"})
+    assert age.splitlines()[2].split() == ["mae", "(years)", "16.23"]
+    assert age.splitlines()[3].split() == ["cs5", "30.00"]
     many = LabelSchema(kind="class", names=tuple(f"class_number_{i}" for i in range(20)))
     table = format_task_table(
         "wide", {f"accuracy_class_number_{i}": 0.5 for i in range(20)}, many, ""

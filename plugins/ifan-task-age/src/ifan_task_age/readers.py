@@ -1,0 +1,151 @@
+"""Readers of the age formats: UTKFace (labels in the file names) and CSV lines ``image,age``.
+
+Records are parsed when a split is opened (a malformed name or line fails then, not mid-epoch)
+and each face is loaded on demand: letterboxed (padded to a centred square, never cut) and
+resized to ``S x S``, as UTKFace's faces are already cropped. The target is ``{"age": years}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import torch
+from ifan.contract import OpenContext
+from ifan.data.bad_samples import BadSamples
+from ifan.data.dataset import RecordDataset
+from ifan.data.errors import DatasetError
+from ifan.data.images import IMAGE_SUFFIXES, crop_square, image_size, letterbox, load_rgb, to_tensor
+from ifan.data.lists import Line, read_lines
+
+MAX_LABEL_AGE = 120
+"""Ages above this (or below 0) are taken for annotation errors and reported as bad samples."""
+UTKFACE_LAYOUT = "<age>_<gender>_<race>_<datetime>.jpg"
+UTKFACE_FIELDS = (
+    ("age", re.compile(r"\d{1,3}"), "a whole number of years"),
+    ("gender", re.compile(r"[01]"), "0 (male) or 1 (female)"),
+    ("race", re.compile(r"[0-4]"), "0 to 4"),
+    ("datetime", re.compile(r"\d{17}"), "17 digits, yyyymmddHHMMSSfff"),
+)
+"""The fields of a UTKFace name, what each must match and how to say it in an error."""
+
+
+@dataclass(frozen=True)
+class AgeRecord:
+    """One face: its image and its age in years."""
+
+    image: Path
+    age: float
+
+
+def load_face(record: AgeRecord, size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The face letterboxed to ``size x size`` and its target ``{"age": years}``."""
+    photo = load_rgb(record.image)
+    image = to_tensor(crop_square(photo, letterbox(*photo.size), size))
+    return image, {"age": torch.tensor(record.age, dtype=torch.float32)}
+
+
+def checked_age(age: float, where: str) -> float:
+    """``age`` when it is a plausible age in years, else a :class:`DatasetError` at ``where``."""
+    if not 0 <= age <= MAX_LABEL_AGE:
+        raise DatasetError(f"{where}: age {age:g} is outside 0 to {MAX_LABEL_AGE} years")
+    return age
+
+
+def utkface_age(path: Path) -> float:
+    """The age in a UTKFace file name; a :class:`DatasetError` naming the file and the field that
+    does not match ``<age>_<gender>_<race>_<datetime>``."""
+    stem = path.name.split(".", 1)[0]
+    fields = stem.split("_")
+    expected = f"expected {UTKFACE_LAYOUT}"
+    if len(fields) != len(UTKFACE_FIELDS):
+        raise DatasetError(
+            f"{path}: malformed UTKFace name, {expected} ({len(UTKFACE_FIELDS)} fields), got "
+            f"{len(fields)} field{'s' if len(fields) != 1 else ''} in {stem!r}"
+        )
+    for value, (name, pattern, meaning) in zip(fields, UTKFACE_FIELDS, strict=True):
+        if not pattern.fullmatch(value):
+            raise DatasetError(
+                f"{path}: malformed UTKFace name, {expected}: {name} must be {meaning}, got "
+                f"{value!r}"
+            )
+    return checked_age(float(fields[0]), str(path))
+
+
+def read_utkface(folder: Path, bad: BadSamples) -> list[AgeRecord]:
+    """Every face of a UTKFace folder (searched recursively, so a folder holding its parts works
+    too); a malformed name or an unreadable image header goes to ``bad``."""
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder; a utkface split is a folder of UTKFace images")
+    images = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+    records = [
+        record
+        for path in images
+        if (record := bad.keep(lambda path=path: _utkface_record(path))) is not None
+    ]
+    if not records:
+        raise DatasetError(f"{folder}: no usable UTKFace images (named {UTKFACE_LAYOUT})")
+    return records
+
+
+def _utkface_record(path: Path) -> AgeRecord:
+    age = utkface_age(path)
+    image_size(path)
+    return AgeRecord(path, age)
+
+
+def read_age_csv(path: Path, bad: BadSamples) -> list[AgeRecord]:
+    """Every face of a CSV file of ``image,age`` lines, image paths relative to the file's folder;
+    a first line whose second field is not a number is a header. Each bad line goes to ``bad``."""
+    lines = read_lines(path, "age CSV file")
+    if lines and _is_header(lines[0]):
+        lines = lines[1:]
+    records = [
+        record
+        for line in lines
+        if (record := bad.keep(lambda line=line: _csv_record(line))) is not None
+    ]
+    if not records:
+        raise DatasetError(f"{path}: the CSV file has no usable faces (lines image,age)")
+    return records
+
+
+def _csv_record(line: Line) -> AgeRecord:
+    fields = _fields(line)
+    if len(fields) != 2:
+        raise line.error(f"expected 2 fields, image,age; got {len(fields)}")
+    where = f"{line.path}:{line.number}"
+    age = checked_age(line.floats(fields[1:], "the age")[0], where)
+    image = line.path.parent / fields[0]
+    image_size(image, where)
+    return AgeRecord(image, age)
+
+
+def _fields(line: Line) -> list[str]:
+    return [field.strip() for field in next(csv.reader([line.text]))]
+
+
+def _is_header(line: Line) -> bool:
+    """Whether a first line names the columns: its second field is missing or not a number."""
+    fields = _fields(line)
+    return len(fields) < 2 or not _is_number(fields[1])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def open_records(records: list[AgeRecord], ctx: OpenContext) -> RecordDataset[AgeRecord]:
+    """The dataset of ``records``, each face loaded at ``ctx.input_size`` when it is read."""
+    return RecordDataset(records, partial(load_face, size=ctx.input_size), ctx.bad)
