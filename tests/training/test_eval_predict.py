@@ -105,7 +105,7 @@ def test_eval_json_has_every_metric_of_every_task_as_fractions(
         else:
             assert 0 <= value <= 1, key
     # The printed tables: percent with two decimals, the split and the faces scored.
-    assert "landmarks (test, 4 images; values in %)" in out
+    assert "landmarks (test, 4 images; fractions in %)" in out
     assert f"{100 * values['landmarks.nme']:.2f}" in out
     assert f"{100 * values['emotion.accuracy']:.2f}" in out
     assert sorted(p.name for p in pictures.iterdir()) == [
