@@ -16,13 +16,21 @@ def registry_from_args(args: argparse.Namespace) -> PluginRegistry:
 
 def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", metavar="MANIFEST", help="a .toml or .yaml manifest")
+    add_set_argument(parser)
+
+
+def add_set_argument(
+    parser: argparse.ArgumentParser,
+    help: str = "override a manifest value, e.g. --set model.iterations=0 (repeatable)",
+) -> None:
+    """``--set KEY.PATH=VALUE`` (repeatable), collected in ``args.overrides``."""
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY.PATH=VALUE",
-        help="override a manifest value, e.g. --set model.iterations=0 (repeatable)",
+        help=help,
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import add_set_argument, registry_from_args, report_broken
 from ifan.errors import IfanError
 
 
@@ -24,13 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--split", choices=("val", "test"), default="test", help="the split to score (test)"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a value of the checkpoint's manifest, e.g. to score another dataset: "
+    add_set_argument(
+        parser,
+        "override a value of the checkpoint's manifest, e.g. to score another dataset: "
         "--set tasks.landmarks.data.test=/data/aflw/test.csv (relative paths resolve against "
         "the manifest's folder, as in the manifest; repeatable)",
     )

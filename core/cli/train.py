@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ifan.cli.common import manifest_from_args, registry_from_args
+from ifan.cli.common import add_set_argument, manifest_from_args, registry_from_args
 from ifan.errors import IfanError
 from ifan.training.run import CURVES, HISTORY, manifest_from_meta, open_checkpoint
 
@@ -20,13 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "to the run folder. Under torchrun, every process trains a shard of each batch.",
     )
     parser.add_argument("manifest", metavar="MANIFEST", nargs="?", help="a .toml or .yaml file")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a manifest value, e.g. --set train.finetune_epochs=5 (repeatable)",
+    add_set_argument(
+        parser,
+        "override a manifest value, e.g. --set train.finetune_epochs=5 (repeatable)",
     )
     parser.add_argument("--out", type=Path, metavar="DIR", help="the run folder")
     parser.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,10 @@ class Line:
     def error(self, message: str) -> DatasetError:
         """A :class:`DatasetError` that points at this line."""
         return DatasetError(f"{self.path}:{self.number}: {message}")
+
+    def csv_fields(self) -> list[str]:
+        """The line's comma-separated fields (CSV quoting honoured), stripped."""
+        return [field.strip() for field in next(csv.reader([self.text]))]
 
     def floats(self, fields: list[str], what: str) -> list[float]:
         """``fields`` as numbers; an error naming this line and ``what`` when one is not."""
@@ -48,3 +53,23 @@ def read_lines(path: Path, what: str) -> list[Line]:
         if stripped and not stripped.startswith("#"):
             lines.append(Line(path, number, stripped))
     return lines
+
+
+def read_csv_lines(path: Path, what: str) -> list[Line]:
+    """The records of a CSV file (see :func:`read_lines`) whose second column is a number: a
+    first line whose second field is missing or not a number names the columns and is dropped."""
+    lines = read_lines(path, what)
+    if lines and _is_header(lines[0]):
+        lines = lines[1:]
+    return lines
+
+
+def _is_header(line: Line) -> bool:
+    fields = line.csv_fields()
+    if len(fields) < 2:
+        return True
+    try:
+        float(fields[1])
+    except ValueError:
+        return True
+    return False

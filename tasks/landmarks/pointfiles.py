@@ -10,14 +10,13 @@ CSV file's folder; a first line whose second field is not a number is a header a
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
 from ifan.data.images import find_image
-from ifan.data.lists import Line, read_lines
+from ifan.data.lists import Line, read_csv_lines, read_lines
 from ifan_tasks.landmarks.samples import LandmarkRecord, checked_record
 
 
@@ -80,9 +79,7 @@ def read_point_csv(
     path: Path, count: int, eyes: Sequence[Sequence[int]], bad: BadSamples
 ) -> list[LandmarkRecord]:
     """Every face of a CSV file of ``image,x1,y1,...`` lines; each bad line goes to ``bad``."""
-    lines = read_lines(path, "landmark CSV file")
-    if lines and not _is_number(_fields(lines[0])[1:2][0] if len(_fields(lines[0])) > 1 else "0"):
-        lines = lines[1:]
+    lines = read_csv_lines(path, "landmark CSV file")
     records = []
     for line in lines:
         record = bad.keep(lambda line=line: checked_record(_csv_record(line, count), eyes))
@@ -94,7 +91,7 @@ def read_point_csv(
 
 
 def _csv_record(line: Line, count: int) -> LandmarkRecord:
-    fields = _fields(line)
+    fields = line.csv_fields()
     if len(fields) != 1 + 2 * count:
         raise line.error(
             f"expected the image then x,y for {count} points ({1 + 2 * count} fields), got "
@@ -102,15 +99,3 @@ def _csv_record(line: Line, count: int) -> LandmarkRecord:
         )
     points = _pairs(line.floats(fields[1:], "x,y pairs"))
     return LandmarkRecord(line.path.parent / fields[0], points, f"{line.path}:{line.number}")
-
-
-def _fields(line: Line) -> list[str]:
-    return [field.strip() for field in next(csv.reader([line.text]))]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

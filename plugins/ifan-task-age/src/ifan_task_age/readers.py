@@ -7,7 +7,6 @@ resized to ``S x S``, as UTKFace's faces are already cropped. The target is ``{"
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +18,7 @@ from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, crop_square, image_size, letterbox, load_rgb, to_tensor
-from ifan.data.lists import Line, read_lines
+from ifan.data.lists import Line, read_csv_lines
 
 MAX_LABEL_AGE = 120
 """Ages above this (or below 0) are taken for annotation errors and reported as bad samples."""
@@ -104,9 +103,7 @@ def _utkface_record(path: Path) -> AgeRecord:
 def read_age_csv(path: Path, bad: BadSamples) -> list[AgeRecord]:
     """Every face of a CSV file of ``image,age`` lines, image paths relative to the file's folder;
     a first line whose second field is not a number is a header. Each bad line goes to ``bad``."""
-    lines = read_lines(path, "age CSV file")
-    if lines and _is_header(lines[0]):
-        lines = lines[1:]
+    lines = read_csv_lines(path, "age CSV file")
     records = [
         record
         for line in lines
@@ -118,7 +115,7 @@ def read_age_csv(path: Path, bad: BadSamples) -> list[AgeRecord]:
 
 
 def _csv_record(line: Line) -> AgeRecord:
-    fields = _fields(line)
+    fields = line.csv_fields()
     if len(fields) != 2:
         raise line.error(f"expected 2 fields, image,age; got {len(fields)}")
     where = f"{line.path}:{line.number}"
@@ -126,24 +123,6 @@ def _csv_record(line: Line) -> AgeRecord:
     image = line.path.parent / fields[0]
     image_size(image, where)
     return AgeRecord(image, age)
-
-
-def _fields(line: Line) -> list[str]:
-    return [field.strip() for field in next(csv.reader([line.text]))]
-
-
-def _is_header(line: Line) -> bool:
-    """Whether a first line names the columns: its second field is missing or not a number."""
-    fields = _fields(line)
-    return len(fields) < 2 or not _is_number(fields[1])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def open_records(records: list[AgeRecord], ctx: OpenContext) -> RecordDataset[AgeRecord]:
