@@ -16,8 +16,8 @@ object) whose functions are marked with :data:`hookimpl` and named like a hook b
 
 The built-in tasks (parsing, landmarks, emotion) are registered through this very mechanism, by
 the ``ifan`` distribution's own entry points. A plugin implements only the hooks it needs; new,
-optional hooks (for example a face detector or a loss balancer) are added here in later contract
-minor versions without breaking existing plugins.
+optional hooks (such as :func:`ifan_face_detectors`) are added here in later contract minor
+versions without breaking existing plugins.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ifan.contract import Task
+    from ifan.detection import FaceDetector
 
 PROJECT_NAME = "ifan"
 ENTRY_POINT_GROUP = "ifan"
@@ -44,4 +45,19 @@ def ifan_tasks() -> list[type[Task]]:
     ``contract_version`` it targets, its options model, label schema, dataset formats and default
     backbone tap. The core checks every class; an invalid one is reported with the plugin's
     distribution and version and skipped, without affecting other plugins.
+    """
+
+
+@hookspec
+def ifan_face_detectors() -> list[FaceDetector]:
+    """Return the face detectors this plugin provides, for ``ifan predict`` on whole photos.
+
+    Each is an object with a unique ``name`` (a lower-case identifier) and a method
+    ``detect(image: PIL.Image.Image) -> list[ifan.detection.FaceBox]``: every face's box
+    ``(x0, y0, x1, y1)`` in the photo's pixels and a score in [0, 1], most confident first. The
+    predictor crops a square around each box (enlarged by a margin) as the network's input. The
+    built-in ``yuface`` detector (``pip install 'ifan[faces]'``) is the default; a plugin's
+    detector replaces it when chosen by name: ``ifan predict --detector NAME`` or
+    ``Predictor.predict(image, detector="NAME")``. A detector should import its heavy
+    dependencies in ``detect``, not when the plugin loads.
     """

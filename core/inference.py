@@ -1,10 +1,13 @@
-"""A trained iFAN on photos: ``ifan.load(path).predict(image)``.
+"""``ifan.load(run).predict(photo)``: a trained network on photos, each face found, cropped and
+mapped back.
 
 :func:`load` rebuilds the network from a checkpoint alone (its metadata holds the manifest) and
-loads its weights. A photo is letterboxed (padded to a centred square, never cut) and resized to
-the network's input, as the readers do with whole photos; every task's JSON is in the photo's
-pixels where the task can map back (``to_json(prediction, size=...)``). There is no face
-detection yet: the photo should show one face that roughly fills it.
+loads its weights. :meth:`Predictor.predict` finds the faces of a photo with a face detector (the
+``ifan_face_detectors`` hook; ``yuface`` by default), crops a square around each (enlarged by
+``margin``, see :mod:`ifan.detection`), runs every task on every crop, and maps each prediction
+back onto the photo's pixels where the task can (``to_json(prediction, size=..., box=...)``).
+With ``detect=False``, or when no face is found, the whole photo is letterboxed (padded to a
+centred square, never cut) into the network as one face.
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ifan.contract import Task
-from ifan.data.images import crop_square, letterbox, load_rgb, to_tensor
+from ifan.data.images import Box, crop_square, letterbox, load_rgb, to_tensor
+from ifan.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, get_detector
 from ifan.errors import IfanError
 from ifan.manifest import Manifest
 from ifan.network.model import IFAN, build_model
 from ifan.plugins import PluginRegistry, load_registry
 from ifan.training.checkpoint import CheckpointError
 from ifan.training.run import manifest_from_meta, open_checkpoint
+from ifan.visual import side_by_side
+
+BOX_COLOUR = (0, 255, 0)
+CARD_SIDE = 192
+"""Side of each face's crop in the row of drawings beside the photo (the emotion panel)."""
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
 """A photo: a file path, a PIL image or an ``H x W x 3`` uint8 RGB array."""
@@ -51,37 +60,104 @@ class TaskResult:
 
 
 @dataclass
+class Face:
+    """Every task's prediction for one face of a photo."""
+
+    box: FaceBox
+    """The face in the photo's pixels (the whole photo, with score 1, when not detected)."""
+    crop: Box
+    """The square of the photo the network saw, in its pixels."""
+    tasks: dict[str, TaskResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"box": [x0, y0, x1, y1], "score", "crop": [x0, y0, x1, y1], "tasks": {...}}``."""
+        crop = self.crop
+        return {
+            "box": self.box.to_json(),
+            "score": self.box.score,
+            "crop": [crop.x0, crop.y0, crop.x0 + crop.side, crop.y0 + crop.side],
+            "tasks": {name: result.json for name, result in self.tasks.items()},
+        }
+
+    def overlay(self, picture: Image.Image, photo: Image.Image) -> list[Image.Image]:
+        """Draw the tasks that draw on the face itself (parsing colours, landmark dots) into
+        ``picture`` within this face's crop, in place; return the drawings of the others (the
+        emotion panel), which add beside the crop, on the crop shrunk to ``CARD_SIDE``."""
+        crop = crop_square(photo, self.crop, self.crop.side)
+        drawn = crop
+        beside = []
+        for result in self.tasks.values():
+            image = result.overlay(drawn)
+            if image.size == drawn.size:
+                drawn = image
+            else:
+                beside.append(result)
+        changed = np.any(np.asarray(drawn) != np.asarray(crop), axis=2)
+        picture.paste(drawn, (self.crop.x0, self.crop.y0), Image.fromarray(changed))
+        thumbnail = drawn.resize((CARD_SIDE, CARD_SIDE), Image.Resampling.BILINEAR)
+        return [result.overlay(thumbnail) for result in beside]
+
+
+@dataclass
 class FacePrediction:
-    """Every task's prediction for one photo."""
+    """Every task's prediction for every face of one photo."""
 
     image: Image.Image = field(repr=False)
     """The photo, in RGB."""
-    tasks: dict[str, TaskResult]
+    faces: list[Face]
+    """Most confident first; one, the whole photo, when not detected."""
     source: str | None = None
     """The photo's path, when it was read from a file."""
+    detector: str | None = None
+    """The face detector's name; None when the whole photo was predicted as one face."""
+    note: str | None = None
+    """Why the whole photo was predicted although detection was asked for (no face found)."""
+
+    @property
+    def tasks(self) -> dict[str, TaskResult]:
+        """The first (most confident) face's predictions: a photo of one face, in short."""
+        return self.faces[0].tasks
 
     def to_json(self) -> dict[str, Any]:
-        """``{"image"?: path, "width", "height", "tasks": {task: its JSON}}``."""
+        """``{"image"?: path, "width", "height", "detector", "note"?, "faces": [face JSON]}``."""
         out: dict[str, Any] = {} if self.source is None else {"image": self.source}
-        out.update(width=self.image.width, height=self.image.height)
-        out["tasks"] = {name: result.json for name, result in self.tasks.items()}
+        out.update(width=self.image.width, height=self.image.height, detector=self.detector)
+        if self.note is not None:
+            out["note"] = self.note
+        out["faces"] = [face.to_json() for face in self.faces]
         return out
 
     def overlay(self) -> Image.Image:
-        """One picture with every task: the overlays that draw on the photo itself (parsing
-        colours, landmark dots) one over the other, then those that add beside it (the emotion
-        panel) around the result."""
-        picture = self.image
-        beside = []
-        for result in self.tasks.values():
-            drawn = result.overlay(picture)
-            if drawn.size == picture.size:
-                picture = drawn
-            else:
-                beside.append(result)
-        for result in beside:
-            picture = result.overlay(picture)
-        return picture
+        """One picture with every face: its box, numbered, and the tasks that draw on the face
+        within its crop; then, when a task draws beside the face (emotion), a row per face of
+        those drawings to the right, numbered like the boxes."""
+        picture = self.image.copy()
+        rows = [face.overlay(picture, self.image) for face in self.faces]
+        draw = ImageDraw.Draw(picture)
+        width = max(2, round(max(picture.size) / 300))
+        detected = self.detector is not None and self.note is None
+        for number, face in enumerate(self.faces if detected else [], 1):
+            box = face.box
+            draw.rectangle((box.x0, box.y0, box.x1, box.y1), outline=BOX_COLOUR, width=width)
+            draw.text((box.x0 + width, box.y0 + width), str(number), fill=BOX_COLOUR)
+        if not any(rows):
+            return picture
+        rows = [side_by_side(row) for row in rows if row]
+        return side_by_side([picture, stack(rows, [str(n) for n in range(1, len(rows) + 1)])])
+
+
+def stack(images: Sequence[Image.Image], labels: Sequence[str]) -> Image.Image:
+    """Images top to bottom on a white canvas, each with its label at its top-left corner."""
+    out = Image.new(
+        "RGB", (max(i.width for i in images), sum(i.height for i in images)), (255, 255, 255)
+    )
+    draw = ImageDraw.Draw(out)
+    y = 0
+    for image, label in zip(images, labels, strict=True):
+        out.paste(image, (0, y))
+        draw.text((2, y + 2), label, fill=BOX_COLOUR)
+        y += image.height
+    return out
 
 
 def _photo(image: ImageInput) -> tuple[Image.Image, str | None]:
@@ -110,17 +186,23 @@ def _one(prediction: Any, index: int) -> Any:
     raise TypeError(f"cannot split a prediction batch of type {type(prediction).__name__}")
 
 
-def _task_json(task: Task, raw: Any, size: tuple[int, int]) -> dict[str, Any]:
-    """``task.to_json``, with the photo's ``size`` for tasks that map back to its pixels."""
-    if "size" in inspect.signature(task.to_json).parameters:
+def _task_json(task: Task, raw: Any, size: tuple[int, int], crop: Box) -> dict[str, Any]:
+    """``task.to_json`` in the pixels of the photo of ``size`` for tasks that map back to them:
+    with ``box=crop`` where the task takes it, or ``size`` alone when the crop is the letterboxed
+    photo; else the task's own units."""
+    parameters = inspect.signature(task.to_json).parameters
+    if "box" in parameters:
+        return task.to_json(raw, size=size, box=crop)
+    if "size" in parameters and crop == letterbox(*size):
         return task.to_json(raw, size=size)
     return task.to_json(raw)
 
 
 class Predictor:
     """A trained network ready for photos (see :func:`load`): ``model`` in eval mode on
-    ``device``, its ``manifest``, the ``checkpoint`` file its weights came from and that file's
-    ``meta`` (manifest data, plugin versions, the trainer's progress)."""
+    ``device``, its ``manifest``, the ``checkpoint`` file its weights came from, that file's
+    ``meta`` (manifest data, plugin versions, the trainer's progress) and the plugin ``registry``
+    (tasks and face detectors)."""
 
     def __init__(
         self,
@@ -129,8 +211,10 @@ class Predictor:
         checkpoint: Path,
         meta: dict[str, Any],
         device: torch.device,
+        registry: PluginRegistry,
     ):
         self.model = model
+        self.registry = registry
         self.manifest = manifest
         self.checkpoint = checkpoint
         self.meta = meta
@@ -141,34 +225,68 @@ class Predictor:
         """The tasks every prediction holds, in manifest order."""
         return list(self.model.task_names)
 
-    def network_input(self, photo: Image.Image) -> torch.Tensor:
-        """The ``3 x S x S`` input of a photo: letterboxed and resized, as the readers do."""
-        size = self.model.config.input_size
-        return to_tensor(crop_square(photo, letterbox(*photo.size), size))
+    def network_input(self, photo: Image.Image, crop: Box | None = None) -> torch.Tensor:
+        """The ``3 x S x S`` input of the ``crop`` square of a photo (default: the whole photo
+        letterboxed), resized as the readers do."""
+        crop = crop or letterbox(*photo.size)
+        return to_tensor(crop_square(photo, crop, self.model.config.input_size))
 
-    def predict(self, image: ImageInput) -> FacePrediction:
-        """Every task's prediction for one photo (a path, a PIL image or a uint8 RGB array)."""
-        return self.predict_batch([image])[0]
+    def predict(
+        self,
+        image: ImageInput,
+        detect: bool = True,
+        detector: str = DEFAULT_DETECTOR,
+        margin: float = DEFAULT_MARGIN,
+    ) -> FacePrediction:
+        """Every task's prediction for every face of one photo (a path, a PIL image or a uint8
+        RGB array); see :meth:`predict_batch`."""
+        return self.predict_batch([image], detect=detect, detector=detector, margin=margin)[0]
 
     def predict_batch(
-        self, images: Sequence[ImageInput], batch_size: int = 16
+        self,
+        images: Sequence[ImageInput],
+        batch_size: int = 16,
+        detect: bool = True,
+        detector: str = DEFAULT_DETECTOR,
+        margin: float = DEFAULT_MARGIN,
     ) -> list[FacePrediction]:
-        """:meth:`predict` for many photos, ``batch_size`` at a time through the network."""
-        photos = [_photo(image) for image in images]
-        out = []
-        for start in range(0, len(photos), batch_size):
-            chunk = photos[start : start + batch_size]
-            batch = torch.stack([self.network_input(photo) for photo, _ in chunk])
+        """:meth:`predict` for many photos, ``batch_size`` faces at a time through the network.
+
+        With ``detect``, the faces are found by the face detector called ``detector`` and each
+        is cropped with ``margin`` (see :mod:`ifan.detection`); a photo where none is found, or
+        every photo without ``detect``, is predicted whole as one face, and its ``note`` says so.
+        """
+        finder = get_detector(self.registry, detector) if detect else None
+        predictions = []
+        for image in images:
+            photo, source = _photo(image)
+            prediction = FacePrediction(photo, [], source, finder.name if finder else None)
+            boxes = finder.detect(photo) if finder else []
+            if finder and not boxes:
+                prediction.note = f"no face found by {finder.name}: predicted the whole photo"
+            whole = not boxes
+            if whole:
+                boxes = [FaceBox(0, 0, photo.width, photo.height, 1.0)]
+            crops = [letterbox(*photo.size)] if whole else [box.crop(margin) for box in boxes]
+            prediction.faces = [Face(box, crop, {}) for box, crop in zip(boxes, crops, strict=True)]
+            predictions.append(prediction)
+        self._predict_faces(predictions, batch_size)
+        return predictions
+
+    def _predict_faces(self, predictions: Sequence[FacePrediction], batch_size: int) -> None:
+        """Fill every face's task results, ``batch_size`` crops at a time."""
+        faces = [(p.image, face) for p in predictions for face in p.faces]
+        for start in range(0, len(faces), batch_size):
+            chunk = faces[start : start + batch_size]
+            batch = torch.stack([self.network_input(photo, face.crop) for photo, face in chunk])
             with torch.no_grad():
-                predictions = self.model.predict_all(batch.to(self.device))
-            for index, (photo, source) in enumerate(chunk):
-                results = {}
-                for name, prediction in predictions.items():
+                outputs = self.model.predict_all(batch.to(self.device))
+            for index, (photo, face) in enumerate(chunk):
+                for name, output in outputs.items():
                     task = self.model.tasks[name]
-                    raw = _one(prediction, index)
-                    results[name] = TaskResult(name, _task_json(task, raw, photo.size), raw, task)
-                out.append(FacePrediction(photo, results, source))
-        return out
+                    raw = _one(output, index)
+                    json = _task_json(task, raw, photo.size, face.crop)
+                    face.tasks[name] = TaskResult(name, json, raw, task)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -214,4 +332,4 @@ def load(
             f"describes (a --set that changes the model?): {exc}"
         ) from exc
     model.to(target).eval()
-    return Predictor(model, manifest, checkpoint.path, checkpoint.meta, target)
+    return Predictor(model, manifest, checkpoint.path, checkpoint.meta, target, registry)

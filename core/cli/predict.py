@@ -10,6 +10,7 @@ from pathlib import Path
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.images import image_size
+from ifan.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, get_detector
 from ifan.errors import IfanError
 
 
@@ -17,11 +18,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="run a trained network on photos: JSON and overlay PNG each",
-        description="Load a checkpoint (or a run folder's latest) and run every task on each "
-        "photo, letterboxed whole into the network's input (no face detection yet: the face "
-        "should fill the photo). Writes DIR/<stem>.json with every task's prediction, in the "
-        "photo's pixels where the task can map back, and DIR/<stem>.png showing all tasks on "
-        "the face.",
+        description="Load a checkpoint (or a run folder's latest), find the faces of each photo "
+        "with a face detector, crop a square around each and run every task on it. Writes "
+        "DIR/<stem>.json with every face's box, score and task predictions, in the photo's "
+        "pixels where the task can map back, and DIR/<stem>.png showing all faces and tasks on "
+        "the photo. A photo where no face is found is predicted whole, letterboxed.",
     )
     add_checkpoint_arguments(parser)
     parser.add_argument("images", metavar="IMAGE", nargs="+", type=Path, help="photos")
@@ -29,7 +30,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, required=True, metavar="DIR", help="folder for the JSON and PNG files"
     )
     parser.add_argument(
-        "--batch-size", type=positive, default=16, metavar="N", help="photos per batch (16)"
+        "--batch-size", type=positive, default=16, metavar="N", help="faces per batch (16)"
+    )
+    parser.add_argument(
+        "--no-detect",
+        dest="detect",
+        action="store_false",
+        help="predict each photo whole, letterboxed, as one face (for photos of one face)",
+    )
+    parser.add_argument(
+        "--detector",
+        default=DEFAULT_DETECTOR,
+        metavar="NAME",
+        help=f"face detector, from a plugin's ifan_face_detectors hook ({DEFAULT_DETECTOR}: "
+        "pip install 'ifan[faces]')",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        metavar="F",
+        help=f"added on each side of a detected face, times its size ({DEFAULT_MARGIN})",
     )
     parser.set_defaults(func=run)
 
@@ -54,17 +75,26 @@ def run(args: argparse.Namespace) -> int:
     check_images(args.images)
     registry = registry_from_args(args)
     report_broken(registry)
+    if args.detect:
+        get_detector(registry, args.detector)  # fail before loading the network
     predictor = load(args.checkpoint, args.device, registry=registry)
     args.out.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]
         for path, prediction in zip(
-            paths, predictor.predict_batch(paths, args.batch_size), strict=True
+            paths,
+            predictor.predict_batch(
+                paths, args.batch_size, args.detect, args.detector, args.margin
+            ),
+            strict=True,
         ):
             data = {**prediction.to_json(), "checkpoint": str(predictor.checkpoint)}
             json_path = args.out / f"{path.stem}.json"
             png_path = args.out / f"{path.stem}.png"
             json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
             prediction.overlay().save(png_path)
-            print(f"{path}: {json_path}, {png_path}")
+            found = prediction.note or f"{len(prediction.faces)} face(s)"
+            if prediction.detector is None:
+                found = "whole photo"
+            print(f"{path}: {found}; {json_path}, {png_path}")
     return 0

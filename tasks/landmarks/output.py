@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from ifan.contract import LabelSchema
-from ifan.data.images import letterbox
+from ifan.data.images import Box, letterbox
 from ifan.visual import draw_points
 
 PREDICTED = (255, 255, 255)
@@ -16,22 +16,23 @@ TRUTH = (255, 0, 0)
 """As the paper's Fig. 3: white dots are predicted, red ones the ground truth."""
 
 
-def to_pixels(points: Any, size: tuple[int, int]) -> torch.Tensor:
-    """``K x 2`` crop coordinates -> pixels of the image of ``size`` letterboxed into the crop."""
+def to_pixels(points: Any, size: tuple[int, int], box: Box | None = None) -> torch.Tensor:
+    """``K x 2`` crop coordinates -> pixels of the image of ``size``, where the crop is ``box``
+    (default: the whole image letterboxed)."""
     points = torch.as_tensor(points).detach().float().cpu().reshape(-1, 2)
-    return letterbox(*size).from_crop(points)
+    return (box or letterbox(*size)).from_crop(points)
 
 
 def landmarks_json(
-    points: Any, labels: LabelSchema, size: tuple[int, int] | None = None
+    points: Any, labels: LabelSchema, size: tuple[int, int] | None = None, box: Box | None = None
 ) -> dict[str, Any]:
     """``{"unit": "crop", "points": {name: [x, y]}}`` in [0, 1] of the crop, or with
     ``size = (width, height)``: ``{"unit": "pixels", "width", "height", "points"}`` in pixels
-    of that image, assumed letterboxed into the crop (the whole photo, ``crop = "image"``)."""
+    of that image, where the crop is ``box`` (default: the whole photo letterboxed)."""
     points = torch.as_tensor(points).detach().float().cpu().reshape(-1, 2)
     out: dict[str, Any] = {"unit": "crop"}
     if size is not None:
-        points = to_pixels(points, size)
+        points = to_pixels(points, size, box)
         out = {"unit": "pixels", "width": size[0], "height": size[1]}
     out["points"] = {name: p for name, p in zip(labels.names, points.tolist(), strict=True)}
     return out

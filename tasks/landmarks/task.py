@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
+from ifan.data.images import Box
 from ifan_tasks.landmarks.formats import FORMATS
 
 MTFL_POINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -94,11 +95,14 @@ class LandmarksTask(Task):
 
         return LandmarksMetric(self.labels, self.options.failure_threshold)
 
-    def to_json(self, prediction: Any, size: tuple[int, int] | None = None) -> dict[str, Any]:
-        """Named points in crop coordinates, or in pixels of the letterboxed image of ``size``."""
+    def to_json(
+        self, prediction: Any, size: tuple[int, int] | None = None, box: Box | None = None
+    ) -> dict[str, Any]:
+        """Named points in crop coordinates, or in pixels of the image of ``size`` where the crop
+        is ``box`` (default: the image letterboxed)."""
         from ifan_tasks.landmarks.output import landmarks_json
 
-        return landmarks_json(prediction, self.labels, size)
+        return landmarks_json(prediction, self.labels, size, box)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """Predicted points in white, the ground truth (when given) in red."""

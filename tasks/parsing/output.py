@@ -8,18 +8,21 @@ import torch
 from PIL import Image
 
 from ifan.contract import LabelSchema
-from ifan.data.images import letterbox, uncrop
+from ifan.data.images import Box, letterbox, uncrop
 from ifan.visual import blend_classes, palette, side_by_side
 
 
-def class_map(logits: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+def class_map(
+    logits: torch.Tensor, size: tuple[int, int] | None = None, box: Box | None = None
+) -> torch.Tensor:
     """Class indices ``H x W`` from logits ``C x S x S``: at ``S``, or resized bilinearly onto an
-    image of ``size = (width, height)`` that was letterboxed into the crop."""
+    image of ``size = (width, height)`` where the crop is ``box`` (default: the image
+    letterboxed); outside the box, class 0."""
     logits = logits.detach().float().cpu()
     if logits.dim() == 4 and logits.shape[0] == 1:
         logits = logits[0]
     if size is not None:
-        logits = uncrop(logits, letterbox(*size), *size)
+        logits = uncrop(logits, box or letterbox(*size), *size)
     return logits.argmax(dim=0)
 
 
@@ -30,11 +33,14 @@ def run_lengths(classes: torch.Tensor) -> list[int]:
 
 
 def parsing_json(
-    logits: torch.Tensor, labels: LabelSchema, size: tuple[int, int] | None = None
+    logits: torch.Tensor,
+    labels: LabelSchema,
+    size: tuple[int, int] | None = None,
+    box: Box | None = None,
 ) -> dict[str, Any]:
     """``{"width", "height", "classes", "fractions": {class: share of pixels}, "mask": {"encoding":
     "rle", "order": "row-major", "runs": [class, count, ...]}}``; the runs sum to width x height."""
-    classes = class_map(logits, size)
+    classes = class_map(logits, size, box)
     height, width = classes.shape
     counts = torch.bincount(classes.reshape(-1), minlength=len(labels.names)).tolist()
     return {

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ifan.contract import BuildContext, FeatureSpec, Task, TaskOptions
+from ifan.data.images import Box
 from ifan_tasks.parsing.classes import HELEN_LABELS
 from ifan_tasks.parsing.formats import FORMATS
 
@@ -86,12 +87,15 @@ class ParsingTask(Task):
 
         return ParsingMetric(self.labels)
 
-    def to_json(self, prediction: Any, size: tuple[int, int] | None = None) -> dict[str, Any]:
+    def to_json(
+        self, prediction: Any, size: tuple[int, int] | None = None, box: Box | None = None
+    ) -> dict[str, Any]:
         """Class names, pixel shares and a run-length mask (see ``parsing.output.parsing_json``);
-        at the crop's size, or on the letterboxed image of ``size = (width, height)``."""
+        at the crop's size, or on the image of ``size = (width, height)`` where the crop is ``box``
+        (default: the image letterboxed)."""
         from ifan_tasks.parsing.output import parsing_json
 
-        return parsing_json(prediction, self.labels, size)
+        return parsing_json(prediction, self.labels, size, box)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """Class colours blended on the photo; the ground truth beside it when given."""

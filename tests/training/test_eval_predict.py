@@ -1,5 +1,7 @@
 """``ifan eval``, ``ifan predict`` and ``ifan.load`` on a tiny run made without the trainer: an
-untrained network's checkpoint beside synthetic datasets of a few faces per split."""
+untrained network's checkpoint beside synthetic datasets of a few faces per split. Face detection
+is checked with a fake detector plugin that returns fixed boxes, and the built-in ``yuface`` one
+on a drawn face."""
 
 from __future__ import annotations
 
@@ -9,20 +11,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
 import ifan
+from ifan import hookimpl
 from ifan.cli.main import main
 from ifan.contract import LabelSchema
 from ifan.data.splits import open_splits
+from ifan.detection import DetectorError, FaceBox, face_detectors
 from ifan.errors import IfanError
 from ifan.evaluation import Evaluation, evaluate, flat_json, format_task_table
-from ifan.inference import FacePrediction
+from ifan.inference import FacePrediction, load
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
+from ifan.plugins import PluginRegistry, load_registry
 from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from ifan.training.run import run_meta
+from ifan_tasks.faces import YuFace
 from ifan_tasks.synthetic.writer import TASKS, write_datasets
 
 COUNTS = {task: {"train": 4, "val": 3, "test": 4} for task in TASKS}
@@ -195,6 +201,7 @@ def test_predict_writes_a_json_and_an_overlay_per_image(capsys, run_dir, data, t
         str(out),
         "--device",
         "cpu",
+        "--no-detect",
     )
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == [
@@ -207,15 +214,18 @@ def test_predict_writes_a_json_and_an_overlay_per_image(capsys, run_dir, data, t
     result = json.loads((out / "wide.json").read_text())
     assert result["image"] == str(wide) and (result["width"], result["height"]) == (48, 32)
     assert result["checkpoint"] == str(checkpoint_path(run_dir, 1))
-    assert set(result["tasks"]) == set(TASKS)
-    landmarks = result["tasks"]["landmarks"]
+    assert result["detector"] is None and len(result["faces"]) == 1
+    face = result["faces"][0]
+    assert face["box"] == [0, 0, 48, 32] and face["crop"] == [0, -8, 48, 40]
+    assert set(face["tasks"]) == set(TASKS)
+    landmarks = face["tasks"]["landmarks"]
     assert (landmarks["unit"], landmarks["width"], landmarks["height"]) == ("pixels", 48, 32)
     for x, y in landmarks["points"].values():
         assert 0 <= x <= 48 and -8 <= y <= 40  # in the photo letterboxed into the crop
-    parsing = result["tasks"]["parsing"]
+    parsing = face["tasks"]["parsing"]
     assert (parsing["width"], parsing["height"]) == (48, 32)
     assert sum(parsing["mask"]["runs"][1::2]) == 48 * 32
-    assert result["tasks"]["emotion"]["label"] in {"happy", "neutral", "sad", "surprise"}
+    assert face["tasks"]["emotion"]["label"] in {"happy", "neutral", "sad", "surprise"}
     with Image.open(out / "wide.png") as overlay:
         assert overlay.width >= 48 and overlay.height >= 32
 
@@ -232,7 +242,7 @@ def test_predict_refuses_two_images_of_one_stem(capsys, run_dir, data, tmp_path)
 
 def test_load_predicts_typed_results(predictor, data: Path, tmp_path: Path) -> None:
     path = wide_photo(data, tmp_path / "wide.png")
-    prediction = predictor.predict(path)
+    prediction = predictor.predict(path, detect=False)
     assert isinstance(prediction, FacePrediction)
     assert set(prediction.tasks) == set(TASKS) == set(predictor.tasks)
     landmarks = prediction.tasks["landmarks"]
@@ -244,12 +254,12 @@ def test_load_predicts_typed_results(predictor, data: Path, tmp_path: Path) -> N
     overlay = prediction.overlay()
     assert isinstance(overlay, Image.Image) and overlay.height >= 32
     array = np.asarray(Image.open(path).convert("RGB"))
-    same = predictor.predict_batch([array, Image.fromarray(array)], batch_size=1)
+    same = predictor.predict_batch([array, Image.fromarray(array)], batch_size=1, detect=False)
     for other in same:
         assert "image" not in other.to_json()
-        assert other.to_json()["tasks"] == prediction.to_json()["tasks"]
+        assert other.to_json()["faces"] == prediction.to_json()["faces"]
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
-        predictor.predict(array.astype(np.float32))
+        predictor.predict(array.astype(np.float32), detect=False)
 
 
 def test_tables_show_percent_by_point_and_wrap() -> None:
@@ -276,3 +286,116 @@ def test_tables_show_percent_by_point_and_wrap() -> None:
     )
     assert all(len(line) <= 100 for line in table.splitlines())
     assert table.count("METRIC") > 1
+
+
+BOXES = [FaceBox(10, 20, 40, 50, 0.9), FaceBox(60, 5, 100, 45, 0.7)]
+
+
+class FixedBoxes:
+    """A detector that finds the same faces in every photo."""
+
+    name = "fixed"
+
+    def detect(self, image: Image.Image) -> list[FaceBox]:
+        return list(BOXES)
+
+
+class FixedPlugin:
+    @hookimpl
+    def ifan_face_detectors(self) -> list[FixedBoxes]:
+        return [FixedBoxes()]
+
+
+def with_fixed() -> PluginRegistry:
+    """The installed plugins and the fixed-boxes detector, registered through the hook."""
+    registry = load_registry(allow=None)
+    registry.manager.register(FixedPlugin(), name="test:fixed")
+    return registry
+
+
+@pytest.fixture
+def registry() -> PluginRegistry:
+    return with_fixed()
+
+
+@pytest.fixture
+def photo() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 120, 3), np.uint8))
+
+
+def test_builtin_and_plugin_detectors_are_found_by_name(registry) -> None:
+    detectors = face_detectors(registry)
+    assert isinstance(detectors["yuface"], YuFace) and isinstance(detectors["fixed"], FixedBoxes)
+    registry.manager.register(FixedPlugin(), name="test:again")
+    with pytest.raises(DetectorError, match="provided by test:fixed and test:again"):
+        face_detectors(registry)
+
+
+def test_each_face_is_cropped_and_mapped_back_to_the_photo(run_dir, registry, photo) -> None:
+    predictor = load(run_dir, device="cpu", registry=registry)
+    prediction = predictor.predict(photo, detector="fixed", margin=0.5)
+    assert [face.box for face in prediction.faces] == BOXES
+    first = prediction.faces[0]
+    assert (first.crop.x0, first.crop.y0, first.crop.side) == (-5, 5, 60)
+    assert prediction.tasks is first.tasks
+    for face in prediction.faces:
+        landmarks = face.tasks["landmarks"]
+        pixels = face.crop.from_crop(landmarks.raw)
+        points = torch.tensor(list(landmarks.json["points"].values()))
+        assert torch.allclose(points, pixels, atol=1e-4)
+        parsing = face.tasks["parsing"].json
+        assert (parsing["width"], parsing["height"]) == photo.size
+        # the face alone fed to the network gives the same prediction
+        box = face.crop
+        square = photo.crop((box.x0, box.y0, box.x0 + box.side, box.y0 + box.side))
+        alone = predictor.predict(square, detect=False)
+        assert torch.allclose(alone.tasks["emotion"].raw, face.tasks["emotion"].raw, atol=1e-4)
+    data = prediction.to_json()
+    assert data["detector"] == "fixed" and "note" not in data
+    assert [face["box"] for face in data["faces"]] == [box.to_json() for box in BOXES]
+    assert data["faces"][1]["score"] == 0.7 and data["faces"][1]["crop"] == [40, -15, 120, 65]
+    overlay = prediction.overlay()
+    assert overlay.height == max(photo.height, 2 * 192) and overlay.width > photo.width
+
+
+def test_no_face_found_predicts_the_whole_photo(run_dir, registry, photo, monkeypatch) -> None:
+    predictor = load(run_dir, device="cpu", registry=registry)
+    monkeypatch.setattr(FixedBoxes, "detect", lambda self, image: [])
+    prediction = predictor.predict(photo, detector="fixed")
+    whole = predictor.predict(photo, detect=False)
+    assert prediction.note == "no face found by fixed: predicted the whole photo"
+    assert prediction.to_json()["faces"] == whole.to_json()["faces"]
+    with pytest.raises(DetectorError, match="unknown face detector 'nope'"):
+        predictor.predict(photo, detector="nope")
+
+
+def drawn_face(size: int = 200) -> Image.Image:
+    """A shaded face-like drawing, as a sanity check that the real detector finds something."""
+    image = Image.new("RGB", (size * 2, size), (90, 110, 140))
+    draw = ImageDraw.Draw(image)
+    c = size // 2
+    draw.ellipse((c - 55, c - 75, c + 55, c + 75), fill=(225, 185, 160))
+    for x in (c - 25, c + 25):
+        draw.ellipse((x - 12, c - 25, x + 12, c - 15), fill=(255, 255, 255))
+        draw.ellipse((x - 5, c - 25, x + 5, c - 15), fill=(40, 30, 30))
+        draw.line((x - 15, c - 35, x + 15, c - 38), fill=(60, 40, 30), width=4)
+    draw.polygon([(c, c - 10), (c - 10, c + 15), (c + 10, c + 15)], fill=(200, 150, 130))
+    draw.arc((c - 25, c + 15, c + 25, c + 45), 20, 160, fill=(150, 50, 50), width=5)
+    return image
+
+
+def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "photo.png"
+    drawn_face().save(path)
+    monkeypatch.setattr("ifan.cli.predict.registry_from_args", lambda args: with_fixed())
+    argv = [str(run_dir), str(path), "--out", str(tmp_path / "out"), "--detector", "fixed"]
+    code = main(["predict", *argv, "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 0 and "2 face(s)" in out
+    result = json.loads((tmp_path / "out" / "photo.json").read_text())
+    assert len(result["faces"]) == 2 and set(result["faces"][0]["tasks"]) == set(TASKS)
+
+
+def test_yuface_finds_a_real_face() -> None:
+    faces = YuFace().detect(drawn_face())
+    assert len(faces) == 1
