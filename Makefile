@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ifan-installed
 
-.PHONY: demo test test-plugins lint install clean
+.PHONY: demo real test test-plugins lint install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ifan needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -33,6 +33,29 @@ demo: $(STAMP)
 	@echo "  training curves:    $(DEMO)/run/curves.png"
 	@echo "  confusion matrices: $(DEMO)/pictures/"
 	@echo "  predictions:        $(DEMO)/predictions/*.png"
+
+# The 3-task model on the real datasets (MTFL, FASSEG V2, FER2013) of a folder laid out like
+# ../shared/data, sized for a laptop CPU (about half an hour on 2 cores): examples/real-3task.toml
+# at input 32 with one interaction iteration, 2 pre-training epochs per task and 3 alternating
+# epochs of 150 rounds; then the paper-style tables on the validation splits.
+DATA ?= ../shared/data
+REAL := build/real
+REAL_DATA = $(abspath $(DATA))
+REAL_SETTINGS = --set model.input_size=32 --set model.iterations=1 \
+	--set train.pretrain_epochs=2 --set train.finetune_epochs=3 --set train.finetune_rounds=150 \
+	--set train.workers=2 \
+	--set tasks.parsing.data.train=$(REAL_DATA)/fasseg/V2/Train_RGB \
+	--set tasks.landmarks.data.train=$(REAL_DATA)/mtfl/training.txt \
+	--set tasks.emotion.data.train=$(REAL_DATA)/fer2013/train \
+	--set tasks.emotion.data.test=$(REAL_DATA)/fer2013/test
+
+real: $(STAMP)
+	$(BIN)/ifan data examples/real-3task.toml $(REAL_SETTINGS)
+	rm -rf $(REAL)/run
+	$(BIN)/ifan train examples/real-3task.toml --out $(REAL)/run $(REAL_SETTINGS)
+	$(BIN)/ifan eval $(REAL)/run --split val --json $(REAL)/val.json --pictures $(REAL)/pictures
+	$(BIN)/ifan eval $(REAL)/run --split test --json $(REAL)/test.json
+	@echo "curves: $(REAL)/run/curves.png  confusion matrices: $(REAL)/pictures/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
