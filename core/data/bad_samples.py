@@ -9,14 +9,16 @@ about a whole split (a missing folder, an empty list) are always raised.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal, TypeVar
 
 from ifan.data.errors import DatasetError
 
 OnBadSample = Literal["error", "skip"]
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,6 +41,17 @@ class BadSamples:
         except DatasetError as error:
             self.report(error)
             return None
+
+    def keep_each(
+        self, items: Iterable[T], make: Callable[[T], R], nothing: str | None = None
+    ) -> list[R]:
+        """``make(item)`` for every item whose record is good, each bad one reported; a
+        :class:`DatasetError` saying ``nothing`` (e.g. ``"list.txt: no usable faces"``) when none
+        is left, since a split without samples is an error whatever the policy."""
+        kept = [record for item in items if (record := self.keep(partial(make, item))) is not None]
+        if not kept and nothing is not None:
+            raise DatasetError(nothing)
+        return kept
 
     @property
     def count(self) -> int:

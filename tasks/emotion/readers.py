@@ -70,10 +70,16 @@ def read_class_folders(
             for p in sorted(folder.rglob("*"))
             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
         ]
-        records += [(p, label) for p in images if bad.keep(lambda p=p: image_size(p)) is not None]
+        records += [(p, label) for p in bad.keep_each(images, _readable)]
     if not records:
         raise DatasetError(f"{path}: no usable images in class folders ({', '.join(classes)})")
     return records
+
+
+def _readable(path: Path) -> Path:
+    """``path``, after checking that its image header can be read."""
+    image_size(path)
+    return path
 
 
 def open_class_folders(path: Path, classes: Sequence[str], ctx: OpenContext) -> RecordDataset:

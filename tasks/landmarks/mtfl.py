@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ifan.data.bad_samples import BadSamples
-from ifan.data.errors import DatasetError
 from ifan.data.lists import Line, read_lines
 from ifan_tasks.landmarks.samples import LandmarkRecord, checked_record
 
@@ -23,14 +22,11 @@ ATTRIBUTE_RANGES = {"gender": (1, 2), "smile": (1, 2), "glasses": (1, 2), "pose"
 
 def read_mtfl(path: Path, bad: BadSamples) -> list[LandmarkRecord]:
     """Every face of an MTFL list file; each bad line goes to ``bad``."""
-    records = []
-    for line in read_lines(path, "MTFL list file"):
-        record = bad.keep(lambda line=line: checked_record(parse_line(line), MTFL_EYES))
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{path}: the list file has no usable faces")
-    return records
+    return bad.keep_each(
+        read_lines(path, "MTFL list file"),
+        lambda line: checked_record(parse_line(line), MTFL_EYES),
+        f"{path}: the list file has no usable faces",
+    )
 
 
 def parse_line(line: Line) -> LandmarkRecord:

@@ -58,14 +58,11 @@ def read_pts_folder(
     file goes to ``bad``."""
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; a pts split is a folder of images and .pts")
-    records = []
-    for pts in sorted(path.rglob("*.pts")):
-        record = bad.keep(lambda pts=pts: checked_record(_pts_record(pts, count, one_based), eyes))
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{path}: no usable .pts files found")
-    return records
+    return bad.keep_each(
+        sorted(path.rglob("*.pts")),
+        lambda pts: checked_record(_pts_record(pts, count, one_based), eyes),
+        f"{path}: no usable .pts files found",
+    )
 
 
 def _pts_record(pts: Path, count: int, one_based: bool) -> LandmarkRecord:
@@ -79,15 +76,11 @@ def read_point_csv(
     path: Path, count: int, eyes: Sequence[Sequence[int]], bad: BadSamples
 ) -> list[LandmarkRecord]:
     """Every face of a CSV file of ``image,x1,y1,...`` lines; each bad line goes to ``bad``."""
-    lines = read_csv_lines(path, "landmark CSV file")
-    records = []
-    for line in lines:
-        record = bad.keep(lambda line=line: checked_record(_csv_record(line, count), eyes))
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{path}: the CSV file has no usable faces")
-    return records
+    return bad.keep_each(
+        read_csv_lines(path, "landmark CSV file"),
+        lambda line: checked_record(_csv_record(line, count), eyes),
+        f"{path}: the CSV file has no usable faces",
+    )
 
 
 def _csv_record(line: Line, count: int) -> LandmarkRecord:

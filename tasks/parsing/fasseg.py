@@ -68,16 +68,11 @@ def read_fasseg_folder(photos: Path, bad: BadSamples, policy: SizeMismatch) -> l
         raise DatasetError(f"{photos}: not a folder; a fasseg split is a photo folder (Train_RGB)")
     labels_dir = label_folder(photos)
     labels = _images(labels_dir)
-    records = []
-    for key, photo in _images(photos).items():
-        record = bad.keep(
-            lambda key=key, photo=photo: _pair(key, photo, labels, labels_dir, policy)
-        )
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{photos}: no usable images found")
-    return records
+    return bad.keep_each(
+        _images(photos).items(),
+        lambda item: _pair(*item, labels, labels_dir, policy),
+        f"{photos}: no usable images found",
+    )
 
 
 def _pair(

@@ -46,14 +46,11 @@ class HelenRecord:
 def read_helen_list(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[HelenRecord]:
     """The records of a Helen list file (images and label folders beside it); each bad line goes
     to ``bad``."""
-    records = []
-    for line in read_lines(path, "Helen list file"):
-        record = bad.keep(lambda line=line: _record(line, policy))
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{path}: the list names no usable images")
-    return records
+    return bad.keep_each(
+        read_lines(path, "Helen list file"),
+        lambda line: _record(line, policy),
+        f"{path}: the list names no usable images",
+    )
 
 
 def _record(line: Line, policy: SizeMismatch) -> HelenRecord:

@@ -49,14 +49,11 @@ def _photos(folder: Path) -> list[Path]:
 def _pair(
     photos: list[Path], masks: Path, where: Path, bad: BadSamples, policy: SizeMismatch
 ) -> list[MaskRecord]:
-    records = []
-    for photo in photos:
-        record = bad.keep(lambda photo=photo: _record(photo, masks / f"{photo.stem}.png", policy))
-        if record is not None:
-            records.append(record)
-    if not records:
-        raise DatasetError(f"{where}: no usable photos found")
-    return records
+    return bad.keep_each(
+        photos,
+        lambda photo: _record(photo, masks / f"{photo.stem}.png", policy),
+        f"{where}: no usable photos found",
+    )
 
 
 def _record(photo: Path, mask: Path, policy: SizeMismatch) -> MaskRecord:
@@ -76,11 +73,8 @@ def read_celebamask(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[M
     if path.is_dir():
         return _pair(_photos(path / CELEBA_IMAGES), path / CELEBA_MASKS, path, bad, policy)
     images = path.parent / CELEBA_IMAGES
-    photos = []
-    for line in read_lines(path, "CelebAMask-HQ list file"):
-        photo = bad.keep(lambda line=line: _listed_photo(line, images))
-        if photo is not None:
-            photos.append(photo)
+    lines = read_lines(path, "CelebAMask-HQ list file")
+    photos = bad.keep_each(lines, lambda line: _listed_photo(line, images))
     return _pair(photos, path.parent / CELEBA_MASKS, path, bad, policy)
 
 

@@ -84,14 +84,9 @@ def read_utkface(folder: Path, bad: BadSamples) -> list[AgeRecord]:
         for p in folder.rglob("*")
         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
-    records = [
-        record
-        for path in images
-        if (record := bad.keep(lambda path=path: _utkface_record(path))) is not None
-    ]
-    if not records:
-        raise DatasetError(f"{folder}: no usable UTKFace images (named {UTKFACE_LAYOUT})")
-    return records
+    return bad.keep_each(
+        images, _utkface_record, f"{folder}: no usable UTKFace images (named {UTKFACE_LAYOUT})"
+    )
 
 
 def _utkface_record(path: Path) -> AgeRecord:
@@ -103,15 +98,11 @@ def _utkface_record(path: Path) -> AgeRecord:
 def read_age_csv(path: Path, bad: BadSamples) -> list[AgeRecord]:
     """Every face of a CSV file of ``image,age`` lines, image paths relative to the file's folder;
     a first line whose second field is not a number is a header. Each bad line goes to ``bad``."""
-    lines = read_csv_lines(path, "age CSV file")
-    records = [
-        record
-        for line in lines
-        if (record := bad.keep(lambda line=line: _csv_record(line))) is not None
-    ]
-    if not records:
-        raise DatasetError(f"{path}: the CSV file has no usable faces (lines image,age)")
-    return records
+    return bad.keep_each(
+        read_csv_lines(path, "age CSV file"),
+        _csv_record,
+        f"{path}: the CSV file has no usable faces (lines image,age)",
+    )
 
 
 def _csv_record(line: Line) -> AgeRecord:
