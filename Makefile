@@ -37,8 +37,10 @@ demo: $(STAMP)
 # The 3-task model on the real datasets (MTFL, FASSEG V2, FER2013) of a folder laid out like
 # ../shared/data, sized for a laptop CPU (about half an hour on 2 cores): examples/real-3task.toml
 # at input 32 with one interaction iteration, 2 pre-training epochs per task and 3 alternating
-# epochs of 150 rounds; then the paper-style tables on the validation splits.
+# epochs of 150 rounds; then the paper-style tables on the validation splits. REAL_EXTRA adds
+# --set values of your own (they win), e.g. REAL_EXTRA="--set model.input_size=64".
 DATA ?= ../shared/data
+REAL_EXTRA ?=
 REAL := build/real
 REAL_DATA = $(abspath $(DATA))
 REAL_SETTINGS = --set model.input_size=32 --set model.iterations=1 \
@@ -47,7 +49,7 @@ REAL_SETTINGS = --set model.input_size=32 --set model.iterations=1 \
 	--set tasks.parsing.data.train=$(REAL_DATA)/fasseg/V2/Train_RGB \
 	--set tasks.landmarks.data.train=$(REAL_DATA)/mtfl/training.txt \
 	--set tasks.emotion.data.train=$(REAL_DATA)/fer2013/train \
-	--set tasks.emotion.data.test=$(REAL_DATA)/fer2013/test
+	--set tasks.emotion.data.test=$(REAL_DATA)/fer2013/test $(REAL_EXTRA)
 
 real: $(STAMP)
 	$(BIN)/ifan data examples/real-3task.toml $(REAL_SETTINGS)

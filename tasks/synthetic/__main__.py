@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ifan_tasks.synthetic.real_layout import write_real_layout
 from ifan_tasks.synthetic.writer import DEFAULT_COUNTS, FORMATS, SPLIT_PATHS, write_datasets
 
 
@@ -25,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace datasets written before in OUT"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("native", "real"),
+        default="native",
+        help="native: the built-in formats and a manifest (default); real: laid out like the "
+        "real datasets MTFL, FASSEG V2 and FER2013, for `make real DATA=OUT`",
     )
     return parser
 
@@ -44,19 +52,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     start = time.perf_counter()
     try:
-        counts = scaled_counts(args.scale)
-        written = write_datasets(args.out, args.seed, args.size, counts, args.overwrite)
+        if args.layout == "real":
+            _write_real(args)
+        else:
+            _write_native(args)
     except FileExistsError as exc:
         print(f"error: {exc} (pass --overwrite to replace it)", file=sys.stderr)
         return 2
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _write_native(args: argparse.Namespace) -> None:
+    counts = scaled_counts(args.scale)
+    written = write_datasets(args.out, args.seed, args.size, counts, args.overwrite)
     for task, splits in written.items():
         counts = ", ".join(f"{n} {split}" for split, n in splits.items())
         where = args.out / SPLIT_PATHS[task].format("{train,val,test}")
         print(f"{task}: {counts} faces of {args.size} px, format {FORMATS[task]}, in {where}")
     manifest = args.out / "manifest.toml"
     print(f"manifest: {manifest} (check it: ifan validate {manifest})")
-    print(f"done in {time.perf_counter() - start:.1f} s")
-    return 0
+
+
+def _write_real(args: argparse.Namespace) -> None:
+    written = write_real_layout(args.out, args.seed, args.size, args.scale, args.overwrite)
+    for name, count in written.items():
+        print(f"{name}: {count} faces")
+    print(f"laid out like the real datasets in {args.out}: make real DATA={args.out}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,9 +162,10 @@ def _counts(counts: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int
     return merged
 
 
-def _clear(out: Path, overwrite: bool) -> None:
-    """Remove a previous run's datasets (only with ``overwrite``), so no stale face is read."""
-    existing = [p for p in (*(out / t for t in TASKS), out / "manifest.toml") if p.exists()]
+def clear_outputs(out: Path, names: Iterable[str], overwrite: bool) -> None:
+    """Remove the files and folders ``names`` in ``out`` that a previous run wrote (only with
+    ``overwrite``), so no stale face is read."""
+    existing = [p for p in (out / name for name in names) if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{existing[0]} exists; write into a new folder or overwrite it")
     for path in existing:
@@ -186,7 +187,7 @@ def write_datasets(
     arguments always give the same bytes."""
     out = Path(out)
     merged = _counts(counts)
-    _clear(out, overwrite)
+    clear_outputs(out, [*TASKS, "manifest.toml"], overwrite)
     for task in TASKS:
         for split, count in merged[task].items():
             WRITERS[task](out / task, split, draw_split(seed, task, split, count, size))

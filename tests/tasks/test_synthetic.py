@@ -14,10 +14,13 @@ from PIL import Image
 
 from ifan.contract import OpenContext
 from ifan.manifest import Manifest, TaskConfig, load_manifest
+from ifan_tasks.faces import YuFace
+from ifan_tasks.parsing.classes import FASSEG_COLOURS
 from ifan_tasks.synthetic.__main__ import main
 from ifan_tasks.synthetic.faces import CLASSES, EXPRESSIONS, POINTS
 from ifan_tasks.synthetic.writer import SPLITS, TASKS, Face, draw_split, write_datasets
 
+ROOT = Path(__file__).resolve().parents[2]
 SIZE = 64
 SMALL = {
     "parsing": {"train": 8, "val": 4, "test": 4},
@@ -201,3 +204,34 @@ def test_bad_counts_are_refused(tmp_path, counts):
     with pytest.raises(ValueError, match="counts"):
         write_datasets(tmp_path, counts=counts)
     assert not any(tmp_path.iterdir())
+
+
+def test_real_layout_is_read_by_the_real_formats_quirks_included(tmp_path, capsys):
+    """``--layout real`` writes what ``examples/real-3task.toml`` reads from ``../shared/data``."""
+    assert main([str(tmp_path), "--layout", "real", "--scale", "0.25"]) == 0
+    assert "make real DATA=" in capsys.readouterr().out
+    raw = (tmp_path / "mtfl" / "training.txt").read_bytes()
+    lines = raw.split(b"\r\n")
+    assert lines[0].startswith(b"lfw_5590\\00000.jpg ") and lines[1].startswith(b" lfw_5590\\")
+    assert len(lines) == 15 + 1 and lines[-1] == b""  # 15 faces, CRLF after each
+    manifest = load_manifest(
+        ROOT / "examples" / "real-3task.toml",
+        [
+            f"tasks.parsing.data.train={tmp_path}/fasseg/V2/Train_RGB",
+            f"tasks.landmarks.data.train={tmp_path}/mtfl/training.txt",
+            f"tasks.emotion.data.train={tmp_path}/fer2013/train",
+            f"tasks.emotion.data.test={tmp_path}/fer2013/test",
+            "model.input_size=32",
+        ],
+    )
+    counts = {
+        name: len(open_split(manifest, config, "train")) for name, config in manifest.tasks.items()
+    }
+    assert counts == {"parsing": 5, "landmarks": 15, "emotion": 20}
+    assert len(open_split(manifest, manifest.tasks["emotion"], "test")) == 10
+    label = np.asarray(Image.open(tmp_path / "fasseg" / "V2" / "Train_Labels" / "1.png"))
+    colours = {tuple(c) for c in label.reshape(-1, 3)}
+    assert colours <= set(FASSEG_COLOURS.values()) and len(colours) == 6
+    grey = Image.open(next((tmp_path / "fer2013" / "test").rglob("PublicTest_*.jpg")))
+    assert grey.mode == "L" and grey.size == (48, 48)
+    assert YuFace().detect(Image.open(tmp_path / "faces" / "drawn.jpg").convert("RGB"))

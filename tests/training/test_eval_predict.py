@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from torch.utils.data import DataLoader
 
 import ifan
@@ -29,6 +29,7 @@ from ifan.plugins import PluginRegistry, load_registry
 from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from ifan.training.run import run_meta
 from ifan_tasks.faces import YuFace
+from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS, write_datasets
 
 COUNTS = {task: {"train": 4, "val": 3, "test": 4} for task in TASKS}
@@ -369,24 +370,11 @@ def test_no_face_found_predicts_the_whole_photo(run_dir, registry, photo, monkey
         predictor.predict(photo, detector="nope")
 
 
-def drawn_face(size: int = 200) -> Image.Image:
-    """A shaded face-like drawing, as a sanity check that the real detector finds something."""
-    image = Image.new("RGB", (size * 2, size), (90, 110, 140))
-    draw = ImageDraw.Draw(image)
-    c = size // 2
-    draw.ellipse((c - 55, c - 75, c + 55, c + 75), fill=(225, 185, 160))
-    for x in (c - 25, c + 25):
-        draw.ellipse((x - 12, c - 25, x + 12, c - 15), fill=(255, 255, 255))
-        draw.ellipse((x - 5, c - 25, x + 5, c - 15), fill=(40, 30, 30))
-        draw.line((x - 15, c - 35, x + 15, c - 38), fill=(60, 40, 30), width=4)
-    draw.polygon([(c, c - 10), (c - 10, c + 15), (c + 10, c + 15)], fill=(200, 150, 130))
-    draw.arc((c - 25, c + 15, c + 25, c + 45), 20, 160, fill=(150, 50, 50), width=5)
-    return image
 
 
 def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None:
     path = tmp_path / "photo.png"
-    drawn_face().save(path)
+    drawn_photo().save(path)
     monkeypatch.setattr("ifan.cli.predict.registry_from_args", lambda args: with_fixed())
     argv = [str(run_dir), str(path), "--out", str(tmp_path / "out"), "--detector", "fixed"]
     code = main(["predict", *argv, "--device", "cpu"])
@@ -397,5 +385,5 @@ def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None
 
 
 def test_yuface_finds_a_real_face() -> None:
-    faces = YuFace().detect(drawn_face())
+    faces = YuFace().detect(drawn_photo())
     assert len(faces) == 1
