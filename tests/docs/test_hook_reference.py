@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from generators import load_generator
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "gen_hook_reference", DOCS / "gen_hook_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_generator("gen_hook_reference")
 
 
 def test_the_hook_reference_is_generated_from_the_hookspecs() -> None:

@@ -3,12 +3,12 @@ stay valid."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import yaml
+from generators import load_generator
 
 from ifan.manifest import load_manifest
 from ifan.plugins import load_registry
@@ -24,13 +24,7 @@ MANIFEST_MD = DOCS / "manifest.md"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "gen_manifest_reference", DOCS / "gen_manifest_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_generator("gen_manifest_reference")
 
 
 def _code_blocks(language: str) -> list[str]:
