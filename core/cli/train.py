@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ifan.cli.common import add_set_argument, manifest_from_args, registry_from_args
 from ifan.errors import IfanError
+from ifan.training.checkpoint import latest_checkpoint
 from ifan.training.run import CURVES, HISTORY, manifest_from_meta, open_checkpoint
 
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = args.out or manifest.train.out_dir / (
             f"{manifest.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         )
-        if (Path(run_dir) / "checkpoints").is_dir():
+        if latest_checkpoint(Path(run_dir)) is not None:
             raise IfanError(
                 f"{run_dir} already holds a run: continue it with --resume {run_dir}, or give "
                 "another --out"

@@ -1,7 +1,10 @@
 """Reading a manifest file (TOML or safe YAML) into plain data, remembering where each key is.
 
 Manifests are data, never code: TOML has no way to run anything, and YAML is read with a loader
-that refuses every tag that would construct an object.
+that refuses every tag that would construct an object. Nor can a small file become a huge one: a
+YAML document whose aliases would expand it beyond :data:`MAX_YAML_VALUES` values (a "billion
+laughs"), or that contains itself through an alias, is refused, and so is nesting too deep to
+read.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -58,9 +61,14 @@ def read_document(path: Path) -> Document:
         raise ManifestError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
     except OSError as exc:
         raise ManifestError(str(path), [f"cannot read: {exc.strerror}"]) from None
-    if kind == "toml":
-        return _read_toml(path, text)
-    return _read_yaml(path, text)
+    try:
+        if kind == "toml":
+            return _read_toml(path, text)
+        return _read_yaml(path, text)
+    except RecursionError:
+        raise ManifestError(
+            str(path), ["values are nested too deeply to read (tables or lists within lists)"]
+        ) from None
 
 
 def _read_toml(path: Path, text: str) -> Document:
@@ -93,14 +101,47 @@ def _toml_key_lines(text: str) -> dict[Key, int]:
     return lines
 
 
+MAX_YAML_VALUES = 100_000
+"""The most values a YAML manifest may expand to through its anchors and aliases. A manifest is a
+few hundred values; a "billion laughs" document (aliases of aliases) is billions. A document that
+holds more values than this without the help of aliases is not limited."""
+
+_YAML = "tag:yaml.org,2002:"
+_OBJECT_TAGS = frozenset(
+    f"{_YAML}{name}" for name in ("binary", "set", "omap", "pairs", "timestamp")
+)
+"""Tags the safe loader would still turn into Python objects (bytes, set, pairs, datetime)."""
+
+
 class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that also refuses duplicate keys, which YAML would silently overwrite."""
+    """SafeLoader for plain data: strings, numbers, booleans, null, lists and mappings.
+
+    It refuses duplicate keys, which YAML would silently overwrite, and keys that are lists or
+    mappings; refuses !!binary, !!set, !!omap, !!pairs and !!timestamp, like every tag that
+    constructs an object (an unquoted date stays a string); and reads merge keys (``<<: *base``).
+    """
+
+    yaml_constructors: ClassVar[dict[Any, Any]] = {
+        tag: constructor
+        for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
+        if tag not in _OBJECT_TAGS
+    }
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag not in _OBJECT_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
+        if key_node.tag == f"{_YAML}merge":
+            continue  # merged keys may be overridden; SafeLoader flattens them below
+        key = loader.construct_object(key_node)  # a tag that would construct an object fails here
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key is a list or a mapping; keys must be plain", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -114,10 +155,68 @@ _StrictSafeLoader.add_constructor(
 )
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(path: Path, root: yaml.Node) -> None:
+    """Refuse a document that contains itself through an alias, or that its aliases expand beyond
+    :data:`MAX_YAML_VALUES` values; the composed nodes are walked once (an alias is the node it
+    names, so its size is counted, not expanded)."""
+    sizes: dict[int, int] = {}
+    ancestors: set[int] = set()
+    too_big: yaml.Node | None = None
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            ancestors.discard(id(node))
+            children = _children(node)
+            sizes[id(node)] = size = 1 + sum(sizes[id(child)] for child in children)
+            if too_big is None and size > MAX_YAML_VALUES:
+                too_big = node  # the first value, bottom up, that is too big
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in ancestors:
+            raise ManifestError(
+                str(path),
+                [
+                    f"{path}:{node.start_mark.line + 1}: this value contains itself through an "
+                    "alias; manifests are plain data, without cycles"
+                ],
+            )
+        ancestors.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+    expanded = sizes[id(root)]
+    if too_big is not None and expanded > len(sizes):
+        raise ManifestError(
+            str(path),
+            [
+                f"{path}:{too_big.start_mark.line + 1}: this value expands to "
+                f"{sizes[id(too_big)]} values through aliases (the whole document to {expanded}); "
+                f"a manifest may expand to at most {MAX_YAML_VALUES} values"
+            ],
+        )
+
+
 def _read_yaml(path: Path, text: str) -> Document:
     try:
-        node = yaml.compose(text, Loader=_StrictSafeLoader)
-        data = yaml.load(text, Loader=_StrictSafeLoader)
+        loader = _StrictSafeLoader(text)  # reads the text at once: a control character fails
+    except yaml.YAMLError as exc:
+        raise ManifestError(str(path), [f"invalid YAML: {exc}"]) from None
+    try:
+        node = loader.get_single_node()
+        lines: dict[Key, int] = {}
+        if node is not None:
+            _check_expansion(path, node)
+            _yaml_key_lines(node, (), lines)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}: " if mark else ""
@@ -134,6 +233,8 @@ def _read_yaml(path: Path, text: str) -> Document:
         raise ManifestError(str(path), [f"{where}invalid YAML: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         raise ManifestError(str(path), [f"invalid YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -144,15 +245,15 @@ def _read_yaml(path: Path, text: str) -> Document:
                 "and tasks"
             ],
         )
-    lines: dict[Key, int] = {}
-    if node is not None:
-        _yaml_key_lines(node, (), lines)
     return Document(path, data, lines)
 
 
 def _yaml_key_lines(node: yaml.Node, prefix: Key, lines: dict[Key, int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*prefix, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _yaml_key_lines(value_node, key, lines)
+    stack = [(node, prefix)]
+    while stack:
+        node, prefix = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = (*prefix, str(key_node.value))
+                lines.setdefault(key, key_node.start_mark.line + 1)
+                stack.append((value_node, key))

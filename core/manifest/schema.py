@@ -36,6 +36,8 @@ from ifan.data.bad_samples import OnBadSample
 MAX_INPUT_SIZE = 1024
 MAX_ITERATIONS = 8
 MAX_EPOCHS = 100_000
+MAX_UPDATES = 10_000_000
+"""The most updates a count of updates may name (``finetune_rounds``, ``checkpoint_every``)."""
 
 
 def _resolve_against_manifest(value: Path, info: ValidationInfo) -> Path:
@@ -51,7 +53,9 @@ ResolvedPath = Annotated[Path, AfterValidator(_resolve_against_manifest)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are refused outright (TOML can write them): a comparison with NaN is
+    # always false, so a limit alone would report it confusingly.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ModelConfig(_Strict):
@@ -127,13 +131,16 @@ class TrainConfig(_Strict):
     finetune_rounds: int | None = Field(
         None,
         ge=1,
-        le=10_000_000,
+        le=MAX_UPDATES,
         description="rounds of a stage-2 epoch (a round is one batch of every task); default: "
         "the batches in one pass over the largest training split",
     )
     workers: int = Field(0, ge=0, le=64, description="data-loading processes per task")
     checkpoint_every: int = Field(
-        0, ge=0, description="also checkpoint every this many updates (0: at epoch ends only)"
+        0,
+        ge=0,
+        le=MAX_UPDATES,
+        description="also checkpoint every this many updates (0: at epoch ends only)",
     )
     keep_checkpoints: int = Field(3, ge=1, le=1000, description="checkpoints kept in the run")
     device: Literal["auto", "cpu", "cuda"] = Field(

@@ -24,6 +24,7 @@ import contextlib
 import errno
 import json
 import os
+import pickletools
 import random
 import re
 from dataclasses import dataclass
@@ -156,8 +157,41 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count} bytes"
+
+
+_NO_SPACE = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file is larger than this process may write (the file-size limit, ulimit -f)",
+}
+
+
+def _write_failure(path: Path, size: int, exc: Exception) -> str:
+    """What went wrong writing ``path`` (``size`` bytes) and what to do about it."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+        reason = _NO_SPACE[exc.errno]
+        if exc.errno == errno.EFBIG:
+            advice = f" Raise the limit to at least {_size(size)} and write it again."
+        else:
+            advice = f" Free at least {_size(size)} on that disk and write it again."
+    else:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        advice = ""
+    return (
+        f"cannot write checkpoint {path}: {reason}. Earlier checkpoints (and a previous file at "
+        f"this path, if any) are intact.{advice}"
+    )
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, sync it, then rename it onto ``path``."""
+    """Write ``data`` to a temporary file beside ``path``, sync it, then rename it onto ``path``.
+
+    A process killed at any moment leaves either the old ``path`` or the new one, never a part of
+    one; it may leave the temporary file (``.<name>.tmp-<pid>``), which is never taken for a
+    checkpoint and which :func:`prune_checkpoints` deletes.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,14 +205,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             tmp.unlink()
         if not isinstance(exc, Exception):
             raise
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            reason = "the disk is full"
-        else:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CheckpointError(
-            f"cannot write checkpoint {path}: {reason}. The previous checkpoint there, if any, "
-            "is intact."
-        ) from exc
+        raise CheckpointError(_write_failure(path, len(data), exc)) from exc
     _fsync_folder(path.parent)
 
 
@@ -218,23 +245,47 @@ def save_checkpoint(
 # Reading
 
 
+_MAX_HEADER = 100_000_000
+"""The largest safetensors header the safetensors library reads (bytes of JSON)."""
+
+_PICKLE_SNIFF = 1 << 16
+_PICKLE_SIGNATURES = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+"""torch's zip checkpoints, and pickles of protocols 2 to 5 (and torch's legacy format)."""
+
+
+def _is_pickle(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) is a pickle or a torch checkpoint.
+
+    Protocols 2 to 5 and torch's zip files have a signature; protocols 0 and 1 do not, so the
+    opcodes are read (``pickletools.genops`` only decodes them, it imports and calls nothing)
+    until the STOP opcode that ends a pickle.
+    """
+    if head.startswith(_PICKLE_SIGNATURES):
+        return True
+    try:
+        return any(op.name == "STOP" for op, _, _ in pickletools.genops(head))
+    except Exception:
+        return False
+
+
 def _refuse_non_safetensors(path: Path) -> None:
     """Raise CheckpointError unless ``path`` looks like a safetensors file (checks bytes only)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(9)
+            head = f.read(_PICKLE_SNIFF)
             size = os.fstat(f.fileno()).st_size
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} not found") from None
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
     header_size = int.from_bytes(head[:8], "little")
-    if len(head) == 9 and head[8:9] == b"{" and 8 + header_size <= size:
+    plausible = 2 <= header_size <= min(_MAX_HEADER, size - 8)
+    if head[8:9] == b"{" and plausible:
         return
-    if head.startswith((b"PK\x03\x04", b"\x80")):
+    if _is_pickle(head):
         raise CheckpointError(
-            f"checkpoint {path} is a pickle-based torch checkpoint (torch.save); ifan refuses to "
-            "load it because unpickling can run arbitrary code. ifan checkpoints are "
+            f"checkpoint {path} is a pickle-based torch checkpoint (torch.save) or a pickle; ifan "
+            "refuses to load it because unpickling can run arbitrary code. ifan checkpoints are "
             ".safetensors files written by `ifan train`. If you trust the file, convert its "
             "weights: `from safetensors.torch import save_file; save_file(torch.load(path, "
             "weights_only=True), 'weights.safetensors')`"
@@ -284,6 +335,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     try:
         meta = json.loads(metadata[KEY_META])
         optimizer = json.loads(metadata[KEY_OPTIMIZER])
+        if not isinstance(meta, dict) or not isinstance(optimizer, (dict, type(None))):
+            raise TypeError("the metadata and the optimizer state must be JSON objects")
         return Checkpoint(
             path=path,
             model={
@@ -294,6 +347,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
             optimizer=None if optimizer is None else _decode(optimizer, tensors),
             meta=_decode(meta, {}),
         )
+    except RecursionError:
+        raise CheckpointError(
+            f"checkpoint {path} has metadata nested too deeply to read; it was not written by ifan"
+        ) from None
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise CheckpointError(
             f"checkpoint {path} has inconsistent metadata ({type(exc).__name__}: {exc})"

@@ -21,7 +21,12 @@ from ifan.errors import IfanError
 from ifan.manifest import Manifest, validate_document
 from ifan.manifest.document import Document
 from ifan.plugins import PluginRegistry
-from ifan.training.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint
+from ifan.training.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+)
 
 HISTORY = "metrics.jsonl"
 CURVES = "curves.png"
@@ -71,6 +76,38 @@ def find_checkpoint(path: Path) -> Path:
     return latest
 
 
+def check_run_meta(checkpoint: Checkpoint) -> None:
+    """Raise CheckpointError unless ``checkpoint``'s meta has what :func:`run_meta` writes (a file
+    from elsewhere, or edited, must fail with its name rather than deep in the code that reads
+    it)."""
+    meta = checkpoint.meta
+    expected = {"manifest": dict, "manifest_path": str, "plugins": dict, "progress": dict}
+    for key, kind in expected.items():
+        if not isinstance(meta.get(key), kind):
+            raise CheckpointError(
+                f"checkpoint {checkpoint.path} was not written by `ifan train`: its metadata has "
+                f"no {key} ({kind.__name__})"
+            )
+    for name, plugin in meta["plugins"].items():
+        if not (
+            isinstance(plugin, dict)
+            and isinstance(plugin.get("distribution"), str)
+            and isinstance(plugin.get("version"), str)
+        ):
+            raise CheckpointError(
+                f"checkpoint {checkpoint.path} has unreadable metadata: plugins.{name} should "
+                "name a distribution and a version"
+            )
+    step = meta["progress"].get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} has unreadable metadata: progress.step = {step!r}"
+        )
+
+
 def open_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint at ``path`` (a file or a run folder: its latest)."""
-    return load_checkpoint(find_checkpoint(path))
+    """The checkpoint of a run at ``path`` (a file or a run folder: its latest), checked to carry
+    a run's metadata."""
+    checkpoint = load_checkpoint(find_checkpoint(path))
+    check_run_meta(checkpoint)
+    return checkpoint

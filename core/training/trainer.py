@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,9 @@ from ifan.network.model import IFAN, build_model
 from ifan.network.task_batchnorm import TaskBatchNorm
 from ifan.training.checkpoint import (
     Checkpoint,
+    CheckpointError,
     checkpoint_path,
+    latest_checkpoint,
     prune_checkpoints,
     rng_state,
     save_checkpoint,
@@ -127,6 +129,8 @@ class Trainer:
             self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=True)
         if checkpoint is not None:
             self._restore(checkpoint)
+        elif self.history is not None:
+            self.history.truncate_after(0)  # a run killed before its first checkpoint starts anew
         self.loaders: dict[str, Iterator] = {}
         self.trained: list[tuple[int, str, int, float]] = []
         """``(stage, task, samples, lr)`` of every update this process made (tests, logs)."""
@@ -185,7 +189,7 @@ class Trainer:
                 self._end_epoch(update, losses)
                 losses = {}
             elif every and self.progress.step % every == 0:
-                self.save()
+                self.save(curves=False)  # no new metrics within an epoch: the curves stand
         if bar is not None:
             bar.close()
         return self.progress
@@ -203,16 +207,14 @@ class Trainer:
             loss = self.model.loss(outputs, update.task, target)
             weighted = loss * self.manifest.tasks[update.task].loss_weight
         if not torch.isfinite(loss):
-            value = float(loss.detach())
-            raise IfanError(
-                f"the {update.task} loss is {value} at update {self.progress.step + 1} "
-                f"(stage {update.stage}, epoch {update.epoch}); the last checkpoint in "
-                f"{self.run_dir / 'checkpoints'} is kept. Lower the learning rate or check the "
-                "data"
-            )
+            raise self._diverged(update, f"loss is {float(loss.detach())}")
         reached = _parameters_reached(weighted)
         weighted.backward()
         self._keep_only_trained(update, reached)
+        if not _finite(p.grad for p in self.model.parameters() if p.grad is not None):
+            raise self._diverged(
+                update, f"loss is {float(loss.detach())} but its gradient is not finite"
+            )
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
         if update.stage == 2 and self.decay is not None:
@@ -221,6 +223,31 @@ class Trainer:
         self.progress.consumed[update.task] += 1
         self.trained.append((update.stage, update.task, len(images), lr))
         return float(loss.detach())
+
+    def _diverged(self, update: Update, what: str) -> IfanError:
+        """The error that stops a run whose ``update`` went non-finite: the update, the task, the
+        batch (its place in the task's stream and its sample indices) and the checkpoint kept."""
+        k = self.progress.consumed[update.task]
+        stream = self.streams[update.task]
+        pass_, position = divmod(k, stream.per_pass)
+        samples = [index for index, _ in stream.batch(k)]
+        shown = ", ".join(map(str, samples[:16])) + (", ..." if len(samples) > 16 else "")
+        return IfanError(
+            f"the {update.task} {what} at update {self.progress.step + 1} (stage {update.stage}, "
+            f"epoch {update.epoch}), on {update.task} batch {position + 1} of "
+            f"{stream.per_pass} in pass {pass_ + 1} over its training split (samples {shown}); "
+            f"{self._kept()}. Lower the learning rate or check the data"
+        )
+
+    def _kept(self) -> str:
+        """Which checkpoint a failed run keeps, and how to continue from it."""
+        last = latest_checkpoint(self.run_dir)
+        if last is None:
+            return f"no checkpoint was written to {self.run_dir / 'checkpoints'} yet"
+        return (
+            f"the last checkpoint in {self.run_dir / 'checkpoints'}, {last.name}, is kept "
+            f"(continue from it with `ifan train --resume {self.run_dir}`)"
+        )
 
     def _keep_only_trained(self, update: Update, reached: set[int]) -> None:
         """Drop the gradients Algorithm 1 does not apply (see the module docstring), and those of
@@ -335,22 +362,34 @@ class Trainer:
         parts += [f"{t} {m.main} {values[m.main]:.4f}" for t, (values, m) in results.items()]
         tqdm.write(f"{self._epoch_name(update)}: {', '.join(parts)}")
 
-    def save(self) -> None:
-        """Checkpoint the run (rank 0), keep the newest few, redraw the curves."""
+    def save(self, curves: bool = True) -> None:
+        """Checkpoint the run (rank 0), keep the newest few, redraw the curves (if ``curves``)."""
         if not self.procs.main:
             return
         progress = {**self.progress.state(), "rng": rng_state()}
         if self.decay is not None:
             progress["decay"] = self.decay.state_dict()
+        if not _finite(p.detach() for p in self.model.parameters()):
+            raise IfanError(
+                f"the weights are no longer finite after update {self.progress.step}, so they are "
+                f"not saved; {self._kept()}. Lower the learning rate or check the data"
+            )
         path = checkpoint_path(self.run_dir, self.progress.step)
-        save_checkpoint(
-            path,
-            self.model.state_dict(),
-            self.optimizer.state_dict(),
-            run_meta(self.manifest, progress),
-        )
+        try:
+            save_checkpoint(
+                path,
+                self.model.state_dict(),
+                self.optimizer.state_dict(),
+                run_meta(self.manifest, progress),
+            )
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc} Training stopped after update {self.progress.step}; continue it from its "
+                f"last checkpoint with `ifan train --resume {self.run_dir}`"
+            ) from exc
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
-        self._draw_curves()
+        if curves:
+            self._draw_curves()
 
     def _draw_curves(self) -> None:
         from ifan.plots import plot_history
@@ -362,11 +401,21 @@ class Trainer:
             plot_history(records, self.run_dir / CURVES)
 
     def _restore(self, checkpoint: Checkpoint) -> None:
+        try:
+            self._restore_state(checkpoint)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            raise CheckpointError(
+                f"checkpoint {checkpoint.path} cannot be resumed: its training state does not "
+                f"fit this run ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _restore_state(self, checkpoint: Checkpoint) -> None:
         self.model.load_state_dict(checkpoint.model)
         if checkpoint.optimizer is not None:
             self.optimizer.load_state_dict(checkpoint.optimizer)
         progress = checkpoint.meta["progress"]
-        self.progress = Progress(progress["step"], dict(progress["consumed"]))
+        consumed = {name: int(progress["consumed"][name]) for name in self.names}
+        self.progress = Progress(int(progress["step"]), consumed)
         if "decay" in progress:
             self._start_finetuning()
             assert self.decay is not None
@@ -393,6 +442,15 @@ def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:
         filter_bias_and_bn=False,
         **extra,
     )
+
+
+def _finite(tensors: Iterable[torch.Tensor]) -> bool:
+    """Whether every value of ``tensors`` is finite (one reduction; the largest magnitude, which
+    unlike a sum of squares cannot overflow, is NaN or infinite exactly when some value is)."""
+    tensors = list(tensors)
+    if not tensors:
+        return True
+    return bool(torch.isfinite(torch.nn.utils.get_total_norm(tensors, norm_type=float("inf"))))
 
 
 def _parameters_reached(loss: torch.Tensor) -> set[int]:
