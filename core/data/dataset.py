@@ -39,6 +39,7 @@ class RecordDataset(Dataset, Generic[R]):
         return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
+        last = None
         for offset in range(len(self.records)):
             at = (index + offset) % len(self.records)
             try:
@@ -46,10 +47,13 @@ class RecordDataset(Dataset, Generic[R]):
             except DatasetError as error:
                 if self.policy == "error":
                     raise
+                last = error
                 if at not in self._warned:
                     self._warned.add(at)
                     warnings.warn(f"skipped a bad sample: {error}", stacklevel=2)
-        raise DatasetError(f"every one of the {len(self.records)} samples failed to load")
+        raise DatasetError(
+            f"every one of the {len(self.records)} samples failed to load; the last: {last}"
+        )
 
     def check(self, index: int) -> str | None:
         """Why sample ``index`` cannot be loaded, or None when it can (for ``ifan data --scan``)."""

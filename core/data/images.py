@@ -8,17 +8,29 @@ back, and :func:`uncrop` resizes an ``S x S`` map back onto the original image.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ifan.data.errors import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+UNREADABLE = (
+    OSError,  # UnidentifiedImageError, a truncated file, ...
+    ValueError,
+    SyntaxError,  # Pillow's "broken PNG file"
+    EOFError,
+    IndexError,
+    struct.error,
+    Image.DecompressionBombError,  # a header claiming far more pixels than Pillow allows
+)
+"""What Pillow raises for a file that is not a readable image."""
 
 
 def open_image(path: Path) -> Image.Image:
@@ -29,7 +41,7 @@ def open_image(path: Path) -> Image.Image:
             return image
     except FileNotFoundError:
         raise DatasetError(f"{path}: image not found; check the dataset layout") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise DatasetError(f"{path}: not a readable image ({exc}); replace or remove it") from None
 
 
@@ -44,7 +56,7 @@ def image_size(path: Path, where: str = "") -> tuple[int, int]:
             return image.size
     except FileNotFoundError:
         raise DatasetError(f"{prefix}image {path} not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise DatasetError(f"{prefix}{path} is not a readable image ({exc})") from None
 
 

@@ -107,7 +107,7 @@ def validate_document(
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            checker.unknown_key((key,), TOP_LEVEL_KEYS)
+            checker.unknown_key((str(key),), TOP_LEVEL_KEYS)
     model = checker.validate(ModelConfig, data.get("model", {}), ("model",), context)
     train = checker.validate(TrainConfig, data.get("train", {}), ("train",), context)
     tasks = _validate_tasks(data.get("tasks"), registry, checker, context)
@@ -140,9 +140,9 @@ def _validate_tasks(
         return {}
     configs = {}
     for name, table in tables.items():
-        key = ("tasks", name)
+        key = ("tasks", str(name))
         if name not in registry.tasks:
-            checker.add(key, registry.missing_task_message(name))
+            checker.add(key, registry.missing_task_message(str(name)))
             continue
         if not isinstance(table, dict):
             checker.add(key, "expected a table", table)

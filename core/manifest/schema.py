@@ -42,7 +42,10 @@ MAX_UPDATES = 10_000_000
 
 def _resolve_against_manifest(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base_dir")
-    value = value.expanduser()
+    try:
+        value = value.expanduser()
+    except RuntimeError:  # ~name of a user this machine does not have
+        raise ValueError(f"cannot expand {value}: no such user's home folder") from None
     if base is not None and not value.is_absolute():
         value = Path(base) / value
     return Path(os.path.normpath(value))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from ifan.data.images import (
     load_rgb,
     to_tensor,
 )
+from ifan.data.lists import undecodable
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 """The task's classes: FER2013's, in the alphabetical order of its image folders."""
@@ -104,22 +106,27 @@ def read_fer2013_csv(path: Path, usage: str, bad: BadSamples) -> list[PixelRecor
     """The faces of ``fer2013.csv`` whose ``Usage`` is ``usage``, labels in the task's order;
     each malformed row goes to ``bad``."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read the FER2013 CSV ({exc})") from None
     records, usages = [], set()
     with handle:
         reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
+        rows = _csv_rows(reader, path, bad)
+        header = [h.strip() for h in next(rows, [])]
         if not set(CSV_COLUMNS) <= set(header):
             raise DatasetError(
                 f"{path}:1: expected the header {','.join(CSV_COLUMNS)}, got {','.join(header)!r}"
             )
         columns = [header.index(name) for name in CSV_COLUMNS]
-        for row in reader:
+        for row in rows:
             if not row:
                 continue
             where = f"{path}:{reader.line_num}"
+            reason = undecodable(",".join(row))
+            if reason is not None:
+                bad.report(DatasetError(f"{where}: {reason}"))
+                continue
             if len(row) != len(header):
                 bad.report(DatasetError(f"{where}: expected {len(header)} fields, got {len(row)}"))
                 continue
@@ -130,11 +137,28 @@ def read_fer2013_csv(path: Path, usage: str, bad: BadSamples) -> list[PixelRecor
                 if record is not None:
                     records.append(record)
     if not records:
+        found = ", ".join(sorted(usages)) or "none"
         raise DatasetError(
-            f"{path}: no rows with Usage {usage!r} (found: {', '.join(sorted(usages)) or 'none'}); "
-            "check the data table's usage option"
+            f"{path}: no rows with Usage {usage!r} (found: {found}); check the data table's "
+            "usage option"
         )
     return records
+
+
+def _csv_rows(reader: Any, path: Path, bad: BadSamples) -> Iterator[list[str]]:
+    """The rows of ``reader``; a row the csv module cannot parse (a field over its size limit,
+    say) goes to ``bad``, and reading goes on at the next line."""
+    while True:
+        before = reader.line_num
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            error = DatasetError(f"{path}:{reader.line_num}: malformed CSV row ({exc})")
+            if reader.line_num == before:  # nothing was consumed: going on would not end
+                raise error from None
+            bad.report(error)
 
 
 def _pixel_record(emotion: str, pixels: str, where: str) -> PixelRecord:
@@ -147,14 +171,19 @@ def _pixel_record(emotion: str, pixels: str, where: str) -> PixelRecord:
 def _pixels(text: str, where: str) -> np.ndarray:
     try:
         values = np.array(text.split(), dtype=np.int64)
-    except ValueError:
-        raise DatasetError(f"{where}: pixels must be space-separated integers") from None
+    except (ValueError, OverflowError):
+        raise DatasetError(
+            f"{where}: pixels must be space-separated integers (grey values 0 to 255)"
+        ) from None
     side = math.isqrt(len(values))
-    if side == 0 or side * side != len(values) or values.min() < 0 or values.max() > 255:
+    if side == 0 or side * side != len(values):
         raise DatasetError(
             f"{where}: expected a square image of grey values 0 to 255 (48 x 48 = 2304), got "
             f"{len(values)} values"
         )
+    outside = values[(values < 0) | (values > 255)]
+    if len(outside):
+        raise DatasetError(f"{where}: grey value {int(outside[0])} is outside 0 to 255")
     return values.astype(np.uint8).reshape(side, side)
 
 

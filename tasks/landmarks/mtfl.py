@@ -23,7 +23,7 @@ ATTRIBUTE_RANGES = {"gender": (1, 2), "smile": (1, 2), "glasses": (1, 2), "pose"
 def read_mtfl(path: Path, bad: BadSamples) -> list[LandmarkRecord]:
     """Every face of an MTFL list file; each bad line goes to ``bad``."""
     return bad.keep_each(
-        read_lines(path, "MTFL list file"),
+        read_lines(path, "MTFL list file", bad),
         lambda line: checked_record(parse_line(line), MTFL_EYES),
         f"{path}: the list file has no usable faces",
     )
@@ -42,7 +42,7 @@ def parse_line(line: Line) -> LandmarkRecord:
     attributes = {}
     for name, value in zip(ATTRIBUTES, codes, strict=True):
         low, high = ATTRIBUTE_RANGES[name]
-        if value != int(value) or not low <= value <= high:
+        if not value.is_integer() or not low <= value <= high:
             raise line.error(f"{name} must be an integer from {low} to {high}, got {value:g}")
         attributes[name] = int(value)
     return LandmarkRecord(

@@ -10,6 +10,7 @@ CSV file's folder; a first line whose second field is not a number is a header a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def read_pts_file(path: Path, count: int, one_based: bool) -> tuple[tuple[float,
         where = lines[0] if lines else Line(path, 1, "")
         raise where.error("expected 'version: 1' then 'n_points: N' and the points in { }")
     key, _, value = lines[1].text.partition(":")
-    if key.strip() != "n_points" or not value.strip().isdigit():
+    if key.strip() != "n_points" or not re.fullmatch(r"[0-9]{1,6}", value.strip()):
         raise lines[1].error(f"expected 'n_points: N', got {lines[1].text!r}")
     declared = int(value)
     if declared != count:
@@ -77,7 +78,7 @@ def read_point_csv(
 ) -> list[LandmarkRecord]:
     """Every face of a CSV file of ``image,x1,y1,...`` lines; each bad line goes to ``bad``."""
     return bad.keep_each(
-        read_csv_lines(path, "landmark CSV file"),
+        read_csv_lines(path, "landmark CSV file", bad),
         lambda line: checked_record(_csv_record(line, count), eyes),
         f"{path}: the CSV file has no usable faces",
     )

@@ -47,7 +47,7 @@ def read_helen_list(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[H
     """The records of a Helen list file (images and label folders beside it); each bad line goes
     to ``bad``."""
     return bad.keep_each(
-        read_lines(path, "Helen list file"),
+        read_lines(path, "Helen list file", bad),
         lambda line: _record(line, policy),
         f"{path}: the list names no usable images",
     )
@@ -69,7 +69,7 @@ def _record(line: Line, policy: SizeMismatch) -> HelenRecord:
     first_map = record.labels / f"{name}_lbl00.png"
     if not first_map.is_file():
         raise line.error(f"no label maps for {name}: {first_map} not found")
-    check_label_size(first_map, image, policy)
+    line.within(lambda: check_label_size(first_map, image, policy))
     return record
 
 

@@ -72,19 +72,21 @@ def read_celebamask(path: Path, bad: BadSamples, policy: SizeMismatch) -> list[M
     """Photo/mask pairs of a CelebAMask-HQ split: the root folder, or a list file in the root."""
     if path.is_dir():
         return _pair(_photos(path / CELEBA_IMAGES), path / CELEBA_MASKS, path, bad, policy)
-    images = path.parent / CELEBA_IMAGES
-    lines = read_lines(path, "CelebAMask-HQ list file")
-    photos = bad.keep_each(lines, lambda line: _listed_photo(line, images))
-    return _pair(photos, path.parent / CELEBA_MASKS, path, bad, policy)
+    return bad.keep_each(
+        read_lines(path, "CelebAMask-HQ list file", bad),
+        lambda line: line.within(lambda: _listed_record(line, path.parent, policy)),
+        f"{path}: the list names no usable photos",
+    )
 
 
-def _listed_photo(line: Line, images: Path) -> Path:
+def _listed_record(line: Line, root: Path, policy: SizeMismatch) -> MaskRecord:
+    images = root / CELEBA_IMAGES
     suffix = Path(line.text).suffix.lower()
     stem = Path(line.text).stem if suffix in IMAGE_SUFFIXES else line.text
     photo = find_image(images, stem)
     if photo is None:
         raise line.error(f"no photo {stem!r} in {images}")
-    return photo
+    return _record(photo, root / CELEBA_MASKS / f"{photo.stem}.png", policy)
 
 
 def load_masked(record: MaskRecord, size: int, num_classes: int, policy: SizeMismatch) -> Sample:
