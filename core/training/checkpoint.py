@@ -286,9 +286,9 @@ def _refuse_non_safetensors(path: Path) -> None:
         raise CheckpointError(
             f"checkpoint {path} is a pickle-based torch checkpoint (torch.save) or a pickle; ifan "
             "refuses to load it because unpickling can run arbitrary code. ifan checkpoints are "
-            ".safetensors files written by `ifan train`. If you trust the file, convert its "
-            "weights: `from safetensors.torch import save_file; save_file(torch.load(path, "
-            "weights_only=True), 'weights.safetensors')`"
+            ".safetensors files written by `ifan train`. A backbone's pretrained weights saved "
+            "with torch.save are read (without unpickling objects) by the manifest key "
+            "model.backbone_checkpoint"
         )
     raise CheckpointError(
         f"checkpoint {path} is not a safetensors file (truncated or corrupt?); "

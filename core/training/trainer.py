@@ -236,7 +236,7 @@ class Trainer:
             f"the {update.task} {what} at update {self.progress.step + 1} (stage {update.stage}, "
             f"epoch {update.epoch}), on {update.task} batch {position + 1} of "
             f"{stream.per_pass} in pass {pass_ + 1} over its training split (samples {shown}); "
-            f"{self._kept()}. Lower the learning rate or check the data"
+            f"{self._kept()}. {DIVERGED}"
         )
 
     def _kept(self) -> str:
@@ -372,7 +372,7 @@ class Trainer:
         if not _finite(p.detach() for p in self.model.parameters()):
             raise IfanError(
                 f"the weights are no longer finite after update {self.progress.step}, so they are "
-                f"not saved; {self._kept()}. Lower the learning rate or check the data"
+                f"not saved; {self._kept()}. {DIVERGED}"
             )
         path = checkpoint_path(self.run_dir, self.progress.step)
         try:
@@ -426,6 +426,13 @@ class Trainer:
         set_rng_state(progress["rng"])
         if self.history is not None:
             self.history.truncate_after(self.progress.step)
+
+
+DIVERGED = (
+    "Check the data, or start a new run with a lower learning rate (--resume continues with the "
+    "run's own manifest)"
+)
+"""What to do about a run that went non-finite."""
 
 
 def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,16 @@ def test_plugins_lists_hooks_and_tasks_per_plugin(capsys, install_plugin, toy_so
     assert rows["ifan:parsing"][1:] == ["ifan", ifan.__version__, "ifan_tasks", "parsing"]
     assert "ifan-task-broken:broken" not in rows
     assert "ifan-task-broken:broken (ifan-task-broken 0.9): failed to load" in broken
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``ifan tasks | head -0``: the pipe is closed before ifan writes; no traceback, status 141
+    as a shell reports a SIGPIPE."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ifan", "tasks"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    errors = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors

@@ -47,7 +47,7 @@ from ifan.training.checkpoint import (
 )
 from ifan.training.history import read_history
 from ifan.training.scheduler import TaskStream, schedule
-from ifan.training.trainer import Trainer
+from ifan.training.trainer import DIVERGED, Trainer
 from ifan_tasks.synthetic.writer import write_datasets
 
 pytestmark = pytest.mark.slow
@@ -452,8 +452,7 @@ def test_a_non_finite_loss_stops_naming_update_task_and_batch_and_keeps_the_last
         + re.escape(
             f"{what} at update {update} (stage {planned.stage}, epoch {planned.epoch}), on "
             f"{task} batch {position + 1} of {stream.per_pass} in pass {pass_ + 1} over its "
-            f"training split (samples {samples}); {kept}. Lower the learning rate or check the "
-            "data\n"
+            f"training split (samples {samples}); {kept}. {DIVERGED}\n"
         ),
         error,
     ), error
@@ -484,8 +483,7 @@ def test_weights_gone_non_finite_are_never_checkpointed(faces: Path, tmp_path: P
     assert str(info.value) == (
         f"the weights are no longer finite after update {WEIGHTS_GONE}, so they are not saved; "
         f"the last checkpoint in {run / 'checkpoints'}, step-{WEIGHTS_GONE - 1:08d}.safetensors, "
-        f"is kept (continue from it with `ifan train --resume {run}`). Lower the learning rate "
-        "or check the data"
+        f"is kept (continue from it with `ifan train --resume {run}`). {DIVERGED}"
     )
     assert _assert_sound(run) == WEIGHTS_GONE - 1
 

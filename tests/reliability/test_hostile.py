@@ -315,7 +315,11 @@ def test_the_real_commands_refuse_a_pickle_without_a_traceback(
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero", "folder"])
+NOT_REGULAR = ("fifo", "link to /dev/zero", "folder")
+"""Paths named like a checkpoint that are no regular file (reading some would never end)."""
+
+
+@pytest.mark.parametrize("kind", NOT_REGULAR)
 def test_what_is_not_a_regular_file_is_never_read_as_a_checkpoint(
     tmp_path: Path, capsys: pytest.CaptureFixture, kind: str
 ) -> None:
