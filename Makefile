@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ifan-installed
 
-.PHONY: demo real test test-plugins lint install clean
+.PHONY: demo real docs test test-plugins lint install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ifan needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -58,6 +58,11 @@ real: $(STAMP)
 	$(BIN)/ifan eval $(REAL)/run --split val --json $(REAL)/val.json --pictures $(REAL)/pictures
 	$(BIN)/ifan eval $(REAL)/run --split test --json $(REAL)/test.json
 	@echo "curves: $(REAL)/run/curves.png  confusion matrices: $(REAL)/pictures/"
+
+# The documentation as a static site in build/site (open build/site/index.html; works offline).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+	@echo "site: build/site/index.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -77,7 +77,10 @@ def evaluate(
     shard = _shard()
     talk = progress and shard[0] == 0
     results = Evaluation(split)
-    bar = tqdm(manifest.tasks.items(), desc=f"eval {split}", unit="task", disable=not talk)
+    # disable=None: no bar when stderr is no terminal (a log, a pipe)
+    bar = tqdm(
+        manifest.tasks.items(), desc=f"eval {split}", unit="task", disable=None if talk else True
+    )
     for name, config in bar:
         bar.set_postfix_str(name)
         task = model.tasks[name]

@@ -9,6 +9,8 @@ Each dataset is written in its own native format, quirks included:
 - ``fasseg/V2/Train_RGB/<n>.png`` with colour-coded labels in ``fasseg/V2/Train_Labels/<n>.png``
   (the eyebrows in the ``hair`` colour, as FASSEG labels them);
 - ``fer2013/{train,test}/<emotion>/{Training,PublicTest}_<n>.jpg``, 48 x 48 grey;
+- ``utkface/crop_part1/<age>_<gender>_<race>_<datetime>.jpg.chip.jpg`` with made-up labels
+  (for the ``ifan-task-age`` plugin; a cartoon has no age);
 - ``faces/drawn.jpg``: a photo with one drawn face in it, to try ``ifan predict`` on (the real
   folder has photos of people).
 
@@ -27,7 +29,13 @@ from ifan_tasks.parsing.classes import FASSEG_COLOURS
 from ifan_tasks.synthetic.faces import CLASSES
 from ifan_tasks.synthetic.writer import Face, clear_outputs, draw_split
 
-REAL_COUNTS = {"mtfl": 60, "fasseg": 20, "fer2013-train": 80, "fer2013-test": 40}
+REAL_COUNTS = {
+    "mtfl": 60,
+    "fasseg": 20,
+    "fer2013-train": 80,
+    "fer2013-test": 40,
+    "utkface": 40,
+}
 """Faces per dataset at ``scale`` 1."""
 FASSEG_CLASS = {
     "background": "background",
@@ -83,6 +91,15 @@ def write_fer2013(root: Path, split: str, faces: list[Face]) -> None:
         _save(image, root / split / face.params.expression / f"{prefix}_{face.name}.jpg")
 
 
+def write_utkface(root: Path, faces: list[Face], seed: int) -> None:
+    """``root/crop_part1/<age>_<gender>_<race>_<datetime>.jpg.chip.jpg``, labels drawn at random."""
+    rng = np.random.default_rng([seed, 7])
+    for i, face in enumerate(faces):
+        age, gender, race = rng.integers(1, 90), rng.integers(0, 2), rng.integers(0, 5)
+        name = f"{age}_{gender}_{race}_2017011{i:010d}.jpg.chip.jpg"
+        _save(face.image, root / "crop_part1" / name)
+
+
 def drawn_photo(size: int = 200) -> Image.Image:
     """A ``2 size x size`` photo with one shaded face-like drawing on the left, which face
     detectors find."""
@@ -106,7 +123,7 @@ def write_real_layout(
     The same arguments always give the same files."""
     counts = {name: max(1, round(n * scale)) for name, n in REAL_COUNTS.items()}
     out = Path(out)
-    clear_outputs(out, ["mtfl", "fasseg", "fer2013", "faces"], overwrite)
+    clear_outputs(out, ["mtfl", "fasseg", "fer2013", "utkface", "faces"], overwrite)
 
     def faces(task: str, split: str, name: str) -> list[Face]:
         return list(draw_split(seed, task, split, counts[name], size))
@@ -115,5 +132,6 @@ def write_real_layout(
     write_fasseg(out / "fasseg", faces("parsing", "train", "fasseg"))
     write_fer2013(out / "fer2013", "train", faces("emotion", "train", "fer2013-train"))
     write_fer2013(out / "fer2013", "test", faces("emotion", "test", "fer2013-test"))
+    write_utkface(out / "utkface", faces("emotion", "val", "utkface"), seed)
     _save(drawn_photo(), out / "faces" / "drawn.jpg")
     return counts

@@ -235,3 +235,5 @@ def test_real_layout_is_read_by_the_real_formats_quirks_included(tmp_path, capsy
     grey = Image.open(next((tmp_path / "fer2013" / "test").rglob("PublicTest_*.jpg")))
     assert grey.mode == "L" and grey.size == (48, 48)
     assert YuFace().detect(Image.open(tmp_path / "faces" / "drawn.jpg").convert("RGB"))
+    ages = sorted((tmp_path / "utkface" / "crop_part1").glob("*_*_*_2017*.jpg.chip.jpg"))
+    assert len(ages) == 10 and all(len(p.name.split("_")[3].split(".")[0]) == 17 for p in ages)

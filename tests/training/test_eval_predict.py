@@ -370,8 +370,6 @@ def test_no_face_found_predicts_the_whole_photo(run_dir, registry, photo, monkey
         predictor.predict(photo, detector="nope")
 
 
-
-
 def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None:
     path = tmp_path / "photo.png"
     drawn_photo().save(path)
