@@ -11,6 +11,7 @@ import ifan
 from ifan.cli import (
     data,
     eval,
+    export,
     model,
     new_task,
     plugins,
@@ -23,7 +24,7 @@ from ifan.cli import (
 from ifan.contract import CONTRACT_VERSION
 from ifan.errors import IfanError
 
-COMMANDS = (tasks, plugins, validate, data, train, eval, predict, schema, model, new_task)
+COMMANDS = (tasks, plugins, validate, data, train, eval, predict, export, schema, model, new_task)
 """Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
 
 
