@@ -54,6 +54,7 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.done: set[str] = set()
+        self.failed: set[str] = set()
         self.env = {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -63,8 +64,10 @@ class Workspace:
             "COLUMNS": "100",
             "PYTHONUNBUFFERED": "1",
         }
-        self.env.pop("IFAN_PLUGINS", None)
-        self.env.pop("IFAN_STRICT_PLUGINS", None)
+        # A user's shell: no plugin settings, and not inside a make (CI runs pytest from `make
+        # test`, and a make run from a make prints "Entering directory" lines).
+        for name in ("IFAN_PLUGINS", "IFAN_STRICT_PLUGINS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+            self.env.pop(name, None)
 
     def page_env(self, page: Path) -> dict[str, str]:
         """The environment of one page's commands: ``IFAN_DOCS_SITE`` is a folder of its own on
@@ -195,17 +198,25 @@ def run_block(block: Block, cwd: Path, space: Workspace, env: dict[str, str]) ->
 
 def run_page(page: Path, space: Workspace) -> None:
     for required in required_pages(page):
+        if required in space.failed:
+            pytest.fail(f"{page.name} uses what {required} makes, and {required} failed")
         if required not in space.done:
             run_page(next(p for p in PAGES if p.name == required), space)
     cwd, env = space.root, space.page_env(page)
-    for block in read_blocks(page):
-        cwd = run_block(block, cwd, space, env)
+    try:
+        for block in read_blocks(page):
+            cwd = run_block(block, cwd, space, env)
+    except BaseException:
+        space.failed.add(page.name)
+        raise
     space.done.add(page.name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_every_block_of_the_page_runs(page: Path, workspace: Workspace) -> None:
+    if page.name in workspace.failed:
+        pytest.fail(f"{page.name} failed already, as a page another page requires")
     if page.name not in workspace.done:
         run_page(page, workspace)
 
