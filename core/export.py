@@ -25,7 +25,6 @@ import importlib
 import io
 import json
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from torch import Tensor, nn
 
 import ifan
 from ifan.errors import IfanError
+from ifan.files import write_atomically, write_failure
 
 if TYPE_CHECKING:
     from ifan.inference import Predictor
@@ -293,18 +293,6 @@ def _compare(
     return diff, scale, problems
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def export_model(
     model: IFAN,
     path: str | os.PathLike,
@@ -374,9 +362,10 @@ def export_model(
         model.train(was_training)
     target = Path(path)
     try:
-        _write_atomically(target, data)
+        write_atomically(target, data)
     except OSError as exc:
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        kept = "A previous file at this path, if any, is intact."
+        raise ExportError(write_failure("the ONNX model", target, len(data), exc, kept)) from exc
     opset_used = max(
         (o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=opset
     )

@@ -48,14 +48,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """The checkpoint to load and the device to run it on (shared with ``ifan predict``)."""
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """The checkpoint to load (shared with ``ifan predict`` and ``ifan export``)."""
     parser.add_argument(
         "checkpoint",
         metavar="RUN_OR_CHECKPOINT",
         type=Path,
         help="a run folder (its latest checkpoint) or a .safetensors checkpoint",
     )
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The checkpoint to load and the device to run it on (shared with ``ifan predict``)."""
+    add_checkpoint_argument(parser)
     parser.add_argument(
         "--device", help="torch device, e.g. cpu or cuda:1 (default: the GPU if any, else cpu)"
     )

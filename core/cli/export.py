@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.eval import add_checkpoint_argument
 from ifan.tables import format_table
 
 
@@ -23,12 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"images and compared with PyTorch; the file is written only when every output agrees "
         f"within {ATOL:g} + {RTOL:g} x |value|. Needs onnx and onnxruntime: {INSTALL_HINT}.",
     )
-    parser.add_argument(
-        "checkpoint",
-        metavar="RUN_OR_CHECKPOINT",
-        type=Path,
-        help="a run folder (its latest checkpoint) or a .safetensors checkpoint",
-    )
+    add_checkpoint_argument(parser)
     parser.add_argument(
         "--onnx", type=Path, required=True, metavar="FILE", help="the ONNX file to write"
     )

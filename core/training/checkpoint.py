@@ -20,8 +20,6 @@ anything in it is read, because unpickling can run arbitrary code.
 from __future__ import annotations
 
 import base64
-import contextlib
-import errno
 import json
 import os
 import pickletools
@@ -38,6 +36,7 @@ from safetensors.torch import save
 from torch import Tensor
 
 from ifan.errors import IfanError
+from ifan.files import write_atomically, write_failure
 
 FORMAT_VERSION = "1"
 KEY_VERSION = "ifan.format_version"
@@ -145,68 +144,15 @@ def _storable(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable; POSIX only, and best effort (the file itself is synced)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _size(count: int) -> str:
-    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count} bytes"
-
-
-_NO_SPACE = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exceeded",
-    errno.EFBIG: "the file is larger than this process may write (the file-size limit, ulimit -f)",
-}
-
-
-def _write_failure(path: Path, size: int, exc: Exception) -> str:
-    """What went wrong writing ``path`` (``size`` bytes) and what to do about it."""
-    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
-        reason = _NO_SPACE[exc.errno]
-        if exc.errno == errno.EFBIG:
-            advice = f" Raise the limit to at least {_size(size)} and write it again."
-        else:
-            advice = f" Free at least {_size(size)} on that disk and write it again."
-    else:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        advice = ""
-    return (
-        f"cannot write checkpoint {path}: {reason}. Earlier checkpoints (and a previous file at "
-        f"this path, if any) are intact.{advice}"
-    )
-
-
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, sync it, then rename it onto ``path``.
-
-    A process killed at any moment leaves either the old ``path`` or the new one, never a part of
-    one; it may leave the temporary file (``.<name>.tmp-<pid>``), which is never taken for a
-    checkpoint and which :func:`prune_checkpoints` deletes.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """:func:`ifan.files.write_atomically`, its failures as a :class:`CheckpointError`. A left-over
+    temporary file (``.<name>.tmp-<pid>``) is never taken for a checkpoint, and
+    :func:`prune_checkpoints` deletes it."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if not isinstance(exc, Exception):
-            raise
-        raise CheckpointError(_write_failure(path, len(data), exc)) from exc
-    _fsync_folder(path.parent)
+        write_atomically(path, data)
+    except Exception as exc:
+        kept = "Earlier checkpoints (and a previous file at this path, if any) are intact."
+        raise CheckpointError(write_failure("checkpoint", path, len(data), exc, kept)) from exc
 
 
 def save_checkpoint(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time as clock
 import warnings
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ifan.errors import IfanError
+from ifan.files import write_atomically
 
 HISTORY_FILENAME = "metrics.jsonl"
 """Name of the history file inside a run folder."""
@@ -54,18 +54,6 @@ def _check_stage(stage: int) -> int:
 
 def _line(record: Mapping[str, Any]) -> bytes:
     return (json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable (a no-op where directories cannot be opened)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class History:
@@ -144,19 +132,7 @@ class History:
             return 0
         records = read_history(self.path)
         kept = [record for record in records if record.get("step", 0) <= step]
-        descriptor, temporary = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(b"".join(_line(record) for record in kept))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.path.parent)
+        write_atomically(self.path, b"".join(_line(record) for record in kept))
         return len(records) - len(kept)
 
     def _append(self, record: Mapping[str, Any]) -> None:

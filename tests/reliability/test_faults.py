@@ -115,10 +115,11 @@ from pathlib import Path
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import load_manifest
-from ifan.training import checkpoint, trainer
+from ifan import files
+from ifan.training import trainer
 
 point, target = sys.argv[1], sys.argv[2]
-real_open, real_replace, real_fsync_folder = open, os.replace, checkpoint._fsync_folder
+real_open, real_replace, real_fsync_folder = open, os.replace, files.fsync_folder
 real_save = trainer.save_checkpoint
 
 
@@ -158,9 +159,9 @@ def save_then_limit(path, *args, **kwargs):
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
 
 
-checkpoint.open = open_
+files.open = open_
 os.replace = replace
-checkpoint._fsync_folder = fsync_folder
+files.fsync_folder = fsync_folder
 trainer.save_checkpoint = save_then_limit
 sys.exit(main(sys.argv[3:]))
 '''

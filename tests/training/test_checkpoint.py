@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from ifan import files
 from ifan.errors import IfanError
 from ifan.training import checkpoint as ckpt
 from ifan.training.checkpoint import (
@@ -249,7 +250,7 @@ def test_full_disk_gives_a_clear_error_and_keeps_previous_checkpoint(
             super().write(bytes(data)[: len(data) // 2])
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ckpt, "open", lambda p, mode: FullDisk(p, mode), raising=False)
+    monkeypatch.setattr(files, "open", lambda p, mode: FullDisk(p, mode), raising=False)
     with pytest.raises(CheckpointError) as info:
         _save_simple(path, 2.0, step=2)
     monkeypatch.undo()
