@@ -17,6 +17,22 @@ def registry_from_args(args: argparse.Namespace) -> PluginRegistry:
 def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", metavar="MANIFEST", help="a .toml or .yaml manifest")
     add_set_argument(parser)
+    add_tasks_argument(parser)
+
+
+def add_tasks_argument(parser: argparse.ArgumentParser) -> None:
+    """``--tasks A,B``: only those tasks of the manifest, in ``args.only``."""
+    parser.add_argument(
+        "--tasks",
+        dest="only",
+        type=_names,
+        metavar="NAME[,NAME...]",
+        help="only these tasks of the manifest (a single-task baseline, a 2-task model)",
+    )
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def add_set_argument(
@@ -37,7 +53,7 @@ def add_set_argument(
 def manifest_from_args(args: argparse.Namespace, registry: PluginRegistry) -> Manifest:
     """The validated manifest; broken plugins and missing data paths are reported on stderr."""
     report_broken(registry)
-    manifest = load_manifest(args.manifest, args.overrides, registry)
+    manifest = load_manifest(args.manifest, args.overrides, registry, getattr(args, "only", None))
     for warning in manifest.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return manifest

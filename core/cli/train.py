@@ -6,7 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from ifan.cli.common import add_set_argument, manifest_from_args, registry_from_args
+from ifan.cli.common import (
+    add_set_argument,
+    add_tasks_argument,
+    manifest_from_args,
+    registry_from_args,
+)
 from ifan.errors import IfanError
 from ifan.training.checkpoint import latest_checkpoint
 from ifan.training.run import CURVES, HISTORY, manifest_from_meta, open_checkpoint
@@ -25,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser,
         "override a manifest value, e.g. --set train.finetune_epochs=5 (repeatable)",
     )
+    add_tasks_argument(parser)
     parser.add_argument("--out", type=Path, metavar="DIR", help="the run folder")
     parser.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
@@ -39,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     registry = registry_from_args(args)
     checkpoint = None
     if args.resume is not None:
-        if args.manifest is not None or args.overrides:
-            raise IfanError("--resume continues a run as it was: give no MANIFEST or --set")
+        if args.manifest is not None or args.overrides or args.only is not None:
+            raise IfanError(
+                "--resume continues a run as it was: give no MANIFEST, --set or --tasks"
+            )
         checkpoint = open_checkpoint(args.resume)
         manifest = manifest_from_meta(checkpoint.meta, [], registry)
         run_dir = args.resume

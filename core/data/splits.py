@@ -94,6 +94,8 @@ def open_splits(
         if "train" not in splits:
             for table in (out.datasets, out.sources, out.bad):
                 del table["train"]
+    if data.train_samples is not None and "train" in out.datasets:
+        _limit_train(out, data.train_samples, seed)
     for table in (out.datasets, out.sources, out.bad):
         ordered = {split: table.pop(split) for split in SPLITS if split in table}
         table.update(ordered)
@@ -102,6 +104,18 @@ def open_splits(
             out.datasets["train"], task, joint_augment(config, task, input_size)
         )
     return out
+
+
+def _limit_train(out: TaskSplits, samples: int, seed: int) -> None:
+    """Keep ``samples`` of the training split, drawn by ``seed`` (a different draw from the val
+    carving's); a split already that small is kept whole."""
+    train = out.datasets["train"]
+    size = len(train)  # type: ignore[arg-type]
+    if samples >= size:
+        return
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed + 1)).tolist()
+    out.datasets["train"] = Subset(train, sorted(order[:samples]))
+    out.sources["train"] += f" (train_samples: {samples} of {size} kept)"
 
 
 def joint_augment(config: TaskConfig, task: Task, input_size: int) -> JointAugment:

@@ -47,6 +47,7 @@ class DataConfig:
     splits: dict[str, Path]
     options: FormatOptions
     val_fraction: float | None = None
+    train_samples: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,22 +87,27 @@ def load_manifest(
     path: str | Path,
     overrides: Sequence[str] = (),
     registry: PluginRegistry | None = None,
+    only: Sequence[str] | None = None,
 ) -> Manifest:
-    """Read, override and validate a manifest file; a ManifestError lists every problem."""
+    """Read, override and validate a manifest file; a ManifestError lists every problem.
+    ``only`` keeps just those of its tasks (``ifan train --tasks``), in the manifest's order."""
     path = Path(path)
     document = read_document(path)
-    return validate_document(document, overrides, registry)
+    return validate_document(document, overrides, registry, only)
 
 
 def validate_document(
     document: Document,
     overrides: Sequence[str] = (),
     registry: PluginRegistry | None = None,
+    only: Sequence[str] | None = None,
 ) -> Manifest:
     """Validate already-parsed manifest data (see :func:`load_manifest`)."""
     registry = registry if registry is not None else load_registry()
     overridden = {parse_override(o)[0]: o for o in overrides}
     data = apply_overrides(document.data, list(overrides))
+    if only is not None:
+        data = _keep_tasks(document, data, only)
     checker = _Checker(document, overridden)
     context = {"base_dir": document.source.parent.resolve()}
 
@@ -123,6 +129,24 @@ def validate_document(
         if not path.exists()
     ]
     return Manifest(document.source, data, model, train, tasks, warnings)
+
+
+def _keep_tasks(document: Document, data: dict[str, Any], only: Sequence[str]) -> dict[str, Any]:
+    """``data`` with only the tasks named in ``only`` (the others are never validated, so their
+    plugins need not be installed nor their data present)."""
+    tables = data.get("tasks")
+    names = list(tables) if isinstance(tables, dict) else []
+    unknown = [name for name in only if name not in names]
+    if unknown or not only:
+        raise ManifestError(
+            str(document.source),
+            [
+                f"--tasks {','.join(only)}: {document.source.name} has no task "
+                f"{', '.join(map(repr, unknown)) or '(none named)'}; its tasks are "
+                f"{', '.join(names) or 'none'}"
+            ],
+        )
+    return {**data, "tasks": {name: tables[name] for name in names if name in only}}
 
 
 def _validate_tasks(
@@ -211,7 +235,7 @@ def _validate_data(
     splits = {s: getattr(validated, s) for s in SPLITS if getattr(validated, s) is not None}
     option_values = {k: v for k, v in table.items() if k not in RESERVED_DATA_KEYS}
     options = fmt.Options.model_validate(option_values, context=context)
-    return DataConfig(name, splits, options, validated.val_fraction)
+    return DataConfig(name, splits, options, validated.val_fraction, validated.train_samples)
 
 
 class _Checker:

@@ -198,6 +198,13 @@ class DataCommon(_Strict):
         description="carve this share of train out as the val split (chosen by train.seed; the "
         "two never overlap); only when the dataset has no val split",
     )
+    train_samples: int | None = Field(
+        None,
+        ge=1,
+        le=100_000_000,
+        description="train on this many samples of the training split, drawn by train.seed after "
+        "val is carved out (quick experiments, learning curves); val and test stay whole",
+    )
 
     @model_validator(mode="after")
     def _some_split(self) -> DataCommon:
@@ -207,6 +214,8 @@ class DataCommon(_Strict):
             raise ValueError(
                 "val_fraction carves val out of train: give train and no val (or drop it)"
             )
+        if self.train_samples is not None and self.train is None:
+            raise ValueError("train_samples limits the training split: give train (or drop it)")
         return self
 
 

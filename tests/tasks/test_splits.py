@@ -113,6 +113,33 @@ def test_val_fraction_carves_a_disjoint_reproducible_val_split(tmp_path):
     assert list(only_val.datasets) == ["val"] and only_val.datasets["val"].indices == val.indices
 
 
+def test_train_samples_keeps_a_seeded_subset_of_train_and_leaves_val_whole(tmp_path):
+    write_mtfl(tmp_path, 20)
+    path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25\ntrain_samples = 6')
+    opened = splits(path, augment=False)
+    train, val = opened.datasets["train"], opened.datasets["val"]
+    assert (len(train), len(val)) == (6, 5)
+    kept = [train.dataset.indices[i] for i in train.indices]  # indices into the whole list
+    assert set(kept).isdisjoint(val.indices)
+    again = splits(path, augment=False).datasets["train"]
+    assert kept == [again.dataset.indices[i] for i in again.indices]  # drawn by the seed
+    assert "(train_samples: 6 of 15 kept)" in opened.sources["train"]
+    whole = splits(manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25'))
+    assert val.indices == whole.datasets["val"].indices  # the same val as without a limit
+    roomy = splits(manifest(tmp_path, 'train = "training.txt"\ntrain_samples = 50'))
+    assert len(roomy.datasets["train"]) == 20  # a split already that small is kept whole
+
+
+def test_train_samples_without_a_training_split_is_a_manifest_error(tmp_path):
+    from ifan.errors import ManifestError
+
+    write_mtfl(tmp_path, 4)
+    with pytest.raises(ManifestError, match="train_samples limits the training split"):
+        load_manifest(manifest(tmp_path, 'test = "training.txt"\ntrain_samples = 2'))
+    with pytest.raises(ManifestError, match="train_samples"):
+        load_manifest(manifest(tmp_path, 'train = "training.txt"\ntrain_samples = 0'))
+
+
 def test_carve_draws_by_seed_and_refuses_to_empty_train():
     assert carve(10, 0.3, seed=1) != carve(10, 0.3, seed=2)
     kept, held = carve(10, 0.3, seed=1)

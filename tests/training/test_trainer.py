@@ -163,6 +163,30 @@ def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys):
     assert main(["train", "--resume", str(out), str(faces)]) == 2
 
 
+def test_ifan_train_tasks_trains_only_the_named_tasks_and_resume_keeps_them(
+    faces, tmp_path, capsys
+):
+    out = tmp_path / "single"
+    args = [f"--set={s}" for s in [*SMALL, "model.iterations=0"]]
+    assert (
+        main(["train", str(faces), "--tasks", "landmarks", "--out", str(out), "--quiet", *args])
+        == 0
+    )
+    assert "training: landmarks -> " in capsys.readouterr().out
+    checkpoint = load_checkpoint(latest_checkpoint(out))
+    assert list(checkpoint.meta["manifest"]["tasks"]) == ["landmarks"]
+    assert {key.split(".")[1] for key in checkpoint.model if key.startswith("decoders.")} == {
+        "landmarks"
+    }
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert "resuming at update" in capsys.readouterr().out
+    assert main(["train", "--resume", str(out), "--tasks", "landmarks"]) == 2
+    assert (
+        main(["train", str(faces), "--tasks", "landmarks,age", "--out", str(tmp_path / "x")]) == 2
+    )
+    assert "has no task 'age'; its tasks are parsing, landmarks, emotion" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(faces, tmp_path):
     import os
