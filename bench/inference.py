@@ -32,7 +32,6 @@ import atexit
 import datetime
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -55,10 +54,12 @@ if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import ifan  # noqa: E402
 from ifan.manifest import load_manifest  # noqa: E402
 from ifan.network.model import IFAN, build_model  # noqa: E402
 from ifan.network.summary import count_flops, parameter_counts, task_bn_extra  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine, table, versions  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,71 +98,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "from OUT/inference.json",
     )
     return parser.parse_args(argv)
-
-
-# ---------------------------------------------------------------------------------------------
-# the machine
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                wanted = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
-                return [f for f in wanted if f in flags]
-    except OSError:
-        pass
-    return []
-
-
-def memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def machine(threads: int) -> dict[str, Any]:
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "logical_cpus": os.cpu_count(),
-        "cpus_available": affinity,
-        "memory_gib": memory_gib(),
-        "platform": platform.platform(),
-        "torch_threads": threads,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {
-        "python": platform.python_version(),
-        "ifan": ifan.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-    }
-    for name in ("onnx", "onnxruntime"):
-        try:
-            out[name] = __import__(name).__version__
-        except ImportError:
-            out[name] = None
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,12 +268,6 @@ def ratio(a: float, b: float) -> str:
 
 def max_diff(value: float | dict[str, float]) -> float:
     return max(value.values()) if isinstance(value, dict) else value
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def write(result: dict[str, Any], out: Path) -> None:
