@@ -149,7 +149,16 @@ class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="'auto': a GPU when there is one (each process its own), else CPU"
     )
-    bf16: bool = Field(False, description="bfloat16 autocast for forward passes")
+    bf16: bool = Field(
+        False,
+        description="bfloat16 autocast for forward passes (about 2x faster steps on CPUs with "
+        "AVX512-BF16 or AMX and on recent GPUs; other numbers than float32)",
+    )
+    channels_last: bool = Field(
+        True,
+        description="convolution weights and activations in channels-last memory layout (faster "
+        "convolutions on CPUs and GPUs; the same model)",
+    )
     out_dir: ResolvedPath = Field(
         Path("runs"), validate_default=True, description="where runs are written"
     )

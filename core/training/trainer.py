@@ -110,7 +110,7 @@ class Trainer:
         self.procs = start_processes(self.config.device)
         self.bars = progress_bars and self.procs.main
         torch.manual_seed(self.config.seed)
-        self.model = build_model(manifest).to(self.procs.device)
+        self.model = build_model(manifest).to(self.procs.device, memory_format=self._layout())
         self.names = self.model.task_names
         self.data = {
             name: open_splits(
@@ -284,7 +284,11 @@ class Trainer:
             )
             self.loaders[task] = iter(loader)
         images, target = next(self.loaders[task])
-        return images.to(self.procs.device), _to(target, self.procs.device)
+        images = images.to(self.procs.device, memory_format=self._layout())
+        return images, _to(target, self.procs.device)
+
+    def _layout(self) -> torch.memory_format:
+        return torch.channels_last if self.config.channels_last else torch.contiguous_format
 
     def _autocast(self) -> Any:
         if not self.config.bf16:
