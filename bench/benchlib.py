@@ -80,3 +80,36 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def real_data_settings(data: Path) -> list[str]:
+    """``--set`` values pointing ``examples/real-3task.toml``'s splits at ``data`` (a folder laid
+    out like ../shared/data), wherever the checkout is."""
+    data = data.resolve()
+    return [
+        f"tasks.parsing.data.train={data}/fasseg/V2/Train_RGB",
+        f"tasks.landmarks.data.train={data}/mtfl/training.txt",
+        f"tasks.emotion.data.train={data}/fer2013/train",
+        f"tasks.emotion.data.test={data}/fer2013/test",
+    ]
+
+
+def check_real_data(data: Path) -> None:
+    """Stop with a clear message when ``data`` is not laid out like ../shared/data."""
+    if not (data / "mtfl" / "training.txt").exists():
+        raise SystemExit(f"{data}: no MTFL here (mtfl/training.txt); give --data")
+
+
+def replay_batches(run: Any, source: Any, batches: int) -> None:
+    """Make trainer ``run`` train on ``batches`` batches of each task read once from trainer
+    ``source`` and replayed from memory: its updates then cost the model alone."""
+    cached = {task: [source._next_batch(task) for _ in range(batches)] for task in run.names}
+    position = dict.fromkeys(run.names, 0)
+    layout = run._layout()
+
+    def next_batch(task: str) -> tuple[torch.Tensor, Any]:
+        images, target = cached[task][position[task] % batches]
+        position[task] += 1
+        return images.contiguous(memory_format=layout), target
+
+    run._next_batch = next_batch

@@ -41,7 +41,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import machine, table, versions  # noqa: E402
+from benchlib import (  # noqa: E402
+    check_real_data,
+    machine,
+    real_data_settings,
+    table,
+    versions,
+)
 
 MANIFEST = ROOT / "examples" / "real-3task.toml"
 POINTS = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"]
@@ -178,18 +184,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # running
 
 
-def data_settings(data: Path) -> list[str]:
-    """Point the manifest's splits at ``data`` (the manifest's own paths assume ../shared/data
-    beside the checkout)."""
-    data = data.resolve()
-    return [
-        f"tasks.parsing.data.train={data}/fasseg/V2/Train_RGB",
-        f"tasks.landmarks.data.train={data}/mtfl/training.txt",
-        f"tasks.emotion.data.train={data}/fer2013/train",
-        f"tasks.emotion.data.test={data}/fer2013/test",
-    ]
-
-
 def ifan(args: list[str], env: dict[str, str], log: Path) -> float:
     """Run ``ifan ARGS`` with its output appended to ``log``; seconds taken. Fails loudly."""
     start = time.perf_counter()
@@ -212,7 +206,7 @@ def run_experiment(exp: Experiment, args: argparse.Namespace, env: dict[str, str
     seconds = json.loads(timing.read_text()) if timing.exists() else {}
     if "train" not in seconds:
         settings = [f"--set={s}" for s in (*SCALES[args.scale], *exp.settings)]
-        settings += [f"--set={s}" for s in data_settings(args.data)]
+        settings += [f"--set={s}" for s in real_data_settings(args.data)]
         resuming = (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir())
         if resuming:
             command = ["train", "--resume", str(run), "--quiet"]
@@ -241,7 +235,7 @@ def mtfl_val_faces(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]
     from ifan.data.splits import open_splits
     from ifan.manifest import load_manifest
 
-    manifest = load_manifest(MANIFEST, data_settings(args.data), only=["landmarks"])
+    manifest = load_manifest(MANIFEST, real_data_settings(args.data), only=["landmarks"])
     config = manifest.tasks["landmarks"]
     opened = open_splits(
         config, config.build_task(), manifest.model.input_size, manifest.train.seed,
@@ -514,8 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [e for e in chosen if e.name in args.only]
     common = ["examples/real-3task.toml", *SCALES[args.scale]]
     if not args.report_only:
-        if not (args.data / "mtfl" / "training.txt").exists():
-            raise SystemExit(f"{args.data}: no MTFL here (mtfl/training.txt); give --data")
+        check_real_data(args.data)
         env = {**os.environ, "TQDM_DISABLE": "1"}
         if args.threads:
             env["OMP_NUM_THREADS"] = str(args.threads)

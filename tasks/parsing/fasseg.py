@@ -85,13 +85,25 @@ def _pair(
 
 
 def colours_to_classes(rgb: np.ndarray) -> np.ndarray:
-    """``H x W x 3`` label colours -> ``H x W`` indices of the nearest class colour (computed once
-    per distinct colour: a label image has the 6 class colours and a few blended ones)."""
-    codes = rgb.reshape(-1, 3).astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.int32)
-    distinct, inverse = np.unique(codes, return_inverse=True)
-    colours = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1)
-    distances = ((colours[:, None, :] - COLOURS[None]) ** 2).sum(axis=2)
-    return distances.argmin(axis=1).astype(np.uint8)[inverse].reshape(rgb.shape[:2])
+    """``H x W x 3`` label colours -> ``H x W`` indices of the nearest class colour.
+
+    Almost every pixel is exactly a class colour: those are looked up in the 6 sorted colour
+    codes (a binary search); only the few blended edge pixels get the nearest colour by distance.
+    """
+    codes = rgb.reshape(-1, 3).astype(np.int32) @ _CODE_WEIGHTS
+    at = np.searchsorted(_SORTED_CODES, codes).clip(0, len(_SORTED_CODES) - 1)
+    classes = _SORTED_CLASSES[at]
+    blended = np.flatnonzero(_SORTED_CODES[at] != codes)
+    if blended.size:
+        colours = rgb.reshape(-1, 3)[blended].astype(np.int32)
+        distances = ((colours[:, None, :] - COLOURS[None]) ** 2).sum(axis=2)
+        classes[blended] = distances.argmin(axis=1)
+    return classes.reshape(rgb.shape[:2])
+
+
+_CODE_WEIGHTS = np.array([1 << 16, 1 << 8, 1], dtype=np.int32)
+_SORTED_CLASSES = np.argsort(COLOURS @ _CODE_WEIGHTS).astype(np.uint8)
+_SORTED_CODES = (COLOURS @ _CODE_WEIGHTS)[_SORTED_CLASSES]
 
 
 def load_fasseg(record: FassegRecord, size: int, policy: SizeMismatch) -> Sample:

@@ -249,3 +249,17 @@ def test_overlay_colours_predicted_pixels_and_adds_truth(tmp_path):
     assert (pixels[6, 6] == (10, 20, 30)).all()
     truth = {"mask": torch.zeros(4, 4, dtype=torch.long)}
     assert task.draw_overlay(image, two_class_logits(foreground), truth).size == (16, 8)
+
+
+def test_fasseg_colours_map_to_the_nearest_class_colour_exact_or_blended():
+    from ifan_tasks.parsing.fasseg import COLOURS, colours_to_classes
+
+    rng = np.random.default_rng(0)
+    exact = COLOURS[rng.integers(0, len(COLOURS), (40, 50))]
+    exact[::7, ::5] = rng.integers(0, 256, (6, 10, 3))  # blended edge colours, and noise
+    rgb = exact.astype(np.uint8)
+    nearest = ((rgb[..., None, :].astype(np.int64) - COLOURS) ** 2).sum(-1).argmin(-1)
+    classes = colours_to_classes(rgb)
+    assert classes.shape == (40, 50) and classes.dtype == np.uint8
+    assert (classes == nearest).all()
+    assert (colours_to_classes(COLOURS.astype(np.uint8)[None]) == np.arange(len(COLOURS))).all()

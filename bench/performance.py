@@ -1,0 +1,353 @@
+"""Where training and inference spend their time, and each performance change as a before/after
+ratio measured in one run.
+
+Profiles a training update and ``predict_all`` (the operators taking the most time), then times,
+interleaved (every repetition runs every variant once, in a fresh random order):
+
+- training updates of ``examples/real-3task.toml`` on the real datasets, on batches read once
+  and replayed from memory (so only the model's cost is timed): a pre-training update of each
+  task, and an alternating-stage update of landmarks with two interaction iterations, in
+  float32 with the classic NCHW layout (before), with channels-last (``train.channels_last``,
+  now the default), in bfloat16 autocast (``train.bf16``) and with both;
+- ``predict_all`` of the 3-task model (``examples/faces3.toml``, random weights, two iterations)
+  at batch 1 and ``--batch``: NCHW (before), channels-last (what ``ifan.inference.load`` now
+  does), channels-last in bfloat16 autocast, and the alternative of stacking the T task-specific
+  batch-norm passes into one pass of T x B images (measured by its cost: one pass of the stacked
+  batch, an upper bound on what it could gain);
+- FASSEG's label colours to classes, the costliest step of reading a parsing sample: the
+  previous implementation (``np.unique`` over every pixel, kept here as the baseline and checked
+  to give the same classes) against the current one (a binary search in the class colours).
+
+Writes ``bench/results/performance.json`` and ``bench/results/performance.md``.
+
+    .venv/bin/python bench/performance.py
+    .venv/bin/python bench/performance.py --repeats 1 --input-size 32 --batch 2 --out /tmp/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    check_real_data,
+    machine,
+    real_data_settings,
+    replay_batches,
+    table,
+    versions,
+)
+
+from ifan.manifest import load_manifest  # noqa: E402
+from ifan.network.model import build_model  # noqa: E402
+from ifan.training.scheduler import Update  # noqa: E402
+from ifan.training.trainer import Trainer  # noqa: E402
+
+TRAINING = {  # variant -> (channels_last, bf16)
+    "NCHW, float32 (before)": (False, False),
+    "channels-last (default now)": (True, False),
+    "NCHW, bf16": (False, True),
+    "channels-last, bf16": (True, True),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        default=64,
+        help="training input side (64); inference uses faces3.toml's 128",
+    )
+    parser.add_argument("--batch", type=int, default=8, help="inference throughput batch (8)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant (3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    return parser.parse_args(argv)  # fmt: skip
+
+
+def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, seed: int) -> dict[str, list]:
+    """Seconds of every run of every case: one warm-up each, then ``repeats`` rounds, each
+    running every case once in a fresh random order."""
+    for run in cases.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    rng = random.Random(seed)
+    for _ in range(repeats):
+        order = list(cases)
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def top_operators(run: Callable[[], Any], count: int = 8) -> list[dict[str, Any]]:
+    """The operators taking the most time (self CPU) in one call of ``run``."""
+    run()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        run()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) or 1
+    return [
+        {"operator": e.key, "share": e.self_cpu_time_total / total, "calls": e.count}
+        for e in events[:count]
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def training_cases(args: argparse.Namespace, folder: Path) -> tuple[dict, dict]:
+    """Timed calls per (update kind, variant), and the profile of an update."""
+    data = real_data_settings(args.data)
+    base = [f"model.input_size={args.input_size}", "model.iterations=2", *data]
+    source = Trainer(load_manifest(ROOT / "examples" / "real-3task.toml", base), folder / "src",
+                     progress_bars=False)  # fmt: skip
+    cases: dict[str, dict[str, Callable[[], Any]]] = {}
+    for variant, (channels_last, bf16) in TRAINING.items():
+        overrides = [*base, f"train.channels_last={channels_last}", f"train.bf16={bf16}"]
+        run = Trainer(
+            load_manifest(ROOT / "examples" / "real-3task.toml", overrides),
+            folder / variant.replace(" ", "_"),
+            progress_bars=False,
+        )
+        replay_batches(run, source, 2)
+        run._start_finetuning()
+        for task in run.names:
+            cases.setdefault(f"pre-training update, {task}", {})[variant] = (
+                lambda run=run, task=task: run.step(Update(1, task, 1, False))
+            )
+        cases.setdefault("alternating update, landmarks, 2 iterations", {})[variant] = (
+            lambda run=run: run.step(Update(2, "landmarks", 1, False))
+        )
+    profile_run = cases["alternating update, landmarks, 2 iterations"]
+    profiles = {
+        "training update (alternating, landmarks), NCHW float32": top_operators(
+            profile_run["NCHW, float32 (before)"]
+        )
+    }
+    return cases, profiles
+
+
+# ---------------------------------------------------------------------------------------------
+# inference
+
+
+def inference_cases(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    manifest = load_manifest(ROOT / "examples" / "faces3.toml", ["model.iterations=2"])
+    torch.manual_seed(0)
+    nchw = build_model(manifest).eval()
+    channels_last = build_model(manifest).eval().to(memory_format=torch.channels_last)
+    channels_last.load_state_dict(nchw.state_dict())
+    tasks = len(nchw.task_names)
+    size = manifest.model.input_size
+    cases: dict[str, dict[str, Callable[[], Any]]] = {}
+    differences: dict[str, float] = {}
+    for batch in (1, args.batch):
+        images = torch.rand(batch, 3, size, size)
+        stacked = torch.rand(batch * tasks, 3, size, size)
+
+        @torch.inference_mode()
+        def run(model=nchw, x=images, bf16=False):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                return model.predict_all(x)
+
+        @torch.inference_mode()
+        def one_pass(x=stacked):
+            return channels_last(x, task=channels_last.task_names[0])
+
+        cases[f"predict_all, batch {batch}"] = {
+            "NCHW (before)": run,
+            "channels-last (default now)": lambda x=images: run(channels_last, x),
+            "channels-last, bf16": lambda x=images: run(channels_last, x, True),
+            f"stacked: one pass of {tasks} x {batch} images": one_pass,
+        }
+        if batch == 1:
+            reference = run()
+            others = {
+                "channels-last": run(channels_last, images),
+                "channels-last, bf16": run(channels_last, images, True),
+            }
+            for name, other in others.items():
+                differences[name] = max(
+                    float((reference[t].float() - other[t].float()).abs().max()) for t in reference
+                )
+    profiles = {
+        "predict_all, batch 1, NCHW": top_operators(cases["predict_all, batch 1"]["NCHW (before)"])
+    }
+    return cases, profiles, differences
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def unique_colours_to_classes(rgb: np.ndarray) -> np.ndarray:
+    """The previous FASSEG colour mapping (until this benchmark): nearest class per distinct
+    colour, through ``np.unique`` over every pixel."""
+    from ifan_tasks.parsing.fasseg import COLOURS
+
+    codes = rgb.reshape(-1, 3).astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.int32)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    colours = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1)
+    distances = ((colours[:, None, :] - COLOURS[None]) ** 2).sum(axis=2)
+    return distances.argmin(axis=1).astype(np.uint8)[inverse].reshape(rgb.shape[:2])
+
+
+def data_cases(args: argparse.Namespace) -> tuple[dict, dict]:
+    from PIL import Image
+
+    from ifan_tasks.parsing.fasseg import colours_to_classes
+
+    folder = args.data / "fasseg" / "V2" / "Train_Labels"
+    labels = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
+    same = all((unique_colours_to_classes(x) == colours_to_classes(x)).all() for x in labels)
+    if not same:
+        raise SystemExit("the two colour mappings disagree: the benchmark's baseline is stale")
+    cases = {
+        f"FASSEG V2 labels to classes, {len(labels)} images": {
+            "np.unique (before)": lambda: [unique_colours_to_classes(x) for x in labels],
+            "binary search (now)": lambda: [colours_to_classes(x) for x in labels],
+        }
+    }
+    info = {"images": len(labels), "pixels": int(sum(x.shape[0] * x.shape[1] for x in labels)),
+            "same_classes": same}  # fmt: skip
+    return cases, info
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    check_real_data(args.data)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-performance-"))
+    groups: dict[str, dict[str, list[float]]] = {}
+    train, train_profiles = training_cases(args, folder)
+    infer, infer_profiles, differences = inference_cases(args)
+    data, data_info = data_cases(args)
+    for seed, (name, cases) in enumerate({**train, **infer, **data}.items()):
+        groups[name] = interleaved(cases, args.repeats, seed)
+        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(args.threads),
+        "versions": versions(),
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "seconds_per_call": groups,
+        "profiles": {**train_profiles, **infer_profiles},
+        "bf16_and_layout_max_difference": differences,
+        "data": data_info,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    result["findings"] = findings(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "performance.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "performance.md").write_text(markdown(result))
+    print(f"wrote {args.out / 'performance.json'} and {args.out / 'performance.md'}")
+    return 0
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def speedups(times: dict[str, list[float]]) -> dict[str, float]:
+    """Each variant's speed-up over the group's first (the baseline): baseline / variant."""
+    baseline = median(next(iter(times.values())))
+    return {name: baseline / median(values) for name, values in times.items()}
+
+
+def findings(r: dict[str, Any]) -> list[str]:
+    g, out = r["seconds_per_call"], []
+    train = [k for k in g if "update" in k]
+    for variant in list(TRAINING)[1:]:
+        ratios = [speedups(g[k])[variant] for k in train]
+        out.append(
+            f"Training, {variant}: {min(ratios):.2f}x to {max(ratios):.2f}x faster updates than "
+            f"NCHW float32 (over {len(train)} kinds of update)."
+        )
+    for key in [k for k in g if k.startswith("predict_all")]:
+        ratios = speedups(g[key])
+        parts = [f"{name} {ratio:.2f}x" for name, ratio in list(ratios.items())[1:]]
+        out.append(f"Inference, {key}, speed-up over NCHW: {', '.join(parts)}.")
+    d = r["bf16_and_layout_max_difference"]
+    out.append(
+        f"Largest change of an output (batch 1): channels-last {d['channels-last']:.1e}, "
+        f"bf16 {d['channels-last, bf16']:.1e}."
+    )
+    data_key = next(k for k in g if k.startswith("FASSEG"))
+    ratio = list(speedups(g[data_key]).values())[1]
+    per_image = median(g[data_key]["binary search (now)"]) / r["data"]["images"]
+    out.append(
+        f"FASSEG labels to classes: {ratio:.1f}x faster ({per_image * 1e3:.1f} ms an image now), "
+        "the same classes on every pixel."
+    )
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    s, m, g = r["settings"], r["machine"], r["seconds_per_call"]
+    lines = [
+        "# Performance: profiles and before/after ratios",
+        "",
+        f"Written by `bench/performance.py` on {r['date']} in {r['seconds']:.0f} s. Machine: "
+        f"{m['cpu']}, {m['cpus_available']} CPUs ({', '.join(m['cpu_flags'])}), "
+        f"{m['memory_gib']} GiB, load average at start {m['load_average_at_start']}; "
+        f"{s['threads']} torch thread(s). Versions: "
+        + ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v)
+        + ".",
+        "",
+        f"Training: `examples/real-3task.toml` at input {s['input_size']} with two iterations, "
+        "on real batches replayed from memory. Inference: `examples/faces3.toml` (input 128, "
+        "two iterations, random weights). Median of "
+        f"{s['repeats']} interleaved runs; speed-up = the group's first row / the row.",
+        "",
+    ]
+    for name, times in g.items():
+        ratios = speedups(times)
+        lines += [f"## {name}", ""]
+        lines += [
+            table(
+                ["variant", "ms (median)", "speed-up"],
+                [[v, f"{median(t) * 1e3:,.1f}", f"{ratios[v]:.2f}x"] for v, t in times.items()],
+            ),
+            "",
+        ]
+    lines += ["## Where the time goes (self CPU time, top operators)", ""]
+    for name, rows in r["profiles"].items():
+        lines += [f"{name}:", ""]
+        lines += [
+            table(
+                ["operator", "share", "calls"],
+                [[f"`{x['operator']}`", f"{100 * x['share']:.1f} %", x["calls"]] for x in rows],
+            ),
+            "",
+        ]
+    lines += ["## What this shows", "", *[f"- {f}" for f in r["findings"]], ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

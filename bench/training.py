@@ -1,0 +1,238 @@
+"""What the data pipeline costs a training step: the cross-dataset scheduler's updates with the
+real readers and augmentation against the same updates on batches already in memory, and how
+DataLoader worker processes hide the reading.
+
+Builds the trainer of ``examples/real-3task.toml`` on the real datasets (``--data``, laid out like
+``../shared/data``: FASSEG V2, MTFL, FER2013) and, for every task, times blocks of pre-training
+updates (iterations 0, the cheapest model step, so the data's share is at its largest) in these
+variants:
+
+- ``memory``: batches read beforehand and replayed; the step is the model alone;
+- ``workers N`` for each ``--workers`` value: ``ifan train`` as it runs with ``train.workers = N``
+  (0: reading and augmenting in the training process; N > 0: N processes prefetching).
+
+Blocks are interleaved (every repetition runs each task and variant once, in a fresh random
+order). Each block starts a fresh data loader, takes one warm-up update (worker start-up, not
+timed), then times ``--updates`` updates; with N workers at most N - 1 batches can be ready
+before the timed updates start, a bias of at most (N - 1) / updates. Also timed apart: reading one
+batch in the training process (decode, crop, resize, augment, collate) without the model.
+
+Writes ``bench/results/training.json`` and ``bench/results/training.md``.
+
+    .venv/bin/python bench/training.py                    # input 64, 1 torch thread
+    .venv/bin/python bench/training.py --input-size 32 --updates 6 --repeats 1 --out /tmp/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    check_real_data,
+    machine,
+    real_data_settings,
+    replay_batches,
+    table,
+    versions,
+)
+
+from ifan.manifest import load_manifest  # noqa: E402
+from ifan.training.scheduler import Update  # noqa: E402
+from ifan.training.trainer import Trainer  # noqa: E402
+
+MANIFEST = ROOT / "examples" / "real-3task.toml"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--input-size", type=int, default=64, help="input side (64)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="train.workers values to time (0 1 2)",
+    )
+    parser.add_argument("--updates", type=int, default=12, help="timed updates per block (12)")
+    parser.add_argument("--repeats", type=int, default=2, help="blocks per variant (2)")
+    parser.add_argument(
+        "--read-batches", type=int, default=5, help="batches read without the model, per task (5)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads of the training process (1)"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    return parser.parse_args(argv)  # fmt: skip
+
+
+def settings(args: argparse.Namespace, workers: int) -> list[str]:
+    return [
+        f"model.input_size={args.input_size}",
+        "model.iterations=0",
+        f"train.workers={workers}",
+        *real_data_settings(args.data),
+    ]
+
+
+def trainer(args: argparse.Namespace, workers: int, folder: Path) -> Trainer:
+    manifest = load_manifest(MANIFEST, settings(args, workers))
+    return Trainer(manifest, folder / f"workers-{workers}", progress_bars=False)
+
+
+def in_memory(source: Trainer, folder: Path, args: argparse.Namespace) -> Trainer:
+    """A trainer whose batches are ``source``'s, read once and replayed from memory."""
+    replay = trainer(args, 0, folder / "memory")
+    replay_batches(replay, source, args.updates + 1)
+    return replay
+
+
+def block(run: Trainer, task: str, updates: int) -> float:
+    """Seconds per update over ``updates`` pre-training updates of ``task``, after a fresh
+    loader's warm-up update."""
+    run.loaders.pop(task, None)  # a fresh loader (its workers shut down with the old one)
+    update = Update(1, task, 1, False)
+    run.step(update)
+    start = time.perf_counter()
+    for _ in range(updates):
+        run.step(update)
+    return (time.perf_counter() - start) / updates
+
+
+def read_only(run: Trainer, task: str, batches: int) -> list[float]:
+    """Seconds to read one batch in this process (no model)."""
+    run.loaders.pop(task, None)
+    run._next_batch(task)
+    times = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        run._next_batch(task)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    check_real_data(args.data)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
+    runs = {f"workers {w}": trainer(args, w, folder) for w in args.workers}
+    runs["memory"] = in_memory(trainer(args, 0, folder / "source"), folder, args)
+    names = runs["memory"].names
+    batch = {t: runs["memory"].manifest.tasks[t].batch_size for t in names}
+    reads = {t: read_only(trainer(args, 0, folder / "read"), t, args.read_batches) for t in names}
+    times: dict[str, dict[str, list[float]]] = {t: {v: [] for v in runs} for t in names}
+    rng = random.Random(0)
+    for repeat in range(args.repeats):
+        blocks = [(t, v) for t in names for v in runs]
+        rng.shuffle(blocks)
+        for task, variant in blocks:
+            times[task][variant].append(block(runs[variant], task, args.updates))
+        print(f"repetition {repeat + 1}/{args.repeats}: {time.perf_counter() - start:.0f} s")
+    for run in runs.values():
+        run.loaders.clear()
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(args.threads),
+        "versions": versions(),
+        "settings": {
+            **{k: str(v) for k, v in vars(args).items()},
+            "batch_sizes": batch,
+            "manifest": str(MANIFEST.relative_to(ROOT)),
+            "overrides": settings(args, 0)[:2],
+        },
+        "read_batch_seconds": reads,
+        "update_seconds": times,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    result["findings"] = findings(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "training.md").write_text(markdown(result))
+    print(f"wrote {args.out / 'training.json'} and {args.out / 'training.md'}")
+    return 0
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def findings(r: dict[str, Any]) -> list[str]:
+    out = []
+    times, reads = r["update_seconds"], r["read_batch_seconds"]
+    for task, variants in times.items():
+        memory = median(variants["memory"])
+        serial = median(variants["workers 0"])
+        best = min(
+            (v for v in variants if v.startswith("workers")), key=lambda v: median(variants[v])
+        )
+        out.append(
+            f"{task}: an update on batches in memory takes {memory * 1e3:.0f} ms; reading and "
+            f"augmenting in the training process (workers 0) adds "
+            f"{100 * (serial / memory - 1):.0f} % "
+            f"({median(reads[task]) * 1e3:.0f} ms a batch read alone); with {best} the update "
+            f"takes {median(variants[best]) / memory:.2f}x the in-memory time."
+        )  # fmt: skip
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    s, m = r["settings"], r["machine"]
+    times, reads = r["update_seconds"], r["read_batch_seconds"]
+    variants = list(next(iter(times.values())))
+    order = ["memory", *[v for v in variants if v != "memory"]]
+    rows = []
+    for task, per in times.items():
+        memory = median(per["memory"])
+        rows.append(
+            [task, s["batch_sizes"][task], f"{median(reads[task]) * 1e3:,.0f}"]
+            + [f"{median(per[v]) * 1e3:,.0f} ({median(per[v]) / memory:.2f}x)" for v in order]
+        )
+    lines = [
+        "# Training: the data pipeline's cost",
+        "",
+        f"Written by `bench/training.py` on {r['date']} in {r['seconds']:.0f} s. Machine: "
+        f"{m['cpu']}, {m['cpus_available']} CPUs ({', '.join(m['cpu_flags'])}), "
+        f"{m['memory_gib']} GiB, load average at start {m['load_average_at_start']}; "
+        f"{s['threads']} torch thread(s) in the training process. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v)
+        + ".",
+        "",
+        f"`{s['manifest']}` on `{s['data']}` with `{' '.join(s['overrides'])}`: pre-training "
+        "updates (forward, backward and RMSprop step of one task) with each task's batch size, "
+        f"median of {s['repeats']} interleaved blocks of {s['updates']} updates each "
+        "(bench/README.md says how the blocks are timed).",
+        "",
+        table(
+            ["task", "batch", "read a batch alone (ms)", *[f"update, {v} (ms)" for v in order]],
+            rows,
+        ),
+        "",
+        "Ratios are against the same update on batches in memory: 1.00x means the data pipeline "
+        "costs nothing visible.",
+        "",
+        "## What this shows",
+        "",
+        *[f"- {f}" for f in r["findings"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
