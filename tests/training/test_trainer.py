@@ -143,6 +143,35 @@ def test_a_resumed_run_ends_where_an_uninterrupted_run_ends(faces, tmp_path):
     assert len(steps) == len((tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
 
 
+def test_memory_layout_and_bf16_compute_the_same_update(faces, tmp_path):
+    runs = {
+        name: trainer(faces, tmp_path / name, *extra)
+        for name, extra in {
+            "nchw": ["train.channels_last=false"],
+            "channels_last": ["train.channels_last=true"],
+            "bf16": ["train.bf16=true", "train.channels_last=false"],
+        }.items()
+    }
+    conv = next(p for p in runs["channels_last"].model.parameters() if p.dim() == 4)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    first = next(iter(runs["nchw"].updates()))
+    losses = {name: run.step(first) for name, run in runs.items()}
+
+    def gradient(run: Trainer) -> torch.Tensor:
+        return torch.cat([p.grad.flatten() for p in run.model.parameters() if p.grad is not None])
+
+    reference = gradient(runs["nchw"])
+    # Same model and batch: float32 rounding apart, the same loss and gradient (compared on the
+    # scale of the whole gradient: a bias before batch norm has a gradient of pure rounding).
+    assert losses["channels_last"] == pytest.approx(losses["nchw"], rel=1e-5)
+    assert (gradient(runs["channels_last"]) - reference).abs().max() < 1e-3 * reference.abs().max()
+    # bfloat16 keeps 8 bits of mantissa: close, not equal.
+    assert losses["bf16"] == pytest.approx(losses["nchw"], rel=0.02)
+    assert losses["bf16"] != losses["nchw"]
+    cosine = torch.nn.functional.cosine_similarity(gradient(runs["bf16"]), reference, dim=0)
+    assert cosine > 0.99
+
+
 def test_a_non_finite_loss_stops_with_the_task_and_update_named(faces, tmp_path, monkeypatch):
     run = trainer(faces, tmp_path / "run")
     task = run.model.tasks["parsing"]
