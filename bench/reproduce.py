@@ -296,6 +296,51 @@ def score_points(faces: list[dict[str, Any]], points: list[Any], labels: Any) ->
     return metric.compute()
 
 
+def run_baselines(args: argparse.Namespace) -> None:
+    """What no model scores, as a floor for the tables: every landmark face given the mean shape
+    of the training faces (in crop coordinates), every emotion face the most common training
+    class; on the same splits and training subsets as the experiments."""
+    import torch
+
+    from ifan.data.splits import open_splits
+    from ifan.manifest import load_manifest
+    from ifan_tasks.landmarks.metric import LandmarksMetric
+
+    path = args.work / args.scale / "baselines.json"
+    if path.exists():
+        return
+    print("  baselines: mean shape and majority class", flush=True)
+    manifest = load_manifest(MANIFEST, [*SCALES[args.scale], *real_data_settings(args.data)])
+    out: dict[str, Any] = {}
+    opened = {}
+    for name in ("landmarks", "emotion"):
+        config = manifest.tasks[name]
+        opened[name] = open_splits(
+            config, config.build_task(), manifest.model.input_size, manifest.train.seed,
+            augment=False,
+        )  # fmt: skip
+    splits = opened["landmarks"].datasets
+    train = torch.stack([splits["train"][i][1]["points"] for i in range(len(splits["train"]))])
+    metric = LandmarksMetric(manifest.tasks["landmarks"].build_task().labels, threshold=0.10)
+    for i in range(len(splits["val"])):
+        target = splits["val"][i][1]
+        metric.update(train.mean(0)[None], {"points": target["points"][None], "iod": target["iod"]})
+    out["landmarks_mean_shape"] = {"val": metric.compute(), "train_faces": len(train)}
+    splits = opened["emotion"].datasets
+    names = manifest.tasks["emotion"].build_task().labels.names
+
+    def labels(split: str) -> torch.Tensor:
+        dataset = splits[split]
+        return torch.tensor([int(dataset[i][1]["label"]) for i in range(len(dataset))])
+
+    majority = int(torch.bincount(labels("train")).argmax())
+    out["emotion_majority"] = {
+        "class": names[majority],
+        **{split: float((labels(split) == majority).float().mean()) for split in ("val", "test")},
+    }
+    path.write_text(json.dumps(out, indent=2))
+
+
 # ---------------------------------------------------------------------------------------------
 # the report
 
@@ -383,6 +428,12 @@ def markdown(r: dict[str, Any]) -> str:
             values = [p[f"nme_{x}"] for x in POINTS] + [p["nme"]]
             rows.append([f"{peer} {p['version']} ({p['found']}/{peers['faces']} faces found)",
                          *map(pct, values), pct(p["failure_rate"]), "-"])  # fmt: skip
+    floor = (r.get("baselines") or {}).get("landmarks_mean_shape")
+    if floor:
+        v = floor["val"]
+        rows.append([f"no model: the mean training shape ({floor['train_faces']} faces)",
+                     *(pct(v[f"nme_{x}"]) for x in POINTS), pct(v["nme"]),
+                     pct(v["failure_rate"]), "-"])  # fmt: skip
     lines += [table(header, rows), "", "The paper's rows, for comparison:", ""]
     lines += [table(header[:7], [[k, *map(paper, v)] for k, v in PAPER_NME.items()])]
     lines += ["", "## Table 2: parsing, F-score (FASSEG V2; the paper: Helen)", ""]
@@ -405,6 +456,10 @@ def markdown(r: dict[str, Any]) -> str:
                      pct(score(s, name, "emotion.accuracy", "test")),
                      pct(score(s, name, "emotion.mean_accuracy", "test")),
                      paper(PAPER_EMOTION.get(exp.row))])  # fmt: skip
+    floor = (r.get("baselines") or {}).get("emotion_majority")
+    if floor:
+        rows.append([f"no model: always {floor['class']} (the most common training class)",
+                     pct(floor["val"]), pct(floor["test"]), pct(1 / 7), "-"])  # fmt: skip
     lines += [table(["row", "val", "test (PublicTest)", "test, mean per class",
                      "paper's (cropped faces)"], rows)]  # fmt: skip
     lines += ["", "## Table 4: iterations, each task's main metric", ""]
@@ -471,6 +526,7 @@ def report(args: argparse.Namespace, common: list[str]) -> None:
 
     scores = load_scores(args)
     peers_file = args.work / args.scale / "peers" / "scores.json"
+    baselines = args.work / args.scale / "baselines.json"
     result: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(torch.get_num_threads()),
@@ -489,6 +545,7 @@ def report(args: argparse.Namespace, common: list[str]) -> None:
         ],
         "scores": scores,
         "peers": json.loads(peers_file.read_text()) if peers_file.exists() else None,
+        "baselines": json.loads(baselines.read_text()) if baselines.exists() else None,
     }
     result["findings"] = findings(result)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -516,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{index}/{len(chosen)}] {exp.name} ({exp.row})", flush=True)
             run_experiment(exp, args, env)
             report(args, common)
+        run_baselines(args)
         if not args.no_peers:
             run_peers(args)
     report(args, common)
