@@ -301,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.export_iterations is not None
         else load_manifest(args.manifest).model.iterations
     )
+    if export_iterations > top:
+        raise SystemExit(
+            f"the exported model's {export_iterations} iterations are not among the timed ones "
+            f"(0 .. {top}): raise --max-iterations or lower --export-iterations"
+        )
 
     per_task = build_model(per_task_man).eval()
     shared = build_model(shared_man).eval()
