@@ -45,11 +45,11 @@ __all__ = [
 ]
 
 
-def load(path: str | os.PathLike, device: str | None = None) -> Predictor:
+def load(path: str | os.PathLike, device: str | None = None, bf16: bool = False) -> Predictor:
     """A trained network ready for photos: ``ifan.load(run_or_checkpoint).predict(image)``.
 
     See :func:`ifan.inference.load`; imported on first use so that ``import ifan`` stays light.
     """
     from ifan.inference import load as load_predictor
 
-    return load_predictor(path, device)
+    return load_predictor(path, device, bf16=bf16)

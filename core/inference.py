@@ -212,13 +212,19 @@ class Predictor:
         meta: dict[str, Any],
         device: torch.device,
         registry: PluginRegistry,
+        bf16: bool = False,
     ):
         self.model = model
+        self.bf16 = bf16
         self.registry = registry
         self.manifest = manifest
         self.checkpoint = checkpoint
         self.meta = meta
         self.device = device
+
+    def precision(self) -> torch.autocast:
+        """The context the network runs in: bfloat16 autocast when loaded with ``bf16``."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     @property
     def tasks(self) -> list[str]:
@@ -279,14 +285,26 @@ class Predictor:
         for start in range(0, len(faces), batch_size):
             chunk = faces[start : start + batch_size]
             batch = torch.stack([self.network_input(photo, face.crop) for photo, face in chunk])
-            with torch.no_grad():
+            with torch.no_grad(), self.precision():
                 outputs = self.model.predict_all(batch.to(self.device))
+            outputs = {name: _float32(output) for name, output in outputs.items()}
             for index, (photo, face) in enumerate(chunk):
                 for name, output in outputs.items():
                     task = self.model.tasks[name]
                     raw = _one(output, index)
                     json = _task_json(task, raw, photo.size, face.crop)
                     face.tasks[name] = TaskResult(name, json, raw, task)
+
+
+def _float32(output: Any) -> Any:
+    """A prediction with its floating-point tensors in float32 (bfloat16 has no NumPy type)."""
+    if isinstance(output, torch.Tensor):
+        return output.float() if output.is_floating_point() else output
+    if isinstance(output, dict):
+        return {key: _float32(value) for key, value in output.items()}
+    if isinstance(output, (list, tuple)):
+        return type(output)(_float32(value) for value in output)
+    return output
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -310,13 +328,15 @@ def load(
     device: str | torch.device | None = None,
     overrides: Sequence[str] = (),
     registry: PluginRegistry | None = None,
+    bf16: bool = False,
 ) -> Predictor:
     """The network of a checkpoint file, or of a run folder's latest checkpoint, in eval mode.
 
     The manifest comes from the checkpoint (``overrides`` as ``--set`` applies them on top); its
     tasks' plugins must be installed (an error names the missing distribution). ``device``
-    defaults to the GPU when there is one. ``model.backbone_checkpoint`` is not read: it only
-    initialises training, and the checkpoint holds every weight.
+    defaults to the GPU when there is one; ``bf16`` runs it in bfloat16 autocast (see
+    :meth:`Predictor.precision`). ``model.backbone_checkpoint`` is not read: it only initialises
+    training, and the checkpoint holds every weight.
     """
     target = resolve_device(device)
     checkpoint = open_checkpoint(Path(path))
@@ -333,4 +353,4 @@ def load(
         ) from exc
     # Channels-last convolutions are faster on CPUs and GPUs (bench/results/performance.md).
     model.to(target, memory_format=torch.channels_last).eval()
-    return Predictor(model, manifest, checkpoint.path, checkpoint.meta, target, registry)
+    return Predictor(model, manifest, checkpoint.path, checkpoint.meta, target, registry, bf16)

@@ -59,10 +59,17 @@ def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """The checkpoint to load and the device to run it on (shared with ``ifan predict``)."""
+    """The checkpoint to load, the device and the precision to run it in (shared with
+    ``ifan predict``)."""
     add_checkpoint_argument(parser)
     parser.add_argument(
         "--device", help="torch device, e.g. cpu or cuda:1 (default: the GPU if any, else cpu)"
+    )
+    parser.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast: about 2x faster on CPUs with AVX512-BF16 or AMX and on recent "
+        "GPUs, outputs within about 1e-3 of float32",
     )
 
 
@@ -80,11 +87,13 @@ def run(args: argparse.Namespace) -> int:
 
     registry = registry_from_args(args)
     report_broken(registry)
-    predictor = load(args.checkpoint, args.device, args.overrides, registry)
+    predictor = load(args.checkpoint, args.device, args.overrides, registry, bf16=args.bf16)
     step = predictor.meta.get("progress", {}).get("step")
     at = f" (step {step})" if step is not None else ""
-    print(f"{predictor.checkpoint}{at}: {args.split} split on {predictor.device}\n")
-    results = evaluate(predictor.model, predictor.manifest, args.split, args.batch_size)
+    bf16 = " in bfloat16" if predictor.bf16 else ""
+    print(f"{predictor.checkpoint}{at}: {args.split} split on {predictor.device}{bf16}\n")
+    with predictor.precision():
+        results = evaluate(predictor.model, predictor.manifest, args.split, args.batch_size)
     if not results:
         raise IfanError(
             f"no task has a {args.split} split: give one with "

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     report_broken(registry)
     if args.detect:
         get_detector(registry, args.detector)  # fail before loading the network
-    predictor = load(args.checkpoint, args.device, registry=registry)
+    predictor = load(args.checkpoint, args.device, registry=registry, bf16=args.bf16)
     args.out.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]

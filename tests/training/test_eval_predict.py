@@ -385,3 +385,23 @@ def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None
 def test_yuface_finds_a_real_face() -> None:
     faces = YuFace().detect(drawn_photo())
     assert len(faces) == 1
+
+
+def test_bf16_predicts_and_scores_close_to_float32(
+    capsys, run_dir, data, predictor, scores, tmp_path
+):
+    half = ifan.load(run_dir, device="cpu", bf16=True)
+    assert not predictor.bf16 and half.bf16
+    photo = data / "emotion" / "test" / "happy" / "00000.png"
+    exact = predictor.predict(photo, detect=False).faces[0].tasks
+    rounded = half.predict(photo, detect=False).faces[0].tasks
+    for name, result in exact.items():
+        other = rounded[name].raw
+        assert other.dtype == torch.float32, name  # bfloat16 has no NumPy type: back to float32
+        assert not torch.equal(other, result.raw), name  # it did run in bfloat16
+        scale = float(result.raw.abs().max())
+        assert float((other - result.raw).abs().max()) <= 0.03 * scale + 1e-3, name
+    json.dumps(half.predict(photo, detect=False).to_json())  # the JSON is plain numbers
+    values, out = eval_json(capsys, tmp_path, str(run_dir), "--bf16")
+    assert "on cpu in bfloat16" in out
+    assert values["landmarks.nme"] == pytest.approx(scores["landmarks"]["nme"], rel=0.03)
