@@ -75,6 +75,17 @@ def versions() -> dict[str, str | None]:
     return out
 
 
+def provenance(script: str, r: dict[str, Any]) -> str:
+    """The report's first line: which script wrote it, when, on what machine and versions."""
+    m = r["machine"]
+    return (
+        f"Written by `{script}` on {r['date']} in {r['seconds']:.0f} s. Machine: {m['cpu']}, "
+        f"{m['cpus_available']} CPUs ({', '.join(m['cpu_flags'])}), {m['memory_gib']} GiB, load "
+        f"average at start {m['load_average_at_start']}; {m['torch_threads']} torch thread(s). "
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v) + "."
+    )
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

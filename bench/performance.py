@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     check_real_data,
     machine,
+    provenance,
     real_data_settings,
     replay_batches,
     table,
@@ -326,16 +327,11 @@ def findings(r: dict[str, Any]) -> list[str]:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    s, m, g = r["settings"], r["machine"], r["seconds_per_call"]
+    s, g = r["settings"], r["seconds_per_call"]
     lines = [
         "# Performance: profiles and before/after ratios",
         "",
-        f"Written by `bench/performance.py` on {r['date']} in {r['seconds']:.0f} s. Machine: "
-        f"{m['cpu']}, {m['cpus_available']} CPUs ({', '.join(m['cpu_flags'])}), "
-        f"{m['memory_gib']} GiB, load average at start {m['load_average_at_start']}; "
-        f"{s['threads']} torch thread(s). Versions: "
-        + ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v)
-        + ".",
+        provenance("bench/performance.py", r),
         "",
         f"Training: `examples/real-3task.toml` at input {s['input_size']} with two iterations, "
         "on real batches replayed from memory. Inference: `examples/faces3.toml` (input 128, "

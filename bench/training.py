@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     check_real_data,
     machine,
+    provenance,
     real_data_settings,
     replay_batches,
     table,
@@ -192,7 +193,7 @@ def findings(r: dict[str, Any]) -> list[str]:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    s, m = r["settings"], r["machine"]
+    s = r["settings"]
     times, reads = r["update_seconds"], r["read_batch_seconds"]
     variants = list(next(iter(times.values())))
     order = ["memory", *[v for v in variants if v != "memory"]]
@@ -206,12 +207,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         "# Training: the data pipeline's cost",
         "",
-        f"Written by `bench/training.py` on {r['date']} in {r['seconds']:.0f} s. Machine: "
-        f"{m['cpu']}, {m['cpus_available']} CPUs ({', '.join(m['cpu_flags'])}), "
-        f"{m['memory_gib']} GiB, load average at start {m['load_average_at_start']}; "
-        f"{s['threads']} torch thread(s) in the training process. Versions: "
-        + ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v)
-        + ".",
+        provenance("bench/training.py", r),
         "",
         f"`{s['manifest']}` on `{s['data']}` with `{' '.join(s['overrides'])}`: pre-training "
         "updates (forward, backward and RMSprop step of one task) with each task's batch size, "
