@@ -6,6 +6,11 @@ rounding. In stage 2 the re-encoders' max-pooling sends each gradient to the arg
 and after a ReLU many windows hold near-ties at zero: the last-bit differences of statistics summed
 in another order flip a few of them. The runs then agree closely (measured: 3e-5 of the weights'
 norm after the first alternating update, 5e-4 at the end) but not bit for bit.
+
+The comparison runs in NCHW: with channels-last tensors (the default) oneDNN's convolutions of a
+2-image batch round differently from those of a 4-image batch, which hides the exactness of the
+batch-norm synchronisation this test checks (measured: 3e-4 at the end of stage 1, 1.2e-3 at the
+end).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ SETTINGS = [
     "train.lr_finetune=0.01",
     "train.checkpoint_every=1",
     "train.keep_checkpoints=20",
+    "train.channels_last=false",  # see the module docstring
     *(f"tasks.{task}.batch_size=4" for task in ("parsing", "landmarks", "emotion")),
 ]
 
