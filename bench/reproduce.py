@@ -19,6 +19,7 @@ checkpoint (``ifan train --resume``). Kill it at any time and run the same comma
     .venv/bin/python bench/reproduce.py --only single-landmarks 3t-iter2
     .venv/bin/python bench/reproduce.py --scale gpu --threads 0
     .venv/bin/python bench/reproduce.py --report-only         # tables from what is done
+    .venv/bin/python bench/reproduce.py --commands            # each experiment's ifan train
 
 The landmark peers (MediaPipe face mesh, MTCNN) run on the same MTFL validation faces in an
 environment of their own (``--peers-python``; bench/README.md says how to make it), because
@@ -31,6 +32,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -173,6 +175,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument(
+        "--commands",
+        action="store_true",
+        help="run nothing: print each experiment's ifan train command",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="run nothing: write the tables from what WORK holds",
@@ -198,6 +205,18 @@ def ifan(args: list[str], env: dict[str, str], log: Path) -> float:
     return time.perf_counter() - start
 
 
+def experiment_settings(exp: Experiment, scale: str, data: Path) -> list[str]:
+    """The ``--set`` values of ``exp`` at ``scale`` on the datasets in ``data``."""
+    return [*SCALES[scale], *exp.settings, *real_data_settings(data)]
+
+
+def train_command(exp: Experiment, scale: str, data: Path, run: Path) -> list[str]:
+    """The ``ifan`` arguments that train ``exp`` into ``run``."""
+    settings = [f"--set={s}" for s in experiment_settings(exp, scale, data)]
+    return ["train", str(MANIFEST), "--tasks", ",".join(exp.tasks), *settings, "--out", str(run),
+            "--quiet"]  # fmt: skip
+
+
 def run_experiment(exp: Experiment, args: argparse.Namespace, env: dict[str, str]) -> None:
     """Train (or resume) and score one experiment; steps already done are skipped."""
     folder = args.work / args.scale / exp.name
@@ -205,14 +224,11 @@ def run_experiment(exp: Experiment, args: argparse.Namespace, env: dict[str, str
     run, log, timing = folder / "run", folder / "log.txt", folder / "timing.json"
     seconds = json.loads(timing.read_text()) if timing.exists() else {}
     if "train" not in seconds:
-        settings = [f"--set={s}" for s in (*SCALES[args.scale], *exp.settings)]
-        settings += [f"--set={s}" for s in real_data_settings(args.data)]
         resuming = (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir())
         if resuming:
             command = ["train", "--resume", str(run), "--quiet"]
         else:
-            command = ["train", str(MANIFEST), "--tasks", ",".join(exp.tasks), *settings]
-            command += ["--out", str(run), "--quiet"]
+            command = train_command(exp, args.scale, args.data, run)
         print(f"  {exp.name}: training ({' '.join(command[:1] + command[2:4])})", flush=True)
         seconds["train"] = ifan(command, env, log)
         seconds["resumed"] = resuming  # then "train" is the time of the last, resumed part
@@ -564,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--only: no experiment {unknown}; see EXPERIMENTS in {__file__}")
         chosen = [e for e in chosen if e.name in args.only]
     common = ["examples/real-3task.toml", *SCALES[args.scale]]
+    if args.commands:
+        for exp in chosen:
+            run = args.work / args.scale / exp.name / "run"
+            print(shlex.join(["ifan", *train_command(exp, args.scale, args.data, run)]))
+        return 0
     if not args.report_only:
         check_real_data(args.data)
         env = {**os.environ, "TQDM_DISABLE": "1"}
