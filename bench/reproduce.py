@@ -562,6 +562,15 @@ def report(args: argparse.Namespace, common: list[str]) -> None:
         "scores": scores,
         "peers": json.loads(peers_file.read_text()) if peers_file.exists() else None,
         "baselines": json.loads(baselines.read_text()) if baselines.exists() else None,
+        "paper": {  # (parsing F-score, landmark NME, emotion accuracy) in %, per experiment
+            "single": PAPER_TABLE4["Single Task"],
+            **{
+                e.name: PAPER_TABLE4[e.row]
+                for e in EXPERIMENTS
+                if e.row in PAPER_TABLE4 and e.row != "Single Task"
+            },
+            **PAPER_ABLATION,
+        },
     }
     result["findings"] = findings(result)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -71,10 +71,7 @@ def training() -> str:
     return (
         written(r, "bench/training.py", "training.md")
         + f"Pre-training updates at input {r['settings']['input_size']}, as a multiple of the "
-        "same update on batches in memory:\n\n"
-        + table(head, rows)
-        + "\n"
-        + bullets(r)
+        "same update on batches in memory:\n\n" + table(head, rows) + "\n" + bullets(r)
     )
 
 
@@ -93,16 +90,6 @@ def performance() -> str:
     )
 
 
-PAPER = {  # Table 4 and the §4.3 ablations: parsing F, landmark NME, emotion accuracy (%)
-    "single": (88.75, 10.06, 42.26),
-    "3t-iter0": (90.96, 7.55, 44.84),
-    "3t-iter1": (91.14, 5.85, 45.16),
-    "3t-iter2": (91.15, 5.84, 45.40),
-    "3t-iter2-resize": (89.4, 10.5, 42.09),
-    "3t-iter2-shared-bn": (87.65, 9.74, 33.63),
-}
-
-
 def reproduce() -> str:
     r = result("reproduce-cpu")
     s = r["scores"]
@@ -112,7 +99,9 @@ def reproduce() -> str:
         return "-" if value is None else f"{100 * value:.2f}"
 
     rows = []
-    for name, paper in PAPER.items():
+    shown = ("single", "3t-iter0", "3t-iter1", "3t-iter2", "3t-iter2-resize", "3t-iter2-shared-bn")
+    for name in shown:
+        paper = r["paper"][name]
 
         def of(task: str, name: str = name) -> str:
             return f"single-{task}" if name == "single" else name
@@ -143,8 +132,15 @@ def reproduce() -> str:
         + f"The cpu scale (`{' '.join(r['settings']['common'][1:])}`), {minutes:.0f} minutes of "
         "training in all. Validation splits (FER2013 also its test split); the paper's number in "
         "brackets, on its own datasets for parsing (Helen) and emotion (BNU-LSVED):\n\n"
-        + table(["experiment", "parsing F-score %", "landmark NME %",
-                 "emotion accuracy % (val / test)"], rows)  # fmt: skip
+        + table(
+            [
+                "experiment",
+                "parsing F-score %",
+                "landmark NME %",
+                "emotion accuracy % (val / test)",
+            ],
+            rows,
+        )
         + "\n"
         + bullets(r)
     )
