@@ -3,8 +3,10 @@ Markdown tables. Imported by the scripts of bench/ (run from the repository root
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,21 @@ def versions() -> dict[str, str | None]:
         except ImportError:
             out[name] = None
     return out
+
+
+def write_results(
+    out: Path,
+    name: str,
+    result: dict[str, Any],
+    findings: Callable[[dict[str, Any]], list[str]],
+    markdown: Callable[[dict[str, Any]], str],
+) -> None:
+    """``result`` with its findings as ``OUT/<name>.json``, and its report as ``OUT/<name>.md``."""
+    result["findings"] = findings(result)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown(result))
+    print(f"wrote {out / name}.json and {out / name}.md")
 
 
 def provenance(script: str, r: dict[str, Any]) -> str:

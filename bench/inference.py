@@ -59,7 +59,7 @@ from ifan.network.model import IFAN, build_model  # noqa: E402
 from ifan.network.summary import count_flops, parameter_counts, task_bn_extra  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import machine, table, versions  # noqa: E402
+from benchlib import machine, table, versions, write_results  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -271,11 +271,7 @@ def max_diff(value: float | dict[str, float]) -> float:
 
 
 def write(result: dict[str, Any], out: Path) -> None:
-    result["findings"] = findings(result)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "inference.md").write_text(markdown(result))
-    print(f"wrote {out / 'inference.json'} and {out / 'inference.md'}")
+    write_results(out, "inference", result, findings, markdown)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,7 @@ from benchlib import (  # noqa: E402
     replay_batches,
     table,
     versions,
+    write_results,
 )
 
 from ifan.manifest import load_manifest  # noqa: E402
@@ -275,11 +276,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write(result: dict[str, Any], out: Path) -> None:
-    result["findings"] = findings(result)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "performance.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "performance.md").write_text(markdown(result))
-    print(f"wrote {out / 'performance.json'} and {out / 'performance.md'}")
+    write_results(out, "performance", result, findings, markdown)
 
 
 def median(values: list[float]) -> float:

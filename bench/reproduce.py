@@ -49,6 +49,7 @@ from benchlib import (  # noqa: E402
     real_data_settings,
     table,
     versions,
+    write_results,
 )
 
 MANIFEST = ROOT / "examples" / "real-3task.toml"
@@ -388,7 +389,7 @@ def score(scores: dict, name: str, key: str, split: str = "val") -> float | None
     return scores.get(name, {}).get(split, {}).get(key)
 
 
-def single_or(scores: dict, exp: Experiment, task: str) -> str:
+def single_or(exp: Experiment, task: str) -> str:
     """The experiment whose ``task`` score fills the row: a single-task row reads its own run."""
     return f"single-{task}" if exp.row == "Single Task" else exp.name
 
@@ -432,7 +433,7 @@ def markdown(r: dict[str, Any]) -> str:
               "paper's Mean"]  # fmt: skip
     rows = []
     for exp in rows_for("landmarks", scale):
-        name = single_or(s, exp, "landmarks")
+        name = single_or(exp, "landmarks")
         values = [score(s, name, f"landmarks.nme_{p}") for p in POINTS]
         values.append(score(s, name, "landmarks.nme"))
         rows.append([exp.row, *map(pct, values), pct(score(s, name, "landmarks.failure_rate")),
@@ -459,7 +460,7 @@ def markdown(r: dict[str, Any]) -> str:
     )
     rows = []
     for exp in rows_for("parsing", scale):
-        name = single_or(s, exp, "parsing")
+        name = single_or(exp, "parsing")
         values = [score(s, name, f"parsing.f1_{c}") for c in classes]
         rows.append([exp.row, *map(pct, values), pct(score(s, name, "parsing.f1_overall")),
                      paper(PAPER_PARSING.get(exp.row))])  # fmt: skip
@@ -467,7 +468,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["", "## Table 3: emotion, accuracy (FER2013; the paper: BNU-LSVED)", ""]
     rows = []
     for exp in rows_for("emotion", scale):
-        name = single_or(s, exp, "emotion")
+        name = single_or(exp, "emotion")
         rows.append([exp.row, pct(score(s, name, "emotion.accuracy")),
                      pct(score(s, name, "emotion.accuracy", "test")),
                      pct(score(s, name, "emotion.mean_accuracy", "test")),
@@ -485,7 +486,7 @@ def markdown(r: dict[str, Any]) -> str:
         if exp.row in singles and exp.name != "single-parsing":
             continue
         p = PAPER_TABLE4[exp.row]
-        get = lambda t, k, e=exp: score(s, single_or(s, e, t), k)  # noqa: E731
+        get = lambda t, k, e=exp: score(s, single_or(e, t), k)  # noqa: E731
         rows.append([exp.row, pct(get("parsing", "parsing.f1_overall")), paper(p[0]),
                      pct(get("landmarks", "landmarks.nme")), paper(p[1]),
                      pct(get("emotion", "emotion.accuracy")), paper(p[2])])  # fmt: skip
@@ -572,12 +573,7 @@ def report(args: argparse.Namespace, common: list[str]) -> None:
             **PAPER_ABLATION,
         },
     }
-    result["findings"] = findings(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"reproduce-{args.scale}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(markdown(result))
-    print(f"wrote {stem}.json and {stem}.md")
+    write_results(args.out, f"reproduce-{args.scale}", result, findings, markdown)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import random
 import statistics
 import sys
@@ -49,6 +48,7 @@ from benchlib import (  # noqa: E402
     replay_batches,
     table,
     versions,
+    write_results,
 )
 
 from ifan.manifest import load_manifest  # noqa: E402
@@ -161,11 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "update_seconds": times,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    result["findings"] = findings(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "training.md").write_text(markdown(result))
-    print(f"wrote {args.out / 'training.json'} and {args.out / 'training.md'}")
+    write_results(args.out, "training", result, findings, markdown)
     return 0
 
 
