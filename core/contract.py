@@ -25,9 +25,12 @@ from pydantic import BaseModel, ConfigDict
 from ifan.data.bad_samples import BadSamples
 
 if TYPE_CHECKING:
-    from ifan.data.augment import JointAugment
+    from ifan.data.face_boxes import CropReport, FaceHint, FaceLocator
+    from ifan.data.images import Box
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
+"""1.1 added :meth:`OpenContext.crops` (the crop rule for readers) and
+:meth:`Task.augment_batch` (augmentation of whole batches)."""
 
 TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """Task names: lower-case identifiers, usable as manifest keys and metric prefixes."""
@@ -101,13 +104,29 @@ class LabelSchema(BaseModel):
 class OpenContext:
     """What the core tells a format when it opens a split.
 
-    ``input_size`` is the side of the square crop the network takes; ``bad`` receives every bad
-    sample the reader finds (:meth:`BadSamples.report` raises or counts it, as the manifest's
-    ``on_bad_sample`` says).
+    ``input_size`` is the side of the square crop the reader makes of each face (the network's
+    input, or a little more for a prepared training split that keeps room for augmentation);
+    ``bad`` receives every bad sample the reader finds (:meth:`BadSamples.report` raises or counts
+    it, as the manifest's ``on_bad_sample`` says); ``faces`` finds each face's crop by the
+    model's crop rule (see :meth:`crops`), and ``report`` says how.
     """
 
     input_size: int
     bad: BadSamples = field(default_factory=BadSamples)
+    faces: FaceLocator | None = None
+    report: CropReport = field(default_factory=lambda: _crop_report())
+
+    def crops(self, hints: Sequence[FaceHint], progress: str | None = None) -> list[Box]:
+        """The crop of each face by the model's crop rule (:mod:`ifan.data.face_boxes`), in the
+        order of ``hints``; how each was found is added to ``report``. Without ``faces`` (a
+        context made by hand, as in a reader's unit test) no detector runs: every face is
+        cropped from its annotation by the fallback rule of the default crop rule."""
+        from ifan.data.face_boxes import FaceLocator
+
+        locator = self.faces if self.faces is not None else FaceLocator.without_detector()
+        boxes, report = locator.crops(hints, progress)
+        self.report.merge(report)
+        return boxes
 
 
 class TaskOptions(BaseModel):
@@ -202,13 +221,30 @@ class Task(ABC):
 
         return default_collate(list(samples))
 
-    def augment(self, image: Any, target: Any, augment: JointAugment) -> tuple[Any, Any]:
-        """One training sample randomly changed by ``augment`` (see :mod:`ifan.data.augment`).
+    def augment(self, image: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """One training sample randomly changed by ``augment``: contract 1.0's per-sample form,
+        still called (by the default :meth:`augment_batch`) for a task that overrides it.
 
-        The default changes the image only (right for per-image labels such as a class); a task
-        whose target has a geometry (a mask, points) passes it too, so both move together.
+        ``augment(image, mask=None, points=None)`` returns the changed sample (``.image``,
+        ``.mask``, ``.points``, ``.scale``); see :mod:`ifan.data.batch_augment`.
         """
         return augment(image).image, target
+
+    def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """A training batch randomly changed by ``augment`` (contract 1.1), on the batch's device.
+
+        ``augment(images, masks=None, points=None)`` returns the changed batch (``.image``
+        ``B x 3 x S x S``, ``.mask``, ``.points``, and ``.scale``, how much each sample's lengths
+        grew). The default changes the images only (right for per-image labels such as a class);
+        a task whose target has a geometry (a mask, points) overrides this and passes it too, so
+        both move together. A contract 1.0 task that overrides :meth:`augment` is served sample
+        by sample.
+        """
+        if type(self).augment is Task.augment:
+            return augment(images).image, target
+        from ifan.data.batch_augment import augment_per_sample
+
+        return augment_per_sample(self, images, target, augment)
 
     @abstractmethod
     def loss(self, prediction: Any, target: Any) -> Any:
@@ -225,6 +261,12 @@ class Task(ABC):
     @abstractmethod
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """One image's prediction (and ground truth when given) drawn on a ``PIL.Image``."""
+
+
+def _crop_report() -> CropReport:
+    from ifan.data.face_boxes import CropReport
+
+    return CropReport()
 
 
 def parse_version(text: str) -> tuple[int, int]:

@@ -1,11 +1,8 @@
-"""Face detection for whole photos: the detectors that plugins provide, and the square crop fed to
-the network around each face.
+"""Face detectors: the ones plugins provide, and what they return.
 
 Detectors come from the :func:`ifan.hookspecs.ifan_face_detectors` hook, keyed by name; the
-built-in ``yuface`` one (libfacedetection, in ``ifan_tasks.faces``) is the default. A detected
-box is tight around the face, while the network was trained on crops with some context (whole
-face photos letterboxed, or a square around the landmarks enlarged by 15% on each side), so the
-crop is a square centred on the box, its side the box's larger extent times ``1 + 2 * margin``.
+built-in ``yuface`` one (libfacedetection, in ``ifan_tasks.faces``) is the default. The square
+fed to the network around a detected face is the crop rule's (:mod:`ifan.data.crop`).
 """
 
 from __future__ import annotations
@@ -13,17 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-import torch
 from PIL import Image
 
-from ifan.data.images import Box, box_around
 from ifan.errors import IfanError
 from ifan.plugins import PluginRegistry
 
 DEFAULT_DETECTOR = "yuface"
-DEFAULT_MARGIN = 0.25
-"""Added on each side of a detected box, times its larger extent: a 100 px face gives a 150 px
-crop, which frames the face and some hair like the training crops."""
+Point = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -35,11 +28,21 @@ class FaceBox:
     x1: float
     y1: float
     score: float
+    eyes: tuple[Point, Point] | None = None
+    """The eye centres, the one with the smaller x first, when the detector finds them (the
+    crop rule's ``align`` levels them)."""
 
-    def crop(self, margin: float = DEFAULT_MARGIN) -> Box:
-        """The square crop around this face that the network sees (see the module docstring)."""
-        corners = torch.tensor([[self.x0, self.y0], [self.x1, self.y1]], dtype=torch.float32)
-        return box_around(corners, margin)
+    def scaled(self, factor: float) -> FaceBox:
+        """The face in an image ``factor`` times as large."""
+        eyes = None
+        if self.eyes is not None:
+            eyes = tuple((x * factor, y * factor) for x, y in self.eyes)
+        corners = (self.x0 * factor, self.y0 * factor, self.x1 * factor, self.y1 * factor)
+        return FaceBox(*corners, self.score, eyes)  # type: ignore[arg-type]
+
+    def contains(self, point: Point) -> bool:
+        """Whether ``point`` (x, y) lies inside the box."""
+        return self.x0 <= point[0] <= self.x1 and self.y0 <= point[1] <= self.y1
 
     def to_json(self) -> list[float]:
         """``[x0, y0, x1, y1]`` in pixels."""
@@ -48,7 +51,10 @@ class FaceBox:
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """What :func:`ifan.hookspecs.ifan_face_detectors` returns: a named face detector."""
+    """What :func:`ifan.hookspecs.ifan_face_detectors` returns: a named face detector.
+
+    An optional ``version`` attribute (a string: the package's version and settings) joins the
+    name in the keys of cached detections, so that another version detects afresh."""
 
     name: str
 

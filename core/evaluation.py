@@ -84,8 +84,7 @@ def evaluate(
     for name, config in bar:
         bar.set_postfix_str(name)
         task = model.tasks[name]
-        input_size, seed = manifest.model.input_size, manifest.train.seed
-        opened = open_splits(config, task, input_size, seed, splits=(split,), augment=False)
+        opened = open_splits(config, task, manifest, splits=(split,), augment=False, progress=talk)
         if split not in opened.datasets:
             results.skipped[name] = f"tasks.{name}.data has no {split} split"
             if talk:

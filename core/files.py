@@ -71,3 +71,12 @@ def write_failure(what: str, path: Path, size: int, exc: Exception, kept: str = 
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         advice = ""
     return f"cannot write {what} {path}: {reason}.{' ' + kept if kept else ''}{advice}"
+
+
+def cache_folder() -> Path:
+    """Where ifan keeps what it can always compute again (detected faces, prepared datasets):
+    ``$IFAN_CACHE``, else ``$XDG_CACHE_HOME/ifan``, else ``~/.cache/ifan``. Deleting it is safe."""
+    if os.environ.get("IFAN_CACHE"):
+        return Path(os.environ["IFAN_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "ifan"

@@ -2,12 +2,12 @@
 mapped back.
 
 :func:`load` rebuilds the network from a checkpoint alone (its metadata holds the manifest) and
-loads its weights. :meth:`Predictor.predict` finds the faces of a photo with a face detector (the
-``ifan_face_detectors`` hook; ``yuface`` by default), crops a square around each (enlarged by
-``margin``, see :mod:`ifan.detection`), runs every task on every crop, and maps each prediction
-back onto the photo's pixels where the task can (``to_json(prediction, size=..., box=...)``).
-With ``detect=False``, or when no face is found, the whole photo is letterboxed (padded to a
-centred square, never cut) into the network as one face.
+loads its weights. :meth:`Predictor.predict` finds the faces of a photo and crops each by the
+model's own crop rule (``[model.crop]`` of the checkpoint's manifest, :mod:`ifan.data.crop`: the
+detector, margin and alignment it was trained with), runs every task on every crop, and maps each
+prediction back onto the photo's pixels where the task can (``to_json(prediction, size=...,
+box=...)``). With ``detect=False``, or when no face is found, the whole photo is letterboxed
+(padded to a centred square, never cut) into the network as one face.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from ifan.contract import Task
+from ifan.data.crop import detect_faces, face_crop
 from ifan.data.images import Box, crop_square, letterbox, load_rgb, to_tensor
-from ifan.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, get_detector
+from ifan.detection import FaceBox, get_detector
 from ifan.errors import IfanError
 from ifan.manifest import Manifest
 from ifan.network.model import IFAN, build_model
@@ -237,43 +238,33 @@ class Predictor:
         crop = crop or letterbox(*photo.size)
         return to_tensor(crop_square(photo, crop, self.model.config.input_size))
 
-    def predict(
-        self,
-        image: ImageInput,
-        detect: bool = True,
-        detector: str = DEFAULT_DETECTOR,
-        margin: float = DEFAULT_MARGIN,
-    ) -> FacePrediction:
+    def predict(self, image: ImageInput, detect: bool = True) -> FacePrediction:
         """Every task's prediction for every face of one photo (a path, a PIL image or a uint8
         RGB array); see :meth:`predict_batch`."""
-        return self.predict_batch([image], detect=detect, detector=detector, margin=margin)[0]
+        return self.predict_batch([image], detect=detect)[0]
 
     def predict_batch(
-        self,
-        images: Sequence[ImageInput],
-        batch_size: int = 16,
-        detect: bool = True,
-        detector: str = DEFAULT_DETECTOR,
-        margin: float = DEFAULT_MARGIN,
+        self, images: Sequence[ImageInput], batch_size: int = 16, detect: bool = True
     ) -> list[FacePrediction]:
         """:meth:`predict` for many photos, ``batch_size`` faces at a time through the network.
 
-        With ``detect``, the faces are found by the face detector called ``detector`` and each
-        is cropped with ``margin`` (see :mod:`ifan.detection`); a photo where none is found, or
-        every photo without ``detect``, is predicted whole as one face, and its ``note`` says so.
+        With ``detect``, the faces are found and cropped by the model's crop rule (the detector,
+        margin and alignment it was trained with); a photo where none is found, or every photo
+        without ``detect``, is predicted whole as one face, and its ``note`` says so.
         """
-        finder = get_detector(self.registry, detector) if detect else None
+        rule = self.manifest.model.crop
+        finder = get_detector(self.registry, rule.detector) if detect else None
         predictions = []
         for image in images:
             photo, source = _photo(image)
             prediction = FacePrediction(photo, [], source, finder.name if finder else None)
-            boxes = finder.detect(photo) if finder else []
+            boxes = detect_faces(finder, photo, rule) if finder else []
             if finder and not boxes:
                 prediction.note = f"no face found by {finder.name}: predicted the whole photo"
             whole = not boxes
             if whole:
                 boxes = [FaceBox(0, 0, photo.width, photo.height, 1.0)]
-            crops = [letterbox(*photo.size)] if whole else [box.crop(margin) for box in boxes]
+            crops = [letterbox(*photo.size)] if whole else [face_crop(box, rule) for box in boxes]
             prediction.faces = [Face(box, crop, {}) for box, crop in zip(boxes, crops, strict=True)]
             predictions.append(prediction)
         self._predict_faces(predictions, batch_size)

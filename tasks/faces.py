@@ -21,6 +21,7 @@ class YuFace:
 
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
+        self.version = f"{_package_version()} threshold {threshold}"
 
     def detect(self, image: Image.Image) -> list[FaceBox]:
         """Every face in ``image`` with a score of at least ``threshold``, best first."""
@@ -36,14 +37,33 @@ class YuFace:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             image = image.resize(size, Image.Resampling.BILINEAR)
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-        scores, boxes, _ = yuface.detect(bgr, conf=self.threshold)
+        scores, boxes, points = yuface.detect(bgr, conf=self.threshold)
         faces = [
-            FaceBox(x / scale, y / scale, (x + w) / scale, (y + h) / scale, score / 100)
-            for score, (x, y, w, h) in zip(
-                scores.astype(float).tolist(), boxes.astype(float).tolist(), strict=True
+            FaceBox(x, y, x + w, y + h, score / 100, _eyes(marks)).scaled(1 / scale)
+            for score, (x, y, w, h), marks in zip(
+                scores.astype(float).tolist(),
+                boxes.astype(float).tolist(),
+                points.astype(float).tolist(),
+                strict=True,
             )
         ]
         return sorted(faces, key=lambda face: -face.score)
+
+
+def _eyes(marks: list[float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The two eye centres of libfacedetection's five points (x, y pairs: eyes, nose, mouth
+    corners), the smaller x first."""
+    first, second = (marks[0], marks[1]), (marks[2], marks[3])
+    return (first, second) if first[0] <= second[0] else (second, first)
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"yuface {version('yuface')}"
+    except PackageNotFoundError:
+        return "yuface (not installed)"
 
 
 @hookimpl

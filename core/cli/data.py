@@ -17,7 +17,7 @@ from ifan.cli.common import (
 )
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
-from ifan.data.splits import AugmentedDataset, TaskSplits, open_splits
+from ifan.data.splits import TaskSplits, open_splits
 from ifan.tables import format_table
 
 
@@ -35,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also decode every sample, to find images that are only broken inside",
     )
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="also build each split's prepared copy in the cache now (training builds it on "
+        "first use otherwise)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
     parser.add_argument(
         "--reasons", type=int, default=3, metavar="N", help="bad-sample reasons shown per split"
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for name, config in manifest.tasks.items():
         task = config.build_task()
-        opened = open_splits(config, task, manifest.model.input_size, manifest.train.seed)
+        opened = open_splits(config, task, manifest, prepare=args.prepare)
         if args.scan:
             _scan(opened)
         labels = task.labels
@@ -61,21 +67,43 @@ def run(args: argparse.Namespace) -> int:
                     "skipped": opened.bad[split].count,
                     "reasons": opened.bad[split].reasons,
                     "source": opened.sources[split],
+                    "crops": {
+                        "detected": opened.crops[split].detected,
+                        "points": opened.crops[split].fixed,
+                        "fallback": len(opened.crops[split].fallback),
+                        "fallback_faces": opened.crops[split].fallback,
+                    },
                 }
                 for split, dataset in opened.datasets.items()
             },
         }
         for split, info in report[name]["splits"].items():
+            crops = info["crops"]
             rows.append(
-                [name, config.data.format, split, info["samples"], info["skipped"], info["source"]]
+                [
+                    name,
+                    config.data.format,
+                    split,
+                    info["samples"],
+                    info["skipped"],
+                    crops["detected"],
+                    crops["fallback"],
+                    info["source"],
+                ]
             )
-    print(format_table(["task", "format", "split", "samples", "skipped", "from"], rows))
+    headers = ["task", "format", "split", "samples", "skipped", "detected", "fallback", "from"]
+    print(format_table(headers, rows))
     print()
     for name, info in report.items():
         names = info["labels"]["names"]
         what = "points" if info["labels"]["kind"] == "points" else "classes"
         print(f"{name}: {len(names)} {what}: {', '.join(names)}")
         for split, counts in info["splits"].items():
+            fallback = counts["crops"]["fallback_faces"]
+            if fallback:
+                print(f"  {split}: {len(fallback)} faces cropped by the fallback rule, e.g.")
+                for reason in fallback[: args.reasons]:
+                    print(f"    {reason}")
             if counts["skipped"]:
                 print(f"  {split}: skipped {counts['skipped']} bad samples, e.g.")
                 for reason in counts["reasons"][: args.reasons]:
@@ -115,7 +143,5 @@ def _records(dataset: Dataset) -> tuple[Dataset, list[int]]:
         if isinstance(dataset, Subset):
             indices = [dataset.indices[i] for i in indices]
             dataset = dataset.dataset
-        elif isinstance(dataset, AugmentedDataset):
-            dataset = dataset.base
         else:
             return dataset, indices

@@ -10,7 +10,7 @@ from pathlib import Path
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.images import image_size
-from ifan.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, get_detector
+from ifan.detection import get_detector
 from ifan.errors import IfanError
 
 
@@ -19,7 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="run a trained network on photos: JSON and overlay PNG each",
         description="Load a checkpoint (or a run folder's latest), find the faces of each photo "
-        "with a face detector, crop a square around each and run every task on it. Writes "
+        "and crop each by the model's crop rule ([model.crop]: the detector, margin and alignment "
+        "it was trained with), and run every task on it. Writes "
         "DIR/<stem>.json with every face's box, score and task predictions, in the photo's "
         "pixels where the task can map back, and DIR/<stem>.png showing all faces and tasks on "
         "the photo. A photo where no face is found is predicted whole, letterboxed.",
@@ -37,20 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         dest="detect",
         action="store_false",
         help="predict each photo whole, letterboxed, as one face (for photos of one face)",
-    )
-    parser.add_argument(
-        "--detector",
-        default=DEFAULT_DETECTOR,
-        metavar="NAME",
-        help=f"face detector, from a plugin's ifan_face_detectors hook ({DEFAULT_DETECTOR}: "
-        "pip install 'ifan[faces]')",
-    )
-    parser.add_argument(
-        "--margin",
-        type=float,
-        default=DEFAULT_MARGIN,
-        metavar="F",
-        help=f"added on each side of a detected face, times its size ({DEFAULT_MARGIN})",
     )
     parser.set_defaults(func=run)
 
@@ -75,17 +62,15 @@ def run(args: argparse.Namespace) -> int:
     check_images(args.images)
     registry = registry_from_args(args)
     report_broken(registry)
-    if args.detect:
-        get_detector(registry, args.detector)  # fail before loading the network
     predictor = load(args.checkpoint, args.device, registry=registry, bf16=args.bf16)
+    if args.detect:
+        get_detector(registry, predictor.manifest.model.crop.detector)  # fail before any photo
     args.out.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]
         for path, prediction in zip(
             paths,
-            predictor.predict_batch(
-                paths, args.batch_size, args.detect, args.detector, args.margin
-            ),
+            predictor.predict_batch(paths, args.batch_size, args.detect),
             strict=True,
         ):
             data = {**prediction.to_json(), "checkpoint": str(predictor.checkpoint)}

@@ -1,15 +1,22 @@
-"""A map-style dataset over records parsed up front, loading each sample on demand."""
+"""A map-style dataset over records parsed up front, loading each sample on demand, and the same
+over faces cropped by the model's crop rule (:func:`face_dataset`)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from torch.utils.data import Dataset
 
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
+
+if TYPE_CHECKING:
+    from ifan.contract import OpenContext
+    from ifan.data.face_boxes import FaceHint
+    from ifan.data.images import Box
 
 R = TypeVar("R")
 
@@ -62,3 +69,25 @@ class RecordDataset(Dataset, Generic[R]):
         except DatasetError as error:
             return str(error)
         return None
+
+
+def _load_cropped(load: Callable[[Any, Box], tuple[Any, Any]], item: tuple[Any, Box]):
+    record, box = item
+    return load(record, box)
+
+
+def face_dataset(
+    records: Sequence[R],
+    hint: Callable[[R], FaceHint],
+    load: Callable[[R, Box], tuple[Any, Any]],
+    ctx: OpenContext,
+    progress: str | None = "finding faces",
+) -> RecordDataset:
+    """A split of faces cropped by the model's crop rule: each record's :class:`FaceHint` goes to
+    :meth:`OpenContext.crops`, and ``load(record, box)`` makes the sample of that crop at
+    ``ctx.input_size``. ``hint`` and ``load`` must be picklable like ``RecordDataset``'s
+    ``load``; a record whose hint cannot be made (an unreadable label) goes to ``ctx.bad``."""
+    pairs = ctx.bad.keep_each(records, lambda record: (record, hint(record)))
+    boxes = ctx.crops([h for _, h in pairs], progress)
+    items = [(record, box) for (record, _), box in zip(pairs, boxes, strict=True)]
+    return RecordDataset(items, partial(_load_cropped, load), ctx.bad)

@@ -1,13 +1,15 @@
 """Image loading with errors that name the file, and the square crops every task feeds the network.
 
 A face enters the network as a square crop resized to ``S x S``. The crop is a :class:`Box` in the
-pixels of the original image (it may reach outside the image; outside is filled), so coordinates
-map both ways: ``Box.to_crop`` turns pixels into [0, 1] crop coordinates and ``Box.from_crop``
-back, and :func:`uncrop` resizes an ``S x S`` map back onto the original image.
+pixels of the original image (it may reach outside the image; outside is filled), possibly turned
+by an angle (an aligned face), so coordinates map both ways: ``Box.to_crop`` turns pixels into
+[0, 1] crop coordinates and ``Box.from_crop`` back, and :func:`uncrop` resizes an ``S x S`` map
+back onto the original image. Which box a face gets is the crop rule's (:mod:`ifan.data.crop`).
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,21 +78,47 @@ def find_image(folder: Path, stem: str) -> Path | None:
 
 @dataclass(frozen=True)
 class Box:
-    """A square crop: top-left corner ``(x0, y0)`` and side, in pixels of the original image."""
+    """A square crop: top-left corner ``(x0, y0)`` and side, in pixels of the original image,
+    turned by ``angle`` degrees about its centre (the crop's x axis points along
+    ``(cos angle, sin angle)`` in the image, y down: a positive angle follows a face tilted
+    clockwise on screen)."""
 
     x0: int
     y0: int
     side: int
+    angle: float = 0.0
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The box's centre in image pixels."""
+        return self.x0 + self.side / 2, self.y0 + self.side / 2
+
+    def _rotation(self, dtype: torch.dtype) -> torch.Tensor:
+        """``2 x 2``: crop axes (columns) in image coordinates."""
+        a = math.radians(self.angle)
+        return torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], dtype=dtype)
 
     def to_crop(self, points: torch.Tensor) -> torch.Tensor:
         """``N x 2`` pixel coordinates (x, y) -> coordinates in [0, 1] of the crop."""
-        origin = torch.tensor([self.x0, self.y0], dtype=points.dtype)
-        return (points - origin) / self.side
+        centre = torch.tensor(self.centre, dtype=points.dtype)
+        if not self.angle:
+            return (points - centre) / self.side + 0.5
+        return (points - centre) @ self._rotation(points.dtype) / self.side + 0.5
 
     def from_crop(self, points: torch.Tensor) -> torch.Tensor:
         """``N x 2`` crop coordinates in [0, 1] -> pixel coordinates of the original image."""
-        origin = torch.tensor([self.x0, self.y0], dtype=points.dtype)
-        return points * self.side + origin
+        centre = torch.tensor(self.centre, dtype=points.dtype)
+        if not self.angle:
+            return (points - 0.5) * self.side + centre
+        return (points - 0.5) * self.side @ self._rotation(points.dtype).T + centre
+
+    def scaled(self, factor: float) -> Box:
+        """The box with the same centre and angle, its side times ``factor``."""
+        if factor == 1:
+            return self
+        cx, cy = self.centre
+        side = max(1, round(self.side * factor))
+        return Box(round(cx - side / 2), round(cy - side / 2), side, self.angle)
 
 
 def letterbox(width: int, height: int) -> Box:
@@ -117,6 +145,19 @@ def crop_square(
     fill: int | tuple[int, ...] = 0,
 ) -> Image.Image:
     """The ``box`` region of ``image`` resized to ``size x size``; outside the image is ``fill``."""
+    if box.angle and size < box.side:
+        # Turn at the box's own resolution, then shrink with the resize's anti-aliasing.
+        return crop_square(image, box, box.side, resample, fill).resize((size, size), resample)
+    if box.angle:
+        # One affine resampling: output pixel centre (u + 0.5) -> image point (Pillow samples
+        # pixel centres), scaled by side / size and turned by the box's angle about its centre.
+        k = box.side / size
+        a = math.radians(box.angle)
+        cos, sin = math.cos(a) * k, math.sin(a) * k
+        cx, cy = box.centre
+        h = size / 2
+        data = (cos, -sin, cx - cos * h + sin * h, sin, cos, cy - sin * h - cos * h)
+        return image.transform((size, size), Image.Transform.AFFINE, data, resample, fillcolor=fill)
     canvas = Image.new(image.mode, (box.side, box.side), fill)
     canvas.paste(image, (-box.x0, -box.y0))
     return canvas.resize((size, size), resample)
@@ -137,7 +178,25 @@ def uncrop(
     (class indices). Parts of the image outside the box are zero.
     """
     dtype = maps.dtype
+    if box.angle:
+        return _uncrop_turned(maps.float(), box, width, height, mode).to(dtype)
     kwargs = {"align_corners": False} if mode == "bilinear" else {}
     scaled = F.interpolate(maps[None].float(), size=(box.side, box.side), mode=mode, **kwargs)[0]
     pads = (box.x0, width - box.x0 - box.side, box.y0, height - box.y0 - box.side)
     return F.pad(scaled, pads).to(dtype)
+
+
+def _uncrop_turned(
+    maps: torch.Tensor, box: Box, width: int, height: int, mode: str
+) -> torch.Tensor:
+    """:func:`uncrop` for a turned box: each image pixel centre looks up its crop coordinates."""
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float32) + 0.5,
+        torch.arange(width, dtype=torch.float32) + 0.5,
+        indexing="ij",
+    )
+    crop = box.to_crop(torch.stack([xs.flatten(), ys.flatten()], dim=1)).reshape(height, width, 2)
+    inside = ((crop >= 0) & (crop < 1)).all(dim=-1)
+    grid = (crop * 2 - 1)[None]  # the [-1, 1] grid of grid_sample (align_corners=False)
+    out = F.grid_sample(maps[None], grid, mode=mode, padding_mode="border", align_corners=False)
+    return out[0] * inside

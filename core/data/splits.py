@@ -1,47 +1,40 @@
-"""Opening a task's dataset splits as the manifest says: the format's reader, the bad-sample
-policy, a validation split carved out of train, and augmentation of the training split."""
+"""Opening a task's dataset splits as the manifest says: the format's reader with the model's crop
+rule, the bad-sample policy, a validation split carved out of train, the prepared copy of each
+split, and the augmentation of the training split."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import Dataset, Subset
 
 from ifan.contract import SPLITS, OpenContext, Split, Task
-from ifan.data.augment import JointAugment, mirror_permutation
+from ifan.data.augment import mirror_permutation
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
+from ifan.data.face_boxes import CropReport, FaceLocator
 from ifan.errors import IfanError
 from ifan.manifest.loader import TaskConfig
 
-
-class AugmentedDataset(Dataset):
-    """A training split whose samples ``task.augment`` changes at random each time they are read."""
-
-    def __init__(self, base: Dataset, task: Task, augment: JointAugment):
-        self.base = base
-        self.task = task
-        self.augment = augment
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image, target = self.base[index]
-        return self.task.augment(image, target, self.augment)
+if TYPE_CHECKING:
+    from ifan.data.batch_augment import BatchAugment
+    from ifan.manifest import Manifest
 
 
 @dataclass
 class TaskSplits:
-    """One task's opened splits, where each came from and what its reader skipped."""
+    """One task's opened splits, where each came from, what its reader skipped, how its faces
+    were cropped, and the training split's augmentation (None: not augmented)."""
 
     task: str
     datasets: dict[Split, Dataset] = field(default_factory=dict)
     sources: dict[Split, str] = field(default_factory=dict)
     bad: dict[Split, BadSamples] = field(default_factory=dict)
+    crops: dict[Split, CropReport] = field(default_factory=dict)
+    augment: BatchAugment | None = None
 
 
 def carve(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -59,51 +52,95 @@ def carve(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
 def open_splits(
     config: TaskConfig,
     task: Task,
-    input_size: int,
-    seed: int,
+    manifest: Manifest,
     splits: Sequence[Split] = SPLITS,
     augment: bool = True,
+    progress: bool = True,
+    prepare: bool | None = None,
 ) -> TaskSplits:
     """The splits of ``splits`` that the task's data table gives (val may be carved from train),
-    the training split augmented unless ``augment`` is False or the manifest turns it off."""
+    each face cropped by the manifest's crop rule, read from its prepared copy when
+    ``train.prepared``; the training split keeps ``train.room`` around each face and gets its
+    augmentation unless ``augment`` is False or the task's table turns it off. ``prepare``
+    overrides ``train.prepared``."""
     data = config.data
-    fmt = config.entry.cls.format(data.format)
+    seed = manifest.train.seed
     out = TaskSplits(config.name)
     carving = data.val_fraction is not None and "val" in splits
+    augmenting = augment and config.augment.enabled
+    prepare = manifest.train.prepared if prepare is None else prepare
+    opener = _Opener(config, manifest, progress, prepare)
     for split in SPLITS:
         wanted = split in splits or (split == "train" and carving)
         if not wanted or split not in data.splits:
             continue
-        bad = BadSamples(config.on_bad_sample)
-        ctx = OpenContext(input_size, bad)
-        try:
-            dataset = fmt.open(data.splits[split], split, data.options, ctx)
-        except DatasetError as error:
-            raise DatasetError(f"tasks.{config.name}.data.{split}: {error}") from None
+        room = manifest.train.room if split == "train" and augmenting else 1.0
+        dataset, bad, report = opener.open(split, room)
         out.datasets[split] = dataset
         out.sources[split] = str(data.splits[split])
         out.bad[split] = bad
+        out.crops[split] = report
     if carving:
         assert data.val_fraction is not None
         train = out.datasets["train"]
+        plain = train if not augmenting else opener.open("train", 1.0)[0]
         kept, held = carve(len(train), data.val_fraction, seed)  # type: ignore[arg-type]
-        out.datasets["train"], out.datasets["val"] = Subset(train, kept), Subset(train, held)
+        out.datasets["train"], out.datasets["val"] = Subset(train, kept), Subset(plain, held)
         out.sources["train"] += f" ({len(kept) + len(held)} read, {len(held)} carved out as val)"
         out.sources["val"] = f"val_fraction {data.val_fraction:g} of train, seed {seed}"
         out.bad["val"] = BadSamples(config.on_bad_sample)
+        out.crops["val"] = out.crops["train"]
         if "train" not in splits:
-            for table in (out.datasets, out.sources, out.bad):
+            for table in (out.datasets, out.sources, out.bad, out.crops):
                 del table["train"]
     if data.train_samples is not None and "train" in out.datasets:
         _limit_train(out, data.train_samples, seed)
-    for table in (out.datasets, out.sources, out.bad):
+    for table in (out.datasets, out.sources, out.bad, out.crops):
         ordered = {split: table.pop(split) for split in SPLITS if split in table}
         table.update(ordered)
-    if augment and config.augment.enabled and "train" in out.datasets:
-        out.datasets["train"] = AugmentedDataset(
-            out.datasets["train"], task, joint_augment(config, task, input_size)
-        )
+    if augmenting and "train" in out.datasets:
+        out.augment = batch_augment(config, task, manifest.model.input_size, manifest.train.room)
     return out
+
+
+class _Opener:
+    """Opens one split of a task at a given room, through its prepared copy when asked."""
+
+    def __init__(self, config: TaskConfig, manifest: Manifest, progress: bool, prepare: bool):
+        self.config = config
+        self.manifest = manifest
+        self.progress = progress
+        self.prepare = prepare
+        self.locators: dict[float, FaceLocator] = {}
+
+    def open(self, split: Split, room: float) -> tuple[Dataset, BadSamples, CropReport]:
+        config, data = self.config, self.config.data
+        size = round(self.manifest.model.input_size * room)
+        bad = BadSamples(config.on_bad_sample)
+        ctx = OpenContext(size, bad, self._locator(room))
+        fmt = config.entry.cls.format(data.format)
+        try:
+            dataset = fmt.open(data.splits[split], split, data.options, ctx)
+            if self.prepare:
+                from ifan.data.preparation import prepared_split
+
+                dataset = prepared_split(dataset, config, split, size, room, self.progress)
+                for reason in getattr(dataset, "skipped", []):
+                    bad.report(DatasetError(reason))
+        except DatasetError as error:
+            raise DatasetError(f"tasks.{config.name}.data.{split}: {error}") from None
+        return dataset, bad, ctx.report
+
+    def _locator(self, room: float) -> FaceLocator:
+        if room not in self.locators:
+            from ifan.data.face_boxes import BoxCache
+            from ifan.detection import get_detector
+            from ifan.plugins import load_registry
+
+            rule = self.manifest.model.crop
+            detector = get_detector(load_registry(), rule.detector)
+            self.locators[room] = FaceLocator(rule, detector, BoxCache(), room)
+        return self.locators[room]
 
 
 def _limit_train(out: TaskSplits, samples: int, seed: int) -> None:
@@ -118,11 +155,20 @@ def _limit_train(out: TaskSplits, samples: int, seed: int) -> None:
     out.sources["train"] += f" (train_samples: {samples} of {size} kept)"
 
 
-def joint_augment(config: TaskConfig, task: Task, input_size: int) -> JointAugment:
+def batch_augment(config: TaskConfig, task: Task, input_size: int, room: float) -> BatchAugment:
     """The task's augmentation, with the mirror permutation of its labels."""
+    from ifan.data.batch_augment import BatchAugment
+
     pairs = task.labels.mirror_pairs()
     swap = None if pairs is None else mirror_permutation(task.labels.names, pairs)
     try:
-        return JointAugment(config.augment, input_size, swap)
+        return BatchAugment(config.augment, input_size, swap, room)
     except IfanError as error:
         raise IfanError(f"tasks.{config.name}.augment.flip: {error}") from None
+
+
+def as_float(image: Any) -> Any:
+    """A sample's or batch's image in [0, 1] float: prepared splits hold uint8 pixels."""
+    if isinstance(image, torch.Tensor) and image.dtype == torch.uint8:
+        return image.float().div_(255)
+    return image

@@ -32,6 +32,7 @@ from ifan.contract import (
 )
 from ifan.data.augment import AugmentOptions
 from ifan.data.bad_samples import OnBadSample
+from ifan.data.crop import CropRule
 
 MAX_INPUT_SIZE = 1024
 MAX_ITERATIONS = 8
@@ -100,6 +101,11 @@ class ModelConfig(_Strict):
         le=256,
         description="channels each task's re-encoder feeds back at every feedback level",
     )
+    crop: CropRule = Field(
+        default_factory=CropRule,
+        description="how a face is found and cropped, the same in training, evaluation and "
+        "prediction (stored in every checkpoint)",
+    )
 
     @field_validator("backbone")
     @classmethod
@@ -139,6 +145,18 @@ class TrainConfig(_Strict):
         "the batches in one pass over the largest training split",
     )
     workers: int = Field(0, ge=0, le=64, description="data-loading processes per task")
+    prepared: bool = Field(
+        True,
+        description="read each split from a prepared copy (its faces cropped once, stored as raw "
+        "pixels in the cache) instead of decoding every photo on every pass",
+    )
+    room: float = Field(
+        1.25,
+        ge=1,
+        le=2,
+        description="a prepared training split keeps this much more than the crop around each "
+        "face, so that augmentation's rotations, zooms and shifts show real pixels",
+    )
     checkpoint_every: int = Field(
         0,
         ge=0,

@@ -14,7 +14,7 @@ seeds, and :func:`schedule` lists the updates in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +100,8 @@ class StreamSampler(Sampler):
 
 
 class SeededDataset(Dataset):
-    """Reads ``(index, seed)`` items: the sample at ``index`` with torch's random generator
-    seeded by ``seed`` while it is made, so its augmentation depends only on the schedule."""
+    """Reads ``(index, seed)`` items: ``(sample, seed)``, the sample at ``index`` with the seed
+    its augmentation is drawn from, so that it depends only on the schedule."""
 
     def __init__(self, base: Dataset):
         self.base = base
@@ -109,11 +109,21 @@ class SeededDataset(Dataset):
     def __len__(self) -> int:
         return len(self.base)  # type: ignore[arg-type]
 
-    def __getitem__(self, item: tuple[int, int]) -> Any:
+    def __getitem__(self, item: tuple[int, int]) -> tuple[Any, int]:
         index, seed = item
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return self.base[index]
+        return self.base[index], seed
+
+
+class SeededCollate:
+    """Batches ``(sample, seed)`` items: the task's own collate of the samples, then the seeds
+    as an int64 tensor."""
+
+    def __init__(self, collate: Callable[[list], tuple[Any, Any]]):
+        self.collate = collate
+
+    def __call__(self, items: list[tuple[Any, int]]) -> tuple[Any, Any, torch.Tensor]:
+        images, target = self.collate([sample for sample, _ in items])
+        return images, target, torch.tensor([seed for _, seed in items], dtype=torch.int64)
 
 
 def _mix(*values: int) -> int:

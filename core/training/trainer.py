@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ifan.data.splits import open_splits
+from ifan.data.splits import as_float, open_splits
 from ifan.errors import IfanError
 from ifan.manifest import Manifest
 from ifan.network.model import IFAN, build_model
@@ -46,6 +46,7 @@ from ifan.training.checkpoint import (
 from ifan.training.history import History
 from ifan.training.run import CURVES, HISTORY, run_meta
 from ifan.training.scheduler import (
+    SeededCollate,
     SeededDataset,
     StreamSampler,
     TaskStream,
@@ -113,9 +114,7 @@ class Trainer:
         self.model = build_model(manifest).to(self.procs.device, memory_format=self._layout())
         self.names = self.model.task_names
         self.data = {
-            name: open_splits(
-                config, self.model.tasks[name], manifest.model.input_size, self.config.seed
-            )
+            name: open_splits(config, self.model.tasks[name], manifest, progress=self.procs.main)
             for name, config in manifest.tasks.items()
         }
         self.streams = self._streams()
@@ -278,14 +277,20 @@ class Trainer:
             loader = DataLoader(
                 SeededDataset(self.data[task].datasets["train"]),
                 batch_sampler=sampler,
-                collate_fn=self.model.tasks[task].collate,
+                collate_fn=SeededCollate(self.model.tasks[task].collate),
                 num_workers=self.config.workers,
                 persistent_workers=self.config.workers > 0,
             )
             self.loaders[task] = iter(loader)
-        images, target = next(self.loaders[task])
-        images = images.to(self.procs.device, memory_format=self._layout())
-        return images, _to(target, self.procs.device)
+        images, target, seeds = next(self.loaders[task])
+        images, target = images.to(self.procs.device), _to(target, self.procs.device)
+        augment = self.data[task].augment
+        if augment is not None:
+            # On the batch, on the training device; each sample's draw comes from its own seed.
+            handler = self.model.tasks[task]
+            images, target = handler.augment_batch(images, target, augment.seeded(seeds))
+        images = as_float(images).contiguous(memory_format=self._layout())
+        return images, target
 
     def _layout(self) -> torch.memory_format:
         return torch.channels_last if self.config.channels_last else torch.contiguous_format

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from ifan.data.splits import as_float
 from ifan.metric import Metric
 from ifan.network.model import IFAN
 
@@ -31,7 +32,9 @@ def evaluate_task(
     model.eval()
     with torch.no_grad():
         for images, target in loader:
-            outputs = model(images.to(device), task=task, iterations=iterations, heads=[task])
+            outputs = model(
+                as_float(images.to(device)), task=task, iterations=iterations, heads=[task]
+            )
             metric.update(outputs[-1][task].float().cpu(), target)
     model.train(training)
     metric.all_reduce()

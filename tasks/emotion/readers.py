@@ -1,7 +1,9 @@
 """Readers of the emotion formats: a folder per class, and the original ``fer2013.csv``.
 
-Faces are letterboxed (padded to a centred square, never cut) and resized to ``S x S``; FER2013's
-48 x 48 grey faces are simply scaled up and made RGB. The target is ``{"label": class index}``.
+Faces are cropped by the model's crop rule (:mod:`ifan.data.crop`: the largest face the detector
+finds, enlarged for the detector when small; a dataset of face crops falls back on the whole image
+placed like the detector's typical box) and resized to ``S x S``; FER2013's 48 x 48 grey faces are
+made RGB. The target is ``{"label": class index}``.
 """
 
 from __future__ import annotations
@@ -20,16 +22,10 @@ from PIL import Image
 
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
-from ifan.data.dataset import RecordDataset
+from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
-from ifan.data.images import (
-    IMAGE_SUFFIXES,
-    crop_square,
-    image_size,
-    letterbox,
-    load_rgb,
-    to_tensor,
-)
+from ifan.data.face_boxes import FaceHint
+from ifan.data.images import IMAGE_SUFFIXES, Box, crop_square, image_size, load_rgb, to_tensor
 from ifan.data.lists import undecodable
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -40,16 +36,25 @@ CSV_COLUMNS = ("emotion", "pixels", "Usage")
 
 
 def _sample(
-    photo: Image.Image, label: int, size: int
+    photo: Image.Image, label: int, box: Box, size: int
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    image = to_tensor(crop_square(photo.convert("RGB"), letterbox(*photo.size), size))
+    image = to_tensor(crop_square(photo.convert("RGB"), box, size))
     return image, {"label": torch.tensor(label, dtype=torch.int64)}
 
 
-def load_file(record: tuple[Path, int], size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def load_file(
+    record: tuple[Path, int], box: Box, size: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One face of a class folder."""
     path, label = record
-    return _sample(load_rgb(path), label, size)
+    return _sample(load_rgb(path), label, box, size)
+
+
+def file_hint(record: tuple[Path, int]) -> FaceHint:
+    """A face photo: the largest face in it; the whole image is the reference."""
+    path, _ = record
+    width, height = image_size(path)
+    return FaceHint(path, (0, 0, width, height), None, str(path))
 
 
 def read_class_folders(
@@ -87,7 +92,7 @@ def _readable(path: Path) -> Path:
 def open_class_folders(path: Path, classes: Sequence[str], ctx: OpenContext) -> RecordDataset:
     """The ``folder`` split at ``path``."""
     records = read_class_folders(path, classes, ctx.bad)
-    return RecordDataset(records, partial(load_file, size=ctx.input_size), ctx.bad)
+    return face_dataset(records, file_hint, partial(load_file, size=ctx.input_size), ctx)
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,17 @@ class PixelRecord:
     label: int
 
 
-def load_pixels(record: PixelRecord, size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def load_pixels(
+    record: PixelRecord, box: Box, size: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One face of fer2013.csv."""
-    return _sample(Image.fromarray(record.pixels, mode="L"), record.label, size)
+    return _sample(Image.fromarray(record.pixels, mode="L"), record.label, box, size)
+
+
+def pixel_hint(record: PixelRecord, where: str) -> FaceHint:
+    """A face crop held as pixels: the largest face in it; the whole image is the reference."""
+    height, width = record.pixels.shape
+    return FaceHint(record.pixels, (0, 0, width, height), None, where)
 
 
 def read_fer2013_csv(path: Path, usage: str, bad: BadSamples) -> list[PixelRecord]:
@@ -190,4 +203,5 @@ def _pixels(text: str, where: str) -> np.ndarray:
 def open_fer2013_csv(path: Path, usage: str, ctx: OpenContext) -> RecordDataset:
     """The fer2013.csv rows of one ``Usage``."""
     records = read_fer2013_csv(path, usage, ctx.bad)
-    return RecordDataset(records, partial(load_pixels, size=ctx.input_size), ctx.bad)
+    hint = partial(pixel_hint, where=f"{path} ({usage})")
+    return face_dataset(records, hint, partial(load_pixels, size=ctx.input_size), ctx)

@@ -40,7 +40,7 @@ class EmotionTask(Task):
     """
 
     name = "emotion"
-    contract_version = "1.0"
+    contract_version = "1.1"
     description = "facial emotion recognition (paper §4.1.2: classes from the 4x4 tap)"
     Options = EmotionOptions
     labels = LabelSchema(kind="class", names=FER2013_CLASSES)

@@ -11,10 +11,15 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from ifan.contract import DatasetFormat, LabelSchema, OpenContext, Split
-from ifan.data.dataset import RecordDataset
+from ifan.data.dataset import RecordDataset, face_dataset
 from ifan_tasks.landmarks.mtfl import MTFL_EYES, read_mtfl
 from ifan_tasks.landmarks.pointfiles import read_point_csv, read_pts_folder
-from ifan_tasks.landmarks.samples import Crop, CropOptions, LandmarkRecord, load_landmarks
+from ifan_tasks.landmarks.samples import (
+    CropOptions,
+    LandmarkRecord,
+    face_hint,
+    load_landmarks,
+)
 
 IBUG68_EYES = ((36, 39), (42, 45))
 """The eye corners of the 68-point iBUG/300-W mark-up; each eye's centre is their middle."""
@@ -35,10 +40,9 @@ def _dataset(
     eyes: Sequence[Sequence[int]],
     options: CropOptions,
 ) -> RecordDataset:
-    load = partial(
-        load_landmarks, size=ctx.input_size, eyes=eyes, crop=options.crop, margin=options.margin
-    )
-    return RecordDataset(records, load, ctx.bad)
+    hint = partial(face_hint, crop=options.crop, margin=options.margin)
+    load = partial(load_landmarks, size=ctx.input_size, eyes=eyes)
+    return face_dataset(records, hint, load, ctx)
 
 
 class MtflFormat(DatasetFormat):
@@ -109,12 +113,11 @@ class PointSetOptions(CropOptions):
 
 
 class PtsOptions(PointSetOptions):
-    crop: Crop = Field("points", description=CropOptions.model_fields["crop"].description)
     one_based: bool = Field(True, description="coordinates start at 1 (menpo's reading of .pts)")
 
 
 class PtsFormat(DatasetFormat):
-    """menpo/300-W ``.pts`` files; faces cropped around their points by default."""
+    """menpo/300-W ``.pts`` files beside their images."""
 
     name = "pts"
     description = "menpo / 300-W .pts files beside their images"

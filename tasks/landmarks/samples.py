@@ -1,11 +1,13 @@
 """Landmark samples: a photo and its points in pixels made into the network's crop and targets.
 
-Two crops (the format option ``crop``): ``image`` letterboxes the whole photo (padded to a centred
-square, never cut; right for face crops such as MTFL's), ``points`` takes a square around the
-annotated points, enlarged by ``margin`` of their extent on each side (300-W practice for faces in
-large photos; it uses the ground truth, so test faces must be cropped the same way). The target
-holds the points in [0, 1] crop coordinates and the inter-ocular distance (between the two eye
-centres) in the same units, which normalises the error.
+Two crops (the format option ``crop``): ``face``, the model's crop rule (:mod:`ifan.data.crop`:
+the face detector's box enlarged by the rule's margin, the same crop evaluation and prediction
+make), for which the face holding the points' centre is chosen; and ``points``, a square around
+the annotated points enlarged by ``margin`` of their extent on each side (300-W practice). The
+``points`` crop uses the answer to place the face, which prediction cannot: it flatters
+evaluation, and a model trained on it meets faces framed differently in use. The target holds the
+points in [0, 1] crop coordinates and the inter-ocular distance (between the two eye centres) in
+the same units, which normalises the error.
 """
 
 from __future__ import annotations
@@ -20,25 +22,19 @@ from pydantic import Field
 
 from ifan.contract import FormatOptions
 from ifan.data.errors import DatasetError
-from ifan.data.images import (
-    box_around,
-    crop_square,
-    image_size,
-    letterbox,
-    load_rgb,
-    to_tensor,
-)
+from ifan.data.face_boxes import FaceHint
+from ifan.data.images import Box, box_around, crop_square, image_size, load_rgb, to_tensor
 
-Crop = Literal["image", "points"]
+Crop = Literal["face", "points"]
 
 
 class CropOptions(FormatOptions):
     """How a face is cropped (every landmark format has these)."""
 
     crop: Crop = Field(
-        "image",
-        description="'image': the whole photo, padded to a square; 'points': a square around the "
-        "annotated points (uses the ground truth)",
+        "face",
+        description="'face': the model's crop rule ([model.crop], as in prediction); 'points': a "
+        "square around the annotated points (uses the ground truth, flatters evaluation)",
     )
     margin: float = Field(
         0.15, ge=0, le=2, description="crop 'points': added on each side, times the points' extent"
@@ -86,14 +82,23 @@ def checked_record(record: LandmarkRecord, eyes: Sequence[Sequence[int]]) -> Lan
     return record
 
 
-def load_landmarks(
-    record: LandmarkRecord, size: int, eyes: Sequence[Sequence[int]], crop: Crop, margin: float
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``(image, {"points", "iod", attributes...})`` for one face."""
-    photo = load_rgb(record.image)
+def face_hint(record: LandmarkRecord, crop: Crop, margin: float) -> FaceHint:
+    """What the crop rule needs of one face: the points' bounds and centre (or, for the
+    ``points`` crop, the square around them)."""
     pixels = torch.tensor(record.points, dtype=torch.float32)
-    box = letterbox(*photo.size) if crop == "image" else box_around(pixels, margin)
-    points = box.to_crop(pixels)
+    low, high = pixels.min(dim=0).values, pixels.max(dim=0).values
+    fixed = box_around(pixels, margin) if crop == "points" else None
+    reference = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+    anchor = (float(pixels[:, 0].mean()), float(pixels[:, 1].mean()))
+    return FaceHint(record.image, reference, anchor, record.where, fixed)
+
+
+def load_landmarks(
+    record: LandmarkRecord, box: Box, size: int, eyes: Sequence[Sequence[int]]
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``(image, {"points", "iod", attributes...})`` for one face cropped by ``box``."""
+    photo = load_rgb(record.image)
+    points = box.to_crop(torch.tensor(record.points, dtype=torch.float32))
     centres = eye_centres(points, eyes)
     target = {"points": points, "iod": (centres[0] - centres[1]).norm()}
     target.update({k: torch.tensor(v, dtype=torch.int64) for k, v in record.attributes.items()})

@@ -33,7 +33,7 @@ class LandmarksTask(Task):
     """
 
     name = "landmarks"
-    contract_version = "1.0"
+    contract_version = "1.1"
     description = "facial landmark localisation (paper §4.1.2: Euclidean regression, 8x8 tap)"
     Options = LandmarksOptions
     labels = LabelSchema(kind="points", names=MTFL_POINTS, unit="normalised coordinates")
@@ -73,17 +73,12 @@ class LandmarksTask(Task):
         maps = point_heatmaps(prediction, height * scale, width * scale, radius)
         return resize_maps(maps, height, width)
 
-    def augment(self, image: Any, target: Any, augment: Any) -> tuple[Any, Any]:
-        """Image and points moved together; the inter-ocular distance scaled with the points (the
-        augmentation is a similarity: flip, rotation, zoom and a square crop)."""
-        import torch
-
-        points = target["points"]
-        out = augment(image, points=points)
-        spans = torch.cdist(points[None], points[None])[0]
-        i, j = divmod(int(spans.argmax()), len(points))
-        ratio = (out.points[i] - out.points[j]).norm() / spans[i, j].clamp_min(1e-12)
-        return out.image, {**target, "points": out.points, "iod": target["iod"] * ratio}
+    def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """Images and points moved together; the inter-ocular distance scaled with the points (the
+        augmentation is a similarity: flip, rotation, zoom and a shifted window)."""
+        out = augment(images, points=target["points"])
+        iod = target["iod"] * out.scale.to(target["iod"].dtype)
+        return out.image, {**target, "points": out.points, "iod": iod}
 
     def loss(self, prediction: Any, target: Any) -> Any:
         """Euclidean loss: the mean squared distance between predicted and true points."""

@@ -23,11 +23,11 @@ from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, load_rgb, open_image
 from ifan_tasks.parsing.classes import FASSEG_COLOURS
 from ifan_tasks.parsing.samples import (
-    Sample,
+    LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    make_sample,
+    parsing_dataset,
 )
 
 COLOURS = np.array(list(FASSEG_COLOURS.values()), dtype=np.int32)
@@ -106,15 +106,15 @@ _SORTED_CLASSES = np.argsort(COLOURS @ _CODE_WEIGHTS).astype(np.uint8)
 _SORTED_CODES = (COLOURS @ _CODE_WEIGHTS)[_SORTED_CLASSES]
 
 
-def load_fasseg(record: FassegRecord, size: int, policy: SizeMismatch) -> Sample:
-    """One FASSEG sample (see :func:`ifan_tasks.parsing.samples.make_sample`)."""
+def read_fasseg(record: FassegRecord, policy: SizeMismatch) -> LabelledPhoto:
+    """One FASSEG photo and its class indices."""
     photo = load_rgb(record.photo)
     labels = colours_to_classes(np.asarray(open_image(record.label).convert("RGB")))
     labels = fit_labels(labels, photo, record.label, record.photo, policy)
-    return make_sample(photo, labels, size)
+    return LabelledPhoto(record.photo, photo, labels)
 
 
-def open_fasseg(path: Path, ctx: OpenContext, policy: SizeMismatch) -> RecordDataset:
+def open_fasseg(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The FASSEG split whose photos are in ``path``."""
-    load = partial(load_fasseg, size=ctx.input_size, policy=policy)
-    return RecordDataset(read_fasseg_folder(path, ctx.bad, policy), load, ctx.bad)
+    records = read_fasseg_folder(path, ctx.bad, policy)
+    return parsing_dataset(records, partial(read_fasseg, policy=policy), ctx, scored)

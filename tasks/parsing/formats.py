@@ -1,5 +1,6 @@
-"""Dataset formats of the parsing task. Every reader letterboxes the photo into the ``S x S`` input
-and keeps the labels at their original size for scoring (see :mod:`ifan_tasks.parsing.samples`)."""
+"""Dataset formats of the parsing task. Every reader crops the face by the model's crop rule into
+the ``S x S`` input and, on the splits that are scored, keeps the crop's labels at the photo's
+resolution (see :mod:`ifan_tasks.parsing.samples`)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class HelenFormat(DatasetFormat):
     def open(
         self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_helen(path, ctx, options.size_mismatch)
+        return open_helen(path, ctx, options.size_mismatch, scored=split != "train")
 
 
 class FassegFormat(DatasetFormat):
@@ -56,7 +57,7 @@ class FassegFormat(DatasetFormat):
     def open(
         self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_fasseg(path, ctx, options.size_mismatch)
+        return open_fasseg(path, ctx, options.size_mismatch, scored=split != "train")
 
 
 class CelebAMaskFormat(DatasetFormat):
@@ -74,7 +75,8 @@ class CelebAMaskFormat(DatasetFormat):
         self, path: Path, split: Split, options: ParsingFormatOptions, ctx: OpenContext
     ) -> RecordDataset:
         records = read_celebamask(path, ctx.bad, options.size_mismatch)
-        return open_masked(records, ctx, len(CELEBAMASK_LABELS.names), options.size_mismatch)
+        classes = len(CELEBAMASK_LABELS.names)
+        return open_masked(records, ctx, classes, options.size_mismatch, split != "train")
 
 
 class MaskFolderOptions(ParsingFormatOptions):
@@ -123,7 +125,8 @@ class MaskFolderFormat(DatasetFormat):
         self, path: Path, split: Split, options: MaskFolderOptions, ctx: OpenContext
     ) -> RecordDataset:
         records = read_mask_folder(path, ctx.bad, options.size_mismatch)
-        return open_masked(records, ctx, len(options.classes), options.size_mismatch)
+        classes = len(options.classes)
+        return open_masked(records, ctx, classes, options.size_mismatch, split != "train")
 
 
 FORMATS = (HelenFormat(), FassegFormat(), CelebAMaskFormat(), MaskFolderFormat())

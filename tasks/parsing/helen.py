@@ -25,11 +25,11 @@ from ifan.data.errors import DatasetError
 from ifan.data.images import find_image, load_rgb, open_image
 from ifan.data.lists import Line, read_lines
 from ifan_tasks.parsing.samples import (
-    Sample,
+    LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    make_sample,
+    parsing_dataset,
 )
 
 HELEN_MAPS = 11
@@ -89,17 +89,17 @@ def read_helen_labels(record: HelenRecord) -> np.ndarray:
     return np.stack(maps).argmax(axis=0).astype(np.uint8)
 
 
-def load_helen(record: HelenRecord, size: int, policy: SizeMismatch) -> Sample:
-    """One Helen sample (see :func:`ifan_tasks.parsing.samples.make_sample`)."""
+def read_helen(record: HelenRecord, policy: SizeMismatch) -> LabelledPhoto:
+    """One Helen photo and its class indices."""
     photo = load_rgb(record.image)
     labels = read_helen_labels(record)
     labels = fit_labels(
         labels, photo, record.labels / f"{record.name}_lbl00.png", record.image, policy
     )
-    return make_sample(photo, labels, size)
+    return LabelledPhoto(record.image, photo, labels)
 
 
-def open_helen(path: Path, ctx: OpenContext, policy: SizeMismatch) -> RecordDataset:
+def open_helen(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The Helen split listed in ``path``."""
-    load = partial(load_helen, size=ctx.input_size, policy=policy)
-    return RecordDataset(read_helen_list(path, ctx.bad, policy), load, ctx.bad)
+    records = read_helen_list(path, ctx.bad, policy)
+    return parsing_dataset(records, partial(read_helen, policy=policy), ctx, scored)

@@ -22,11 +22,11 @@ from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, find_image, load_rgb
 from ifan.data.lists import Line, read_lines
 from ifan_tasks.parsing.samples import (
-    Sample,
+    LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    make_sample,
+    parsing_dataset,
     read_index_mask,
 )
 
@@ -89,18 +89,22 @@ def _listed_record(line: Line, root: Path, policy: SizeMismatch) -> MaskRecord:
     return _record(photo, root / CELEBA_MASKS / f"{photo.stem}.png", policy)
 
 
-def load_masked(record: MaskRecord, size: int, num_classes: int, policy: SizeMismatch) -> Sample:
-    """One photo with its index mask (see :func:`ifan_tasks.parsing.samples.make_sample`)."""
+def read_masked(record: MaskRecord, num_classes: int, policy: SizeMismatch) -> LabelledPhoto:
+    """One photo and its index mask."""
     photo = load_rgb(record.photo)
     labels = fit_labels(
         read_index_mask(record.mask, num_classes), photo, record.mask, record.photo, policy
     )
-    return make_sample(photo, labels, size)
+    return LabelledPhoto(record.photo, photo, labels)
 
 
 def open_masked(
-    records: list[MaskRecord], ctx: OpenContext, num_classes: int, policy: SizeMismatch
+    records: list[MaskRecord],
+    ctx: OpenContext,
+    num_classes: int,
+    policy: SizeMismatch,
+    scored: bool,
 ) -> RecordDataset:
     """A dataset of photo/mask pairs."""
-    load = partial(load_masked, size=ctx.input_size, num_classes=num_classes, policy=policy)
-    return RecordDataset(records, load, ctx.bad)
+    read = partial(read_masked, num_classes=num_classes, policy=policy)
+    return parsing_dataset(records, read, ctx, scored)

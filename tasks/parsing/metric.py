@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ifan.contract import LabelSchema
-from ifan.data.images import letterbox, uncrop
 from ifan.metrics.confusion import ConfusionMetric
 from ifan.metrics.names import value_name
 
@@ -19,9 +19,10 @@ class ParsingMetric(ConfusionMetric):
     ``f1_eyes``), and ``f1_overall`` (main): the ``overall`` group, or every class but
     ``background`` when the schema has no such group.
 
-    ``update`` takes logits ``B x C x S x S`` and a target with ``original`` (a list of ``H x W``
-    labels): each prediction is resized bilinearly onto its letterboxed original and scored
-    there, as the paper does. Without ``original`` the ``S x S`` ``mask`` is scored.
+    ``update`` takes logits ``B x C x S x S`` and a target with ``original`` (a list of the crops'
+    labels at the photo's resolution): each prediction is resized bilinearly onto its original and
+    scored there, as the paper does (ignored pixels, 255, are not scored). Without ``original``
+    the ``S x S`` ``mask`` is scored.
     """
 
     main = "f1_overall"
@@ -39,7 +40,9 @@ class ParsingMetric(ConfusionMetric):
             return
         for logits, original in zip(prediction, originals, strict=True):
             height, width = original.shape
-            scores = uncrop(logits, letterbox(width, height), width, height)
+            scores = F.interpolate(
+                logits[None].float(), size=(height, width), mode="bilinear", align_corners=False
+            )[0]
             self.add(original, scores.argmax(dim=0))
 
     def compute(self) -> dict[str, float]:

@@ -1,42 +1,88 @@
 """Parsing samples: a photo and its class-index labels made into the network's crop and targets.
 
-The photo is letterboxed (padded to a centred square, never cut) and resized to ``S x S``; the
-labels get the same box, resized with nearest neighbour and padded with 255 (ignore). The target
-also keeps the labels at their original size (``original``) because the paper scores parsing there,
-after resizing the prediction back bilinearly (§4.1.2); :func:`collate` keeps those as a list.
+The photo is cropped by the model's crop rule (:mod:`ifan.data.crop`; the face chosen is the one
+holding the centre of the face pixels, every class but the first, background) and resized to
+``S x S``; the labels get the same box, resized with nearest neighbour and padded with 255
+(ignore). Scored splits also keep the labels of the crop at the photo's own resolution
+(``original``, the box's side in pixels) because the paper scores parsing there, after resizing the
+prediction back bilinearly (§4.1.2); :func:`collate` keeps those as a list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import default_collate
 
+from ifan.contract import OpenContext
+from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
-from ifan.data.images import crop_square, image_size, letterbox, open_image, to_tensor
+from ifan.data.face_boxes import FaceHint
+from ifan.data.images import Box, crop_square, image_size, open_image, to_tensor
 
 IGNORE = 255
 SizeMismatch = Literal["error", "resize"]
 Sample = tuple[torch.Tensor, dict[str, torch.Tensor]]
+R = TypeVar("R")
 
 
-def make_sample(photo: Image.Image, labels: np.ndarray, size: int) -> Sample:
-    """``(image, {"mask", "original"})`` from an RGB photo and ``H x W`` class indices."""
-    image = to_tensor(crop_square(photo, letterbox(*photo.size), size))
-    height, width = labels.shape
+@dataclass
+class LabelledPhoto:
+    """A photo (RGB), its file and its ``H x W`` class indices of the same size."""
+
+    path: Path
+    photo: Image.Image
+    labels: np.ndarray
+
+
+def make_sample(
+    photo: Image.Image, labels: np.ndarray, box: Box, size: int, scored: bool
+) -> Sample:
+    """``(image, {"mask"})`` of the ``box`` crop of an RGB photo and its ``H x W`` class indices,
+    with ``"original"`` (the crop's labels at the photo's resolution) when ``scored``."""
+    image = to_tensor(crop_square(photo, box, size))
     label_image = Image.fromarray(labels.astype(np.uint8), mode="L")
-    mask = crop_square(
-        label_image, letterbox(width, height), size, Image.Resampling.NEAREST, fill=IGNORE
-    )
-    return image, {
-        "mask": torch.from_numpy(np.asarray(mask, dtype=np.int64).copy()),
-        "original": torch.from_numpy(labels.astype(np.int64)),
-    }
+    nearest = Image.Resampling.NEAREST
+    mask = crop_square(label_image, box, size, nearest, fill=IGNORE)
+    target = {"mask": torch.from_numpy(np.asarray(mask, dtype=np.int64).copy())}
+    if scored:
+        original = crop_square(label_image, box, box.side, nearest, fill=IGNORE)
+        target["original"] = torch.from_numpy(np.asarray(original, dtype=np.int64).copy())
+    return image, target
+
+
+def face_hint(read: Callable[[R], LabelledPhoto], record: R) -> FaceHint:
+    """The face pixels' bounds and centre (every class but background, index 0); the whole
+    photo when there are none."""
+    labelled = read(record)
+    ys, xs = np.nonzero((labelled.labels != 0) & (labelled.labels != IGNORE))
+    height, width = labelled.labels.shape
+    if len(xs) == 0:
+        return FaceHint(labelled.path, (0, 0, width, height), None, str(labelled.path))
+    reference = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    anchor = (float(xs.mean()) + 0.5, float(ys.mean()) + 0.5)
+    return FaceHint(labelled.path, reference, anchor, str(labelled.path))
+
+
+def _load(read: Callable[[R], LabelledPhoto], record: R, box: Box, size: int, scored: bool):
+    labelled = read(record)
+    return make_sample(labelled.photo, labelled.labels, box, size, scored)
+
+
+def parsing_dataset(
+    records: Sequence[R], read: Callable[[R], LabelledPhoto], ctx: OpenContext, scored: bool
+) -> RecordDataset:
+    """A parsing split whose record ``r`` is read by ``read(r)`` (picklable), each face cropped by
+    the crop rule; ``scored`` keeps the labels for the paper's scoring (not needed to train)."""
+    load = partial(_load, read, size=ctx.input_size, scored=scored)
+    return face_dataset(records, partial(face_hint, read), load, ctx)
 
 
 def _same_shape(labels: tuple[int, int], photo: tuple[int, int]) -> bool:
@@ -101,11 +147,12 @@ def read_index_mask(path: Path, num_classes: int) -> np.ndarray:
 
 
 def collate(samples: Sequence[tuple[torch.Tensor, dict[str, Any]]]) -> tuple[Any, Any]:
-    """Batch parsing samples: images and masks stacked, original-size labels kept as a list."""
-    originals = [target["original"] for _, target in samples]
+    """Batch parsing samples: images and masks stacked, original-size labels (when the split
+    keeps them) as a list."""
     rest = [
         (image, {k: v for k, v in target.items() if k != "original"}) for image, target in samples
     ]
     images, targets = default_collate(rest)
-    targets["original"] = originals
+    if all("original" in target for _, target in samples):
+        targets["original"] = [target["original"] for _, target in samples]
     return images, targets

@@ -27,7 +27,7 @@ class ParsingTask(Task):
     """
 
     name = "parsing"
-    contract_version = "1.0"
+    contract_version = "1.1"
     description = "face parsing (paper §4.1.2: per-pixel classes from the 128x128 up-path tap)"
     Options = ParsingOptions
     labels = HELEN_LABELS
@@ -58,10 +58,9 @@ class ParsingTask(Task):
 
         return resize_maps(prediction.softmax(1), height, width)
 
-    def augment(self, image: Any, target: Any, augment: Any) -> tuple[Any, Any]:
-        """Image and ``S x S`` mask moved together (left/right classes swap on a flip); the
-        original-size labels, used only for scoring, are left as they are."""
-        out = augment(image, mask=target["mask"])
+    def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """Images and masks moved together (left/right classes swap on a flip)."""
+        out = augment(images, masks=target["mask"])
         return out.image, {**target, "mask": out.mask}
 
     def loss(self, prediction: Any, target: Any) -> Any:

@@ -1,0 +1,82 @@
+"""Which prepared copy a split reads (:mod:`ifan.data.prepared` stores and checks it): its folder
+in the cache, and the key that says when it must be rebuilt.
+
+The folder is named by the task, the split, the split's path, the crop size and the room, so one
+setting keeps one copy. The key holds everything the samples depend on: the format and its
+options, the versions of ifan and of the task's plugin, the crop size and room, and a digest of
+the reader's records (with each face's crop box, so a change of crop rule shows) and of every
+file they name (size and modification time). Any change rebuilds the copy; a stale one is never
+read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pickle
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+import ifan
+from ifan.contract import Split
+from ifan.data.prepared import prepare
+from ifan.files import cache_folder
+from ifan.manifest.loader import TaskConfig
+
+
+def prepared_split(
+    dataset: Dataset, config: TaskConfig, split: Split, size: int, room: float, progress: bool
+) -> Dataset:
+    """The prepared copy of ``dataset`` (built now if missing or stale); ``dataset`` itself when
+    its reader keeps no records to identify its samples by (it is then read as it is)."""
+    records = getattr(dataset, "records", None)
+    if records is None:
+        return dataset
+    source = str(config.data.splits[split])
+    name = f"{config.name}-{split}-{_digest(f'{source} {size} {room}')[:12]}"
+    key = {
+        "task": config.name,
+        "format": config.data.format,
+        "options": config.data.options.model_dump(mode="json"),
+        "source": source,
+        "size": size,
+        "room": room,
+        "ifan": ifan.__version__,
+        "plugin": f"{config.entry.distribution} {config.entry.version}",
+        "records": records_digest(records),
+    }
+    label = f"preparing {config.name} {split}" if progress else None
+    return prepare(dataset, cache_folder() / "prepared" / name, key, progress=label)
+
+
+def records_digest(records: Any) -> str:
+    """A digest of ``records`` and of the size and modification time of every file they name."""
+    digest = hashlib.sha256(pickle.dumps(records, protocol=4))
+    for path in sorted(set(_paths(records))):
+        try:
+            stat = path.stat()
+            digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path} missing\n".encode())
+    return digest.hexdigest()
+
+
+def _paths(value: Any):
+    """Every :class:`~pathlib.Path` in a structure of tuples, lists, dicts and dataclasses."""
+    if isinstance(value, Path):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _paths(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _paths(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _paths(getattr(value, f.name))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
