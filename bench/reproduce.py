@@ -255,8 +255,7 @@ def mtfl_val_faces(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]
     manifest = load_manifest(MANIFEST, real_data_settings(args.data), only=["landmarks"])
     config = manifest.tasks["landmarks"]
     opened = open_splits(
-        config, config.build_task(), manifest.model.input_size, manifest.train.seed,
-        splits=("val",),
+        config, config.build_task(), manifest, splits=("val",),
     )  # fmt: skip
     val = opened.datasets["val"]
     records = [val.dataset.records[i] for i in val.indices]
@@ -333,8 +332,7 @@ def run_baselines(args: argparse.Namespace) -> None:
     for name in ("landmarks", "emotion"):
         config = manifest.tasks[name]
         opened[name] = open_splits(
-            config, config.build_task(), manifest.model.input_size, manifest.train.seed,
-            augment=False,
+            config, config.build_task(), manifest, augment=False,
         )  # fmt: skip
     splits = opened["landmarks"].datasets
     train = torch.stack([splits["train"][i][1]["points"] for i in range(len(splits["train"]))])

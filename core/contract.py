@@ -120,7 +120,8 @@ class OpenContext:
         """The crop of each face by the model's crop rule (:mod:`ifan.data.face_boxes`), in the
         order of ``hints``; how each was found is added to ``report``. Without ``faces`` (a
         context made by hand, as in a reader's unit test) no detector runs: every face is
-        cropped from its annotation by the fallback rule of the default crop rule."""
+        cropped to the square around its annotation's region (a face photo: the whole photo,
+        letterboxed)."""
         from ifan.data.face_boxes import FaceLocator
 
         locator = self.faces if self.faces is not None else FaceLocator.without_detector()

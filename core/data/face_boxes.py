@@ -32,6 +32,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ifan.data.crop import CropRule, detect_faces, face_crop
+from ifan.data.errors import DatasetError
 from ifan.data.images import Box, load_rgb
 from ifan.detection import FaceBox, FaceDetector
 from ifan.files import cache_folder
@@ -164,8 +165,10 @@ class FaceLocator:
 
     @classmethod
     def without_detector(cls) -> FaceLocator:
-        """A locator that detects nothing: every face takes the fallback (a reader's unit test)."""
-        return cls(CropRule(), None)
+        """A locator that detects nothing (a reader's unit test): every face is cropped to the
+        square around its annotation's region, with no margin (a face photo: the photo
+        letterboxed)."""
+        return cls(CropRule(margin=0), None)
 
     def detections(
         self, images: Sequence[Path | np.ndarray], progress: str | None = None
@@ -178,14 +181,20 @@ class FaceLocator:
         missing = {key: image for key, image in zip(keys, images, strict=True) if key not in cached}
         found: dict[str, list[FaceBox]] = {}
         bar = tqdm(missing.items(), desc=progress, unit="image", disable=None if progress else True)
+        unreadable: set[str] = set()
         for key, image in bar:
-            found[key] = detect_faces(self.detector, _photo(image), self.rule)  # type: ignore[arg-type]
+            try:
+                photo = _photo(image)
+            except DatasetError:  # reported with its file when the sample is loaded
+                unreadable.add(key)
+                continue
+            found[key] = detect_faces(self.detector, photo, self.rule)  # type: ignore[arg-type]
             if self.cache is not None and len(found) % 500 == 0:
                 self.cache.put(found)
         if self.cache is not None and found:
             self.cache.put(found)
         cached.update(found)
-        return [cached[key] for key in keys]
+        return [cached.get(key, []) for key in keys]
 
     def crops(
         self, hints: Sequence[FaceHint], progress: str | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
@@ -107,4 +108,8 @@ def open_masked(
 ) -> RecordDataset:
     """A dataset of photo/mask pairs."""
     read = partial(read_masked, num_classes=num_classes, policy=policy)
-    return parsing_dataset(records, read, ctx, scored)
+    return parsing_dataset(records, _photo, read, ctx, scored)
+
+
+def _photo(record: Any) -> Path:
+    return record.photo

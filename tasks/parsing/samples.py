@@ -1,7 +1,7 @@
 """Parsing samples: a photo and its class-index labels made into the network's crop and targets.
 
-The photo is cropped by the model's crop rule (:mod:`ifan.data.crop`; the face chosen is the one
-holding the centre of the face pixels, every class but the first, background) and resized to
+The photo is cropped by the model's crop rule (:mod:`ifan.data.crop`; the face chosen is the
+largest the detector finds, as parsing datasets are photos of one face) and resized to
 ``S x S``; the labels get the same box, resized with nearest neighbour and padded with 255
 (ignore). Scored splits also keep the labels of the crop at the photo's own resolution
 (``original``, the box's side in pixels) because the paper scores parsing there, after resizing the
@@ -58,17 +58,12 @@ def make_sample(
     return image, target
 
 
-def face_hint(read: Callable[[R], LabelledPhoto], record: R) -> FaceHint:
-    """The face pixels' bounds and centre (every class but background, index 0); the whole
-    photo when there are none."""
-    labelled = read(record)
-    ys, xs = np.nonzero((labelled.labels != 0) & (labelled.labels != IGNORE))
-    height, width = labelled.labels.shape
-    if len(xs) == 0:
-        return FaceHint(labelled.path, (0, 0, width, height), None, str(labelled.path))
-    reference = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    anchor = (float(xs.mean()) + 0.5, float(ys.mean()) + 0.5)
-    return FaceHint(labelled.path, reference, anchor, str(labelled.path))
+def face_hint(path: Callable[[R], Path], record: R) -> FaceHint:
+    """A parsing photo: its largest face, the whole photo the reference (read from the header
+    alone, so that a broken photo or label is found when loaded, with its file)."""
+    photo = path(record)
+    width, height = image_size(photo)
+    return FaceHint(photo, (0, 0, width, height), None, str(photo))
 
 
 def _load(read: Callable[[R], LabelledPhoto], record: R, box: Box, size: int, scored: bool):
@@ -77,12 +72,17 @@ def _load(read: Callable[[R], LabelledPhoto], record: R, box: Box, size: int, sc
 
 
 def parsing_dataset(
-    records: Sequence[R], read: Callable[[R], LabelledPhoto], ctx: OpenContext, scored: bool
+    records: Sequence[R],
+    path: Callable[[R], Path],
+    read: Callable[[R], LabelledPhoto],
+    ctx: OpenContext,
+    scored: bool,
 ) -> RecordDataset:
-    """A parsing split whose record ``r`` is read by ``read(r)`` (picklable), each face cropped by
-    the crop rule; ``scored`` keeps the labels for the paper's scoring (not needed to train)."""
+    """A parsing split whose record ``r`` has its photo at ``path(r)`` and is read by ``read(r)``
+    (both picklable), each face cropped by the crop rule; ``scored`` keeps the labels for the
+    paper's scoring (not needed to train)."""
     load = partial(_load, read, size=ctx.input_size, scored=scored)
-    return face_dataset(records, partial(face_hint, read), load, ctx)
+    return face_dataset(records, partial(face_hint, path), load, ctx)
 
 
 def _same_shape(labels: tuple[int, int], photo: tuple[int, int]) -> bool:

@@ -287,7 +287,7 @@ def build_mask_folder(root: Path, kind: str | None) -> Built:
 
 POINTS = [(3.0, 3.0), (9.0, 3.0), (6.0, 5.0), (4.0, 7.0), (8.0, 7.0)]
 """Five points inside the 12 x 10 photo (0-based pixels): eyes, nose, mouth corners."""
-POINT_OPTIONS = {"points": 5, "eyes": [[0], [1]], "crop": "image"}
+POINT_OPTIONS = {"points": 5, "eyes": [[0], [1]], "crop": "face"}
 
 
 def _number(value: float | str) -> str:

@@ -412,11 +412,11 @@ pts_files = mutated(PTS_GOOD, PTS_TOKENS).map("\n".join) | pts_slots
     text=pts_files,
     extra=raw,
     policy=policies,
-    crop=st.sampled_from(["image", "points"]),
+    crop=st.sampled_from(["face", "points"]),
     one_based=st.booleans(),
 )
 @example(
-    text="version: 1\nn_points: ²\n{\n}", extra=b"", policy="skip", crop="image", one_based=True
+    text="version: 1\nn_points: ²\n{\n}", extra=b"", policy="skip", crop="face", one_based=True
 )  # found: int("²") raised a ValueError
 def test_pts_file(folder, text, extra, policy, crop, one_based):
     split = folder / "pts"

@@ -80,7 +80,7 @@ def test_disabled_augmentation_gives_the_central_window_whatever_the_options():
     )
     assert torch.allclose(out.image, images[..., 4:36, 4:36], atol=1e-5)
     assert torch.allclose(out.points, (FACE - 0.1) / 0.8, atol=1e-6)
-    assert torch.equal(out.scale, torch.ones(2))
+    assert torch.equal(out.scale, torch.full((2,), 1.25))  # input units to output units
 
 
 def test_a_flip_mirrors_the_image_and_swaps_the_landmarks():
@@ -221,15 +221,15 @@ def test_colour_jitter_changes_colours_within_bounds_and_keeps_grey_grey():
     assert jittered.min() >= 0 and jittered.max() <= 1
 
 
-def test_scale_is_the_drawn_zoom():
+def test_scale_is_the_drawn_zoom_times_the_room():
     options = AugmentOptions(**{**STILL, "scale": 0.3})
     seeded = BatchAugment(options, S, None, room=1.25).seeded(torch.arange(8))
     out = seeded(torch.zeros(8, 3, 40, 40), points=FACE.expand(8, -1, -1))
     zoom = 1 + (2 * seeded.draws[:, 2] - 1) * 0.3
-    assert torch.allclose(out.scale, zoom.float(), atol=1e-6)
-    assert out.scale.min() < 0.95 and out.scale.max() > 1.05
-    # distances in the network's crop (input distances times the room) grow by ``scale``
-    before = (FACE[0] - FACE[1]).norm() * 1.25
+    assert torch.allclose(out.scale, 1.25 * zoom.float(), atol=1e-6)
+    assert out.scale.min() < 0.95 * 1.25 and out.scale.max() > 1.05 * 1.25
+    # distances in the input's units grow by ``scale`` into the output's
+    before = (FACE[0] - FACE[1]).norm()
     after = (out.points[:, 0] - out.points[:, 1]).norm(dim=-1)
     assert torch.allclose(after / before, out.scale, atol=1e-5)
 

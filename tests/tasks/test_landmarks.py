@@ -39,9 +39,10 @@ def test_mtfl_reads_crlf_leading_spaces_and_backslashes(tmp_path):
     assert len(data) == 2
     image, target = data[0]
     assert image.shape == (3, SIZE, SIZE)
-    expected = [[0.2, 0.4], [0.8, 0.4], [0.5, 0.5], [0.3, 0.6], [0.7, 0.6]]
+    # No detector in this context: the crop is the square around the points (12 x 4 px here).
+    expected = [[0, 1 / 3], [1, 1 / 3], [0.5, 0.5], [1 / 6, 2 / 3], [5 / 6, 2 / 3]]
     assert torch.allclose(target["points"], torch.tensor(expected))
-    assert float(target["iod"]) == pytest.approx(0.6)
+    assert float(target["iod"]) == pytest.approx(1.0)
     assert [int(target[k]) for k in ("gender", "smile", "glasses", "pose")] == [1, 2, 2, 3]
     assert int(data[1][1]["pose"]) == 5
 
@@ -86,18 +87,25 @@ def write_pts(path, points, declared=None):
 def test_pts_one_based_points_and_eye_corners(tmp_path):
     save_image(tmp_path / "sub" / "face.png", 20, 20)
     write_pts(tmp_path / "sub" / "face.pts", grid_points(68))
-    options = fmt("pts").Options(crop="image")
+    options = fmt("pts").Options(crop="points", margin=0)
     data = fmt("pts").open(tmp_path, "test", options, OpenContext(SIZE))
     target = data[0][1]
-    assert target["points"][36].tolist() == pytest.approx([3 / 20, 3 / 20])
-    assert float(target["iod"]) == pytest.approx(6 / 20)
+    pixels = torch.tensor(grid_points(68), dtype=torch.float32) - 1  # one-based in the file
+    low, high = pixels.min(dim=0).values, pixels.max(dim=0).values
+    side = float((high - low).max())
+    centre = torch.round((low + high) / 2 - side / 2) + side / 2  # the box is whole pixels
+    expected = (pixels[36] - centre) / side + 0.5
+    assert target["points"][36].tolist() == pytest.approx(expected.tolist(), abs=0.02)
+    eyes = (pixels[42] + pixels[45]) / 2 - (pixels[36] + pixels[39]) / 2
+    assert float(target["iod"]) == pytest.approx(float(eyes.norm()) / side, abs=0.02)
     assert fmt("pts").labels(options).names[67] == "p67"
 
 
-def test_pts_default_crop_is_around_the_points(tmp_path):
+def test_pts_points_crop_is_around_the_points_with_its_margin(tmp_path):
     save_image(tmp_path / "face.png", 40, 40)
     write_pts(tmp_path / "face.pts", grid_points(68))
-    target = fmt("pts").open(tmp_path, "test", fmt("pts").Options(), OpenContext(SIZE))[0][1]
+    options = fmt("pts").Options(crop="points")
+    target = fmt("pts").open(tmp_path, "test", options, OpenContext(SIZE))[0][1]
     low, high = target["points"].min(dim=0).values, target["points"].max(dim=0).values
     assert float((high - low).max()) == pytest.approx(1 / 1.3, abs=0.02)
 
@@ -121,7 +129,7 @@ def test_csv_with_header(tmp_path):
     (tmp_path / "points.csv").write_text("image,x0,y0,x1,y1,x2,y2\nimg/a.png,2,3,6,3,4,8\n")
     options = fmt("csv").Options(points=3, eyes=[[0], [1]], names=["le", "re", "chin"])
     data = fmt("csv").open(tmp_path / "points.csv", "train", options, OpenContext(SIZE))
-    expected = torch.tensor([[0.2, 0.3], [0.6, 0.3], [0.4, 0.8]])
+    expected = torch.tensor([[0.0, 0.0], [0.8, 0.0], [0.4, 1.0]])  # the square around them
     assert torch.allclose(data[0][1]["points"], expected)
     assert fmt("csv").labels(options).names == ("le", "re", "chin")
     (tmp_path / "points.csv").write_text("img/a.png,2,3,6,3,4,8\nimg/a.png,2,3,6,3\n")

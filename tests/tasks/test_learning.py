@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ifan.data.splits import open_splits
+from ifan.data.splits import as_float, open_splits
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
 from ifan_tasks.synthetic.writer import write_datasets
@@ -32,9 +32,10 @@ def test_the_loss_falls_on_a_small_batch(setup, name):
     manifest, model = setup
     config = manifest.tasks[name]
     task = model.tasks[name]
-    data = open_splits(config, task, manifest.model.input_size, 0, ("train",), augment=False)
+    data = open_splits(config, task, manifest, ("train",), augment=False)
     train = data.datasets["train"]
     images, target = task.collate([train[i] for i in range(len(train))])
+    images = as_float(images)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     losses = []

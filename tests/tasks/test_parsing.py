@@ -54,12 +54,19 @@ def test_helen_reads_index_lines_and_stacks_maps(tmp_path):
     write_helen(tmp_path, "face2")
     (tmp_path / "exemplars.txt").write_bytes(b" 1 , face1\r\n2 , face2\r\n\r\n")
     data = fmt("helen").open(
-        tmp_path / "exemplars.txt", "train", fmt("helen").Options(), OpenContext(SIZE)
+        tmp_path / "exemplars.txt", "test", fmt("helen").Options(), OpenContext(SIZE)
     )
     assert len(data) == 2
     image, target = data[1]
     assert image.shape == (3, SIZE, SIZE) and image.min() >= 0 and image.max() <= 1
-    assert target["original"].tolist() == LABELS.tolist()
+    side = max(LABELS.shape)  # no detector here: the photo letterboxed, labels padded with 255
+    top = (side - LABELS.shape[0]) // 2
+    assert target["original"].shape == (side, side)
+    assert target["original"][top : top + LABELS.shape[0]].tolist() == LABELS.tolist()
+    train = fmt("helen").open(
+        tmp_path / "exemplars.txt", "train", fmt("helen").Options(), OpenContext(SIZE)
+    )
+    assert "original" not in train[1][1]  # only scored splits keep it
     assert target["mask"].shape == (SIZE, SIZE)
     assert target["mask"][0].eq(255).all()  # letterbox padding is ignored
     assert target["mask"][SIZE // 2, SIZE - 1] == 10
@@ -108,9 +115,11 @@ def test_fasseg_maps_nearest_colour_and_pairs_bmp_labels_in_yaw_folders(tmp_path
     save(np.zeros((2, 4, 3)), tmp_path / "V3" / "Train_RGB" / "+15" / "a.png")
     save(rgb, tmp_path / "V3" / "Train_labels" / "+15" / "a.bmp")
     options = fmt("fasseg").Options()
-    data = fmt("fasseg").open(tmp_path / "V3" / "Train_RGB", "train", options, OpenContext(SIZE))
+    data = fmt("fasseg").open(tmp_path / "V3" / "Train_RGB", "val", options, OpenContext(SIZE))
     assert len(data) == 1
-    assert data[0][1]["original"].tolist() == classes.tolist()
+    # no detector here: the 4x2 photo letterboxed into a 4x4 crop, rows 1-2 its labels
+    assert data[0][1]["original"][1:3].tolist() == classes.tolist()
+    assert data[0][1]["original"][0].eq(255).all()
     assert fmt("fasseg").labels(options).names[:4] == ("background", "skin", "hair", "eyes")
 
 
@@ -127,8 +136,8 @@ def test_fasseg_size_mismatch_is_reported_skipped_or_resized(tmp_path):
     assert len(data) == 1 and skipping.bad.count == 1
     assert "label image is 5x5" in skipping.bad.reasons[0]
     options = fmt("fasseg").Options(size_mismatch="resize")
-    data = fmt("fasseg").open(photos, "train", options, OpenContext(SIZE))
-    assert len(data) == 2 and data[0][1]["original"].shape == (4, 6)
+    data = fmt("fasseg").open(photos, "val", options, OpenContext(SIZE))
+    assert len(data) == 2 and data[0][1]["original"].shape == (6, 6)  # 4x6 letterboxed
 
 
 def test_fasseg_photo_without_label(tmp_path):
@@ -147,7 +156,7 @@ def test_mask_folder_reads_indices_and_rejects_unknown_values(tmp_path):
     assert fmt("mask-folder").labels(options).groups == {"head": ("face", "hair")}
     save(np.zeros((4, 4, 3)), tmp_path / "images" / "a.jpg")
     save([[0, 1, 2, 255]] * 4, tmp_path / "masks" / "a.png")
-    data = fmt("mask-folder").open(tmp_path, "train", options, OpenContext(SIZE))
+    data = fmt("mask-folder").open(tmp_path, "test", options, OpenContext(SIZE))
     assert data[0][1]["original"][0].tolist() == [0, 1, 2, 255]
     save([[0, 1, 3, 0]] * 4, tmp_path / "masks" / "a.png")
     with pytest.raises(DatasetError, match=r"a\.png: value 3 is not a class index \(0 to 2\)"):
@@ -167,7 +176,7 @@ def test_celebamask_list_and_half_size_masks(tmp_path):
     options = fmt("celebamask").Options()
     data = fmt("celebamask").open(tmp_path / "test.txt", "test", options, OpenContext(SIZE))
     assert len(data) == 1
-    assert data[0][1]["original"].shape == (4, 4)
+    assert data[0][1]["original"].shape == (8, 8)  # the crop at the photo's resolution
     assert fmt("celebamask").labels(options).names[13] == "hair"
     with pytest.raises(DatasetError, match=r"1\.jpg: no mask 1\.png in"):
         fmt("celebamask").open(tmp_path, "train", options, OpenContext(SIZE))
@@ -185,13 +194,16 @@ def two_class_logits(foreground):
 def test_metric_scores_at_original_size():
     task = ParsingTask(labels=TWO)
     foreground = torch.zeros(4, 4, dtype=torch.bool)
-    foreground[1:3, :2] = True  # rows 1-2 of the 4x4 crop are the 4x2 original's two rows
-    original = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0]])
+    foreground[:2, :2] = True  # the 4x4 prediction resized to the 8x8 crop's labels
+    original = torch.zeros(8, 8, dtype=torch.int64)
+    original[:4, :4] = 1
+    original[0, 0] = 0  # one face pixel missed
+    original[7, 7] = 1  # one found where there is none
     metric = task.new_metric()
     metric.update(two_class_logits(foreground)[None], {"original": [original]})
     values = metric.compute()
-    assert values["f1_face"] == pytest.approx(2 * 3 / (2 * 3 + 1))
-    assert values["f1_background"] == pytest.approx(2 * 4 / (2 * 4 + 1))
+    assert values["f1_face"] == pytest.approx(2 * 15 / (2 * 15 + 2))
+    assert values["f1_background"] == pytest.approx(2 * 47 / (2 * 47 + 2))
     assert values["f1_overall"] == values["f1_face"]
     assert metric.main == "f1_overall" and metric.higher_is_better
 

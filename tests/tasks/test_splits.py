@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 from ifan.cli.main import main
-from ifan.data.augment import JointAugment
+from ifan.data.batch_augment import BatchAugment
 from ifan.data.errors import DatasetError
-from ifan.data.splits import AugmentedDataset, carve, open_splits
+from ifan.data.prepared import PreparedDataset
+from ifan.data.splits import carve, open_splits
 from ifan.manifest import load_manifest
 
 GOOD = " faces\\{name}.jpg 4 12 8 5 11 6 6 9 12 12 1 2 2 3\r\n"
@@ -41,10 +42,11 @@ def manifest(folder: Path, data: str, task: str = "") -> Path:
     return path
 
 
-def splits(path: Path, **kwargs):
+def splits(path: Path, prepare: bool = False, **kwargs):
+    """The landmarks task's splits (read directly unless ``prepare``: these test the readers)."""
     loaded = load_manifest(path)
     config = loaded.tasks["landmarks"]
-    return open_splits(config, config.build_task(), loaded.model.input_size, 5, **kwargs)
+    return open_splits(config, config.build_task(), loaded, prepare=prepare, **kwargs)
 
 
 BAD_LINES = [
@@ -90,13 +92,13 @@ def test_a_truncated_image_is_skipped_when_loaded(tmp_path):
     write_mtfl(tmp_path, 3)
     truncate(tmp_path / "faces" / "1.jpg")
     opened = splits(manifest(tmp_path, 'train = "training.txt"', 'on_bad_sample = "skip"'))
-    train = opened.datasets["train"].base  # the reader's dataset, not augmented
+    train = opened.datasets["train"]
     with pytest.warns(UserWarning, match=r"skipped a bad sample: .*1\.jpg"):
         image, _ = train[1]
     assert torch.allclose(image, train[2][0])  # replaced by the next good sample
     strict = splits(manifest(tmp_path, 'train = "training.txt"'))
     with pytest.raises(DatasetError, match=r"1\.jpg: not a readable image"):
-        strict.datasets["train"].base[1]
+        strict.datasets["train"][1]
 
 
 def test_val_fraction_carves_a_disjoint_reproducible_val_split(tmp_path):
@@ -158,21 +160,45 @@ def test_val_fraction_with_a_val_split_is_a_manifest_error(tmp_path):
         load_manifest(path)
 
 
-def test_only_the_training_split_is_augmented(tmp_path):
+def test_only_the_training_split_is_augmented_and_it_keeps_room(tmp_path):
     write_mtfl(tmp_path, 4)
     path = manifest(tmp_path, 'train = "training.txt"\ntest = "training.txt"')
     opened = splits(path)
-    assert isinstance(opened.datasets["train"], AugmentedDataset)
-    assert isinstance(opened.datasets["train"].augment, JointAugment)
-    assert not isinstance(opened.datasets["test"], AugmentedDataset)
-    torch.manual_seed(0)
-    changed = [
-        not torch.equal(opened.datasets["train"][i][0], opened.datasets["test"][i][0])
-        for i in range(4)
-    ]
-    assert any(changed)
+    assert isinstance(opened.augment, BatchAugment)
+    assert opened.augment.room == 1.25
+    assert opened.datasets["train"][0][0].shape == (3, 40, 40)  # 32 px plus room
+    assert opened.datasets["test"][0][0].shape == (3, 32, 32)
     off = splits(manifest(tmp_path, 'train = "training.txt"', "augment = { enabled = false }"))
-    assert not isinstance(off.datasets["train"], AugmentedDataset)
+    assert off.augment is None
+    assert off.datasets["train"][0][0].shape == (3, 32, 32)
+
+
+def test_prepared_splits_hold_the_same_samples_as_the_readers(tmp_path):
+    write_mtfl(tmp_path, 6)
+    path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.5')
+    direct, prepared = splits(path), splits(path, prepare=True)
+    for split in ("train", "val"):
+        base = prepared.datasets[split].dataset
+        assert isinstance(base, PreparedDataset)
+        for i in range(len(direct.datasets[split])):
+            image, target = direct.datasets[split][i]
+            stored, kept = prepared.datasets[split][i]
+            assert stored.dtype == torch.uint8
+            assert torch.allclose(stored.float() / 255, image, atol=0.5 / 255 + 1e-6)
+            assert torch.equal(kept["points"], target["points"])
+    assert len(base.header["key"]["records"]) == 64  # a digest of the records and their files
+
+
+def test_a_changed_photo_rebuilds_the_prepared_split(tmp_path):
+    write_mtfl(tmp_path, 3)
+    path = manifest(tmp_path, 'train = "training.txt"', "augment = { enabled = false }")
+    before = splits(path, prepare=True).datasets["train"]
+    first, second = before[0][0], before[1][0]
+    Image.new("RGB", (16, 16), (250, 250, 250)).save(tmp_path / "faces" / "1.jpg")
+    with pytest.warns(UserWarning, match="the source or the crop rule changed"):
+        after = splits(path, prepare=True).datasets["train"]
+    assert not torch.equal(second, after[1][0])
+    assert torch.equal(first, after[0][0])
 
 
 def test_ifan_data_reports_counts_labels_and_skips(tmp_path, capsys):

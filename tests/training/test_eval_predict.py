@@ -18,7 +18,7 @@ import ifan
 from ifan import hookimpl
 from ifan.cli.main import main
 from ifan.contract import LabelSchema
-from ifan.data.splits import open_splits
+from ifan.data.splits import as_float, open_splits
 from ifan.detection import DetectorError, FaceBox, face_detectors
 from ifan.errors import IfanError
 from ifan.evaluation import Evaluation, evaluate, flat_json, format_task_table
@@ -128,12 +128,11 @@ def test_evaluate_equals_the_metrics_on_predict_all(predictor, scores) -> None:
     assert results.samples == {name: 4 for name in TASKS}
     for name, config in manifest.tasks.items():
         task = model.tasks[name]
-        size, seed = manifest.model.input_size, manifest.train.seed
-        test = open_splits(config, task, size, seed, splits=("test",)).datasets["test"]
+        test = open_splits(config, task, manifest, splits=("test",)).datasets["test"]
         metric = task.new_metric()
         for images, targets in DataLoader(test, len(test), collate_fn=task.collate):
             with torch.no_grad():
-                metric.update(model.predict_all(images)[name], targets)
+                metric.update(model.predict_all(as_float(images))[name], targets)
         assert results[name] == pytest.approx(metric.compute(), abs=1e-6)
     assert flat_json(results)["landmarks.nme"] == results["landmarks"]["nme"]
     assert set(results.pictures()) == set(TASKS)

@@ -1,0 +1,282 @@
+"""Does a face reach the network at the same scale in training, in ``ifan eval`` and in
+``ifan predict``? The crop rule's proof on the real data.
+
+For each built-in format on the real datasets (``--data``, laid out like ``../shared/data``):
+MTFL (carved validation faces of ``training.txt``), the 68-point ``.pts`` photos of ``faces/``,
+FASSEG (V2 and V3) and FER2013 (its PublicTest folder), a seeded sample of faces is cropped three
+ways, each by the code that path runs:
+
+- training: the training split as the trainer opens it (``open_splits``, with its room for
+  augmentation; the network's crop is its central window);
+- eval: the split as ``ifan eval`` opens it;
+- predict: ``Predictor.predict_batch`` on the photo file (an untrained network of the same
+  manifest: only the crops matter), the face holding the annotation.
+
+Two measures of the face's scale in the network's crop: the inter-ocular distance over the crop
+side (where the format has points), and the side of the box that the face detector finds again
+in the crop the network sees, over the crop side (every format). Also shown, where points exist:
+the scale of the old training crop (the whole photo letterboxed), which this rule replaced.
+
+Writes ``bench/results/crops.json`` and ``bench/results/crops.md``.
+
+    .venv/bin/python bench/crops.py
+    .venv/bin/python bench/crops.py --faces 50 --out /tmp/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import machine, provenance, table, versions, write_results  # noqa: E402
+
+from ifan.data.crop import detect_faces  # noqa: E402
+from ifan.data.images import crop_square, letterbox, load_rgb, to_tensor  # noqa: E402
+from ifan.data.splits import open_splits  # noqa: E402
+from ifan.detection import get_detector  # noqa: E402
+from ifan.inference import Predictor  # noqa: E402
+from ifan.manifest import load_manifest  # noqa: E402
+from ifan.network.model import build_model  # noqa: E402
+from ifan.plugins import load_registry  # noqa: E402
+from ifan_tasks.landmarks.samples import eye_centres  # noqa: E402
+
+AGREEMENT = 0.05
+"""The largest relative difference between the paths' median scales that counts as agreeing."""
+
+FORMATS = {
+    "mtfl": ("landmarks", 'format = "mtfl"\ntrain = "{data}/mtfl/training.txt"\nval_fraction = 0.1',
+             "val", [[0], [1]]),
+    "pts": ("landmarks", 'format = "pts"\ntest = "{data}/faces"\npoints = 68', "test",
+            [[36, 39], [42, 45]]),
+    "fasseg V2": ("parsing", 'format = "fasseg"\ntest = "{data}/fasseg/V2/Train_RGB"', "test", None),
+    "fasseg V3": ("parsing", 'format = "fasseg"\ntest = "{data}/fasseg/V3/Train_RGB"', "test", None),
+    "fer2013": ("emotion", 'format = "folder"\ntest = "{data}/fer2013/test"', "test", None),
+}  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--faces", type=int, default=200, help="faces sampled per format (200)")
+    parser.add_argument("--input-size", type=int, default=128, help="network input side (128)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    return parser.parse_args(argv)
+
+
+def manifest_for(task: str, data_table: str, folder: Path, size: int, train_split: bool):
+    """A one-task manifest of the format (the default crop rule; training keeps room)."""
+    path = folder / f"{task}.toml"
+    extra = "" if train_split else ""
+    path.write_text(
+        f"[model]\ninput_size = {size}\niterations = 0\n[train]\nprepared = false\n{extra}"
+        f"[tasks.{task}]\n[tasks.{task}.data]\n{data_table}\n"
+    )
+    return load_manifest(path)
+
+
+def records_of(dataset: Any) -> tuple[Any, list[int]]:
+    """The reader's dataset under subsets, and the indices used of it."""
+    indices = list(range(len(dataset)))
+    while hasattr(dataset, "indices"):
+        indices = [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    return dataset, indices
+
+
+class Scale:
+    """The two scale measures of one crop the network sees."""
+
+    def __init__(self, detector: Any, rule: Any):
+        self.detector = detector
+        self.rule = rule
+
+    def detected(self, image: torch.Tensor) -> float | None:
+        """The side of the largest face found again in the crop, over the crop side."""
+        from torchvision.transforms.functional import to_pil_image
+
+        picture = to_pil_image(image.clamp(0, 1))
+        faces = detect_faces(self.detector, picture, self.rule)
+        if not faces:
+            return None
+        face = max(faces, key=lambda f: (f.x1 - f.x0) * (f.y1 - f.y0))
+        return max(face.x1 - face.x0, face.y1 - face.y0) / picture.width
+
+
+def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    task_name, data_table, split, eyes = FORMATS[name]
+    data_table = data_table.format(data=args.data.resolve())
+    manifest = manifest_for(task_name, data_table, folder, args.input_size, True)
+    config = manifest.tasks[task_name]
+    task = config.build_task()
+    registry = load_registry()
+    rule = manifest.model.crop
+    scale = Scale(get_detector(registry, rule.detector), rule)
+    room = manifest.train.room
+    evaluated = open_splits(config, task, manifest, splits=(split,), augment=False)
+    reader, indices = records_of(evaluated.datasets[split])
+    rng = random.Random(args.seed)
+    chosen = sorted(rng.sample(range(len(indices)), min(args.faces, len(indices))))
+    # Training opens the file its faces come from: for a carved val, the training split itself.
+    train_table = data_table.replace(f"\n{split} =", "\ntrain =") if split != "val" else data_table
+    train_manifest = manifest_for(task_name, train_table, folder, args.input_size, True)
+    trained = open_splits(
+        train_manifest.tasks[task_name], task, train_manifest, splits=("train",)
+    ).datasets["train"]
+    train_reader, _ = records_of(trained)
+    model = build_model(manifest).eval()
+    predictor = Predictor(model, manifest, Path("untrained"), {}, torch.device("cpu"), registry)
+    rows: dict[str, dict[str, list[float]]] = {
+        path: {"iod": [], "detected": []} for path in ("training", "eval", "predict", "before")
+    }
+    missed = {"training": 0, "eval": 0, "predict": 0}
+    for position in chosen:
+        index = indices[position]
+        record, box = reader.records[index]
+        train_image, train_target = train_reader[index]
+        eval_image, eval_target = reader[index]
+        photo_path = getattr(record, "image", None) or getattr(record, "photo", None)
+        if photo_path is None:
+            photo_path = record[0]
+        found = predictor.predict_batch([photo_path])[0]
+        points = None
+        if eyes is not None:
+            pixels = torch.tensor(record.points, dtype=torch.float32)
+            centres = eye_centres(pixels, eyes)
+            iod_px = float((centres[0] - centres[1]).norm())
+            centre = pixels.mean(dim=0)
+            face = next(
+                (f for f in found.faces if f.box.contains((float(centre[0]), float(centre[1])))),
+                found.faces[0],
+            )
+            photo = load_rgb(photo_path)
+            rows["training"]["iod"].append(float(train_target["iod"]) * room)
+            rows["eval"]["iod"].append(float(eval_target["iod"]))
+            rows["predict"]["iod"].append(iod_px / face.crop.side)
+            rows["before"]["iod"].append(iod_px / letterbox(*photo.size).side)
+            points = pixels
+        else:
+            face = found.faces[0]
+            photo = load_rgb(photo_path)
+        del points
+        side = train_image.shape[-1]
+        inner = round(side / room)
+        start = (side - inner) // 2
+        window = train_image[:, start : start + inner, start : start + inner].float()
+        window = window / 255 if train_image.dtype == torch.uint8 else window
+        crops = {
+            "training": window,
+            "eval": eval_image.float() / (255 if eval_image.dtype == torch.uint8 else 1),
+            "predict": to_tensor(crop_square(photo, face.crop, args.input_size)),
+        }
+        for path, image in crops.items():
+            value = scale.detected(image)
+            if value is None:
+                missed[path] += 1
+            else:
+                rows[path]["detected"].append(value)
+    medians = {
+        path: {k: statistics.median(v) if v else None for k, v in measures.items()}
+        for path, measures in rows.items()
+    }
+    agreement = {}
+    for measure_name in ("iod", "detected"):
+        values = [medians[p][measure_name] for p in ("training", "eval", "predict")]
+        if all(v is not None for v in values):
+            agreement[measure_name] = max(values) / min(values) - 1
+    return {
+        "task": task_name,
+        "split": split,
+        "faces": len(chosen),
+        "medians": medians,
+        "not_found_again": missed,
+        "spread": agreement,
+        "crops": {
+            "training": evaluated.crops[split].summary().splitlines()[0],
+        },
+    }
+
+
+def findings(r: dict[str, Any]) -> list[str]:
+    out = []
+    for name, f in r["formats"].items():
+        spread = ", ".join(f"{k} {100 * v:.1f} %" for k, v in f["spread"].items())
+        verdict = "agree" if all(v <= AGREEMENT for v in f["spread"].values()) else "DISAGREE"
+        out.append(f"{name}: the three paths {verdict} within {100 * AGREEMENT:.0f} % ({spread})")
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [
+        "# Face scale in training, evaluation and prediction",
+        "",
+        provenance("bench/crops.py", r),
+        "",
+    ]
+    lines += [
+        "The median face scale in the crop the network sees, per path, on the real data: the "
+        "inter-ocular distance over the crop side (points) and the side of the face the detector "
+        "finds again in that crop over the crop side (every format). `before`: the old training "
+        "crop (the whole photo letterboxed), which the crop rule replaced. Spread: the largest "
+        "median over the smallest, minus one.",
+        "",
+    ]
+    headers = ["format", "faces", "measure", "training", "eval", "predict", "before", "spread"]
+    rows = []
+    for name, f in r["formats"].items():
+        for measure_name in ("iod", "detected"):
+            med = {p: f["medians"][p][measure_name] for p in f["medians"]}
+            if med["eval"] is None:
+                continue
+            spread = f["spread"].get(measure_name)
+            rows.append([
+                name, f["faces"], "inter-ocular" if measure_name == "iod" else "detected again",
+                *(f"{med[p]:.3f}" if med[p] is not None else "-"
+                  for p in ("training", "eval", "predict", "before")),
+                f"{100 * spread:.1f} %" if spread is not None else "-",
+            ])  # fmt: skip
+    lines += [table(headers, rows), "", "## What this shows", ""]
+    lines += [f"- {line}" for line in r["findings"]]
+    lines += ["", "How each split's faces were found:", ""]
+    lines += [
+        f"- {name} {f['split']}: {f['crops']['training']}" for name, f in r["formats"].items()
+    ]
+    lines += ["", f"Command: `{r['command']}`", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    started = time.time()
+    result: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(1),
+        "versions": versions(),
+        "command": "python bench/crops.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "settings": {"faces": args.faces, "input_size": args.input_size, "seed": args.seed},
+        "formats": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for name in FORMATS:
+            print(f"{name}...", flush=True)
+            result["formats"][name] = measure(name, args, Path(folder))
+    result["seconds"] = time.time() - started
+    write_results(args.out, "crops", result, findings, markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
