@@ -39,6 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="predict each photo whole, letterboxed, as one face (for photos of one face)",
     )
+    parser.add_argument(
+        "--detector",
+        metavar="NAME",
+        help="another face detector than the model's crop rule names (from a plugin's "
+        "ifan_face_detectors hook); the crops then differ from those the model was trained on",
+    )
     parser.set_defaults(func=run)
 
 
@@ -62,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     check_images(args.images)
     registry = registry_from_args(args)
     report_broken(registry)
-    predictor = load(args.checkpoint, args.device, registry=registry, bf16=args.bf16)
+    overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
+    predictor = load(args.checkpoint, args.device, overrides, registry=registry, bf16=args.bf16)
     if args.detect:
         get_detector(registry, predictor.manifest.model.crop.detector)  # fail before any photo
     args.out.mkdir(parents=True, exist_ok=True)
