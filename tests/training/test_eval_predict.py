@@ -332,8 +332,9 @@ def test_builtin_and_plugin_detectors_are_found_by_name(registry) -> None:
 
 
 def test_each_face_is_cropped_and_mapped_back_to_the_photo(run_dir, registry, photo) -> None:
-    predictor = load(run_dir, device="cpu", registry=registry)
-    prediction = predictor.predict(photo, detector="fixed", margin=0.5)
+    rule = ["model.crop.detector=fixed", "model.crop.margin=0.5", "model.crop.detect_side=16"]
+    predictor = load(run_dir, device="cpu", overrides=rule, registry=registry)
+    prediction = predictor.predict(photo)
     assert [face.box for face in prediction.faces] == BOXES
     first = prediction.faces[0]
     assert (first.crop.x0, first.crop.y0, first.crop.side) == (-5, 5, 60)
@@ -359,14 +360,16 @@ def test_each_face_is_cropped_and_mapped_back_to_the_photo(run_dir, registry, ph
 
 
 def test_no_face_found_predicts_the_whole_photo(run_dir, registry, photo, monkeypatch) -> None:
-    predictor = load(run_dir, device="cpu", registry=registry)
+    rule = ["model.crop.detector=fixed"]
+    predictor = load(run_dir, device="cpu", overrides=rule, registry=registry)
     monkeypatch.setattr(FixedBoxes, "detect", lambda self, image: [])
-    prediction = predictor.predict(photo, detector="fixed")
+    prediction = predictor.predict(photo)
     whole = predictor.predict(photo, detect=False)
     assert prediction.note == "no face found by fixed: predicted the whole photo"
     assert prediction.to_json()["faces"] == whole.to_json()["faces"]
+    unknown = load(run_dir, device="cpu", overrides=["model.crop.detector=nope"], registry=registry)
     with pytest.raises(DetectorError, match="unknown face detector 'nope'"):
-        predictor.predict(photo, detector="nope")
+        unknown.predict(photo)
 
 
 def test_cli_predicts_every_face(capsys, run_dir, tmp_path, monkeypatch) -> None:
