@@ -24,7 +24,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ifan.contract import Task
-from ifan.data.crop import detect_faces, face_crop
+from ifan.data.crop import NO_DETECTOR, detect_faces, face_crop
 from ifan.data.images import Box, crop_square, letterbox, load_rgb, to_tensor
 from ifan.detection import FaceBox, get_detector
 from ifan.errors import IfanError
@@ -253,6 +253,7 @@ class Predictor:
         without ``detect``, is predicted whole as one face, and its ``note`` says so.
         """
         rule = self.manifest.model.crop
+        detect = detect and rule.detector != NO_DETECTOR
         finder = get_detector(self.registry, rule.detector) if detect else None
         predictions = []
         for image in images:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
+from ifan.data.crop import NO_DETECTOR
 from ifan.data.images import image_size
 from ifan.detection import get_detector
 from ifan.errors import IfanError
@@ -70,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     report_broken(registry)
     overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
     predictor = load(args.checkpoint, args.device, overrides, registry=registry, bf16=args.bf16)
-    if args.detect:
-        get_detector(registry, predictor.manifest.model.crop.detector)  # fail before any photo
+    rule = predictor.manifest.model.crop
+    if args.detect and rule.detector != NO_DETECTOR:
+        get_detector(registry, rule.detector)  # fail before any photo
     args.out.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]

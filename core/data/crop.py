@@ -29,7 +29,10 @@ class CropRule(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     detector: str = Field(
-        "yuface", description="face detector, from a plugin's ifan_face_detectors hook"
+        "yuface",
+        description="face detector, from a plugin's ifan_face_detectors hook; 'none': no "
+        "detection, each face is the square around its annotation (the whole photo for face "
+        "crops), and prediction takes the whole photo",
     )
     margin: float = Field(
         0.25,
@@ -48,6 +51,10 @@ class CropRule(BaseModel):
         description="photos whose shorter side is below this are enlarged to it for detection "
         "only (a 48 x 48 face is too small for most detectors)",
     )
+
+
+NO_DETECTOR = "none"
+"""The ``detector`` value that turns detection off (datasets of faces already cropped alike)."""
 
 
 def face_crop(face: FaceBox, rule: CropRule) -> Box:

@@ -220,7 +220,7 @@ class FaceLocator:
             if face is None:
                 why = "no face found" if not faces[position[i]] else "no face holds it"
                 if self.detector is None:
-                    why = "no detector"
+                    why = "detector = 'none'"
                 report.fallback.append(f"{hint.where}: {why}")
                 face = _fallback(hint.reference, typical)
             else:

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Subset
 from ifan.contract import SPLITS, OpenContext, Split, Task
 from ifan.data.augment import mirror_permutation
 from ifan.data.bad_samples import BadSamples
+from ifan.data.crop import NO_DETECTOR
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import CropReport, FaceLocator
 from ifan.errors import IfanError
@@ -138,8 +139,11 @@ class _Opener:
             from ifan.plugins import load_registry
 
             rule = self.manifest.model.crop
-            detector = get_detector(load_registry(), rule.detector)
-            self.locators[room] = FaceLocator(rule, detector, BoxCache(), room)
+            if rule.detector == NO_DETECTOR:
+                self.locators[room] = FaceLocator(rule, None, None, room)
+            else:
+                detector = get_detector(load_registry(), rule.detector)
+                self.locators[room] = FaceLocator(rule, detector, BoxCache(), room)
         return self.locators[room]
 
 

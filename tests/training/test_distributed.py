@@ -2,7 +2,8 @@
 batch, and only the first process writes the run folder.
 
 The processes sum their batch-norm statistics, so stage 1 (task-wise pre-training) agrees to
-rounding. In stage 2 the re-encoders' max-pooling sends each gradient to the argmax of its window,
+rounding (measured with the crop rule's resized crops: 4e-8 after parsing and landmarks, 1.6e-6
+after the emotion updates, whose augmentation zooms and turns every face). In stage 2 the re-encoders' max-pooling sends each gradient to the argmax of its window,
 and after a ReLU many windows hold near-ties at zero: the last-bit differences of statistics summed
 in another order flip a few of them. The runs then agree closely (measured: 3e-5 of the weights'
 norm after the first alternating update, 5e-4 at the end) but not bit for bit.
@@ -35,6 +36,10 @@ SETTINGS = [
     # The parsing loss averages over the pixels that are not ignored; augmentation brings in
     # ignored corners, so per-process averages would weigh pixels unevenly. Off for exactness.
     "tasks.parsing.augment.enabled=false",
+    # For the same reason no crop may reach outside a photo (those pixels are ignored too): the
+    # detector's box without a margin stays inside these synthetic faces.
+    "model.crop.detector=none",
+    "model.crop.margin=0",
     # RMSprop's first steps move every weight by about lr whatever the gradient's size, so
     # rounding-level differences in near-zero gradients would show; SGD keeps them small.
     "train.optimizer=sgd",
@@ -82,7 +87,8 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert one.meta["progress"]["step"] == two.meta["progress"]["step"] == 12
     assert all(torch.isfinite(value.float()).all() for value in two.model.values())
     # the end of stage 1: 2 + 2 + 2 updates of 4 images, half of each batch in each process
-    assert _distance(tmp_path, 6) < 1e-6
+    assert _distance(tmp_path, 4) < 1e-7  # parsing and landmarks
+    assert _distance(tmp_path, 6) < 1e-5
     assert _distance(tmp_path, 7) < 2e-4  # the first alternating update
     assert _distance(tmp_path, 12) < 3e-3
     written = sorted(p.name for p in (tmp_path / "two").iterdir())
