@@ -9,7 +9,14 @@ variants:
 
 - ``memory``: batches read beforehand and replayed; the step is the model alone;
 - ``workers N`` for each ``--workers`` value: ``ifan train`` as it runs with ``train.workers = N``
-  (0: reading and augmenting in the training process; N > 0: N processes prefetching).
+  (0: reading the prepared split and augmenting the batch in the training process; N > 0: N
+  processes prefetching);
+- ``photos``: ``train.prepared = false``, every photo decoded and cropped for every sample
+  (``train.workers = 0``), the path the prepared splits replaced.
+
+Also timed: preparing each task's splits from nothing (a fresh cache: face detection, cropping
+and storing), and opening them again (everything cached). ``--before`` adds the update times
+measured by this script at an earlier commit (its JSON), for a before/after in one report.
 
 Blocks are interleaved (every repetition runs each task and variant once, in a fresh random
 order). Each block starts a fresh data loader, takes one warm-up update (worker start-up, not
@@ -17,7 +24,8 @@ timed), then times ``--updates`` updates; with N workers at most N - 1 batches c
 before the timed updates start, a bias of at most (N - 1) / updates. Also timed apart: reading one
 batch in the training process (decode, crop, resize, augment, collate) without the model.
 
-Writes ``bench/results/training.json`` and ``bench/results/training.md``.
+Writes ``bench/results/training.json`` and ``bench/results/training.md`` (``--name`` changes the
+name: ``training-128`` for input 128).
 
     .venv/bin/python bench/training.py                    # input 64, 1 torch thread
     .venv/bin/python bench/training.py --input-size 32 --updates 6 --repeats 1 --out /tmp/bench
@@ -27,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import os
 import random
 import statistics
 import sys
@@ -51,6 +61,7 @@ from benchlib import (  # noqa: E402
     write_results,
 )
 
+from ifan.data.splits import open_splits  # noqa: E402
 from ifan.manifest import load_manifest  # noqa: E402
 from ifan.training.scheduler import Update  # noqa: E402
 from ifan.training.trainer import Trainer  # noqa: E402
@@ -78,21 +89,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, default=1, help="torch intra-op threads of the training process (1)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--name", default="training", help="results file name (training)")
+    parser.add_argument(
+        "--before", type=Path, help="this script's JSON from an earlier commit, shown beside"
+    )
+    parser.add_argument("--before-label", default="", help="which commit --before measured")
     return parser.parse_args(argv)  # fmt: skip
 
 
-def settings(args: argparse.Namespace, workers: int) -> list[str]:
+def settings(args: argparse.Namespace, workers: int, prepared: bool = True) -> list[str]:
     return [
         f"model.input_size={args.input_size}",
         "model.iterations=0",
         f"train.workers={workers}",
+        f"train.prepared={str(prepared).lower()}",
         *real_data_settings(args.data),
     ]
 
 
-def trainer(args: argparse.Namespace, workers: int, folder: Path) -> Trainer:
-    manifest = load_manifest(MANIFEST, settings(args, workers))
-    return Trainer(manifest, folder / f"workers-{workers}", progress_bars=False)
+def trainer(args: argparse.Namespace, workers: int, folder: Path, prepared: bool = True) -> Trainer:
+    manifest = load_manifest(MANIFEST, settings(args, workers, prepared))
+    name = f"workers-{workers}" if prepared else "photos"
+    return Trainer(manifest, folder / name, progress_bars=False)
+
+
+def preparation(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Seconds to open each task's splits from an empty cache (detection, cropping, storing) and
+    again (all cached); the cache then serves the timed trainers."""
+    manifest = load_manifest(MANIFEST, settings(args, 0))
+    out = {}
+    for name, config in manifest.tasks.items():
+        task = config.build_task()
+        start = time.perf_counter()
+        open_splits(config, task, manifest, progress=False)
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        open_splits(config, task, manifest, progress=False)
+        out[name] = {"empty cache": cold, "cached": time.perf_counter() - start}
+    return out
 
 
 def in_memory(source: Trainer, folder: Path, args: argparse.Namespace) -> Trainer:
@@ -132,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
+    os.environ["IFAN_CACHE"] = str(folder / "cache")  # an empty cache: preparation is timed
+    prepare = preparation(args)
     runs = {f"workers {w}": trainer(args, w, folder) for w in args.workers}
+    runs["photos"] = trainer(args, 0, folder, prepared=False)
     runs["memory"] = in_memory(trainer(args, 0, folder / "source"), folder, args)
     names = runs["memory"].names
     batch = {t: runs["memory"].manifest.tasks[t].batch_size for t in names}
@@ -159,10 +196,20 @@ def main(argv: list[str] | None = None) -> int:
         },
         "read_batch_seconds": reads,
         "update_seconds": times,
+        "prepare_seconds": prepare,
+        "before": _before(args),
         "seconds": round(time.perf_counter() - start, 1),
     }
     write_results(args.out, "training", result, findings, markdown)
     return 0
+
+
+def _before(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The update times of an earlier commit's run of this script, when given."""
+    if args.before is None:
+        return None
+    earlier = json.loads(args.before.read_text())
+    return {"commit": args.before_label, "update_seconds": earlier["update_seconds"]}
 
 
 def median(values: list[float]) -> float:
@@ -178,13 +225,34 @@ def findings(r: dict[str, Any]) -> list[str]:
         best = min(
             (v for v in variants if v.startswith("workers")), key=lambda v: median(variants[v])
         )
-        out.append(
-            f"{task}: an update on batches in memory takes {memory * 1e3:.0f} ms; reading and "
-            f"augmenting in the training process (workers 0) adds "
+        batch = r["settings"]["batch_sizes"][task]
+        photos = median(variants["photos"]) if "photos" in variants else None
+        line = (
+            f"{task}: an update on batches in memory takes {memory * 1e3:.0f} ms; reading the "
+            f"prepared split and augmenting the batch in the training process (workers 0) adds "
             f"{100 * (serial / memory - 1):.0f} % "
-            f"({median(reads[task]) * 1e3:.0f} ms a batch read alone); with {best} the update "
-            f"takes {median(variants[best]) / memory:.2f}x the in-memory time."
-        )  # fmt: skip
+            f"({median(reads[task]) * 1e3:.0f} ms a batch read alone), "
+            f"{'within' if serial / memory <= 1.10 else 'OVER'} the 10 % target; "
+            f"{batch / serial:.0f} images/s"
+        )
+        if photos is not None:
+            line += (
+                f" (decoding the photos instead: {photos / memory:.2f}x, "
+                f"{batch / photos:.0f} images/s)"
+            )
+        before = (r.get("before") or {}).get("update_seconds", {}).get(task)
+        if before:
+            old = median(before["workers 0"])
+            line += (
+                f"; before ({r['before']['commit']}, workers 0): {batch / old:.0f} images/s, "
+                f"{old / serial:.2f}x slower"
+            )
+        out.append(line + f"; with {best}: {median(variants[best]) / memory:.2f}x.")
+    for task, seconds in r.get("prepare_seconds", {}).items():
+        out.append(
+            f"preparing {task}'s splits from an empty cache took {seconds['empty cache']:.0f} s "
+            f"(opening them again: {seconds['cached']:.1f} s)"
+        )
     return out
 
 

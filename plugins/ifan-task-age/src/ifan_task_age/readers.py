@@ -1,8 +1,9 @@
 """Readers of the age formats: UTKFace (labels in the file names) and CSV lines ``image,age``.
 
 Records are parsed when a split is opened (a malformed name or line fails then, not mid-epoch)
-and each face is loaded on demand: letterboxed (padded to a centred square, never cut) and
-resized to ``S x S``, as UTKFace's faces are already cropped. The target is ``{"age": years}``.
+and each face is loaded on demand, cropped by the model's crop rule like every other task's faces
+(the largest face the detector finds; UTKFace's photos are face crops, so the fallback is the
+whole photo) and resized to ``S x S``. The target is ``{"age": years}``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 import torch
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
-from ifan.data.dataset import RecordDataset
+from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
-from ifan.data.images import IMAGE_SUFFIXES, crop_square, image_size, letterbox, load_rgb, to_tensor
+from ifan.data.face_boxes import FaceHint
+from ifan.data.images import IMAGE_SUFFIXES, Box, crop_square, image_size, load_rgb, to_tensor
 from ifan.data.lists import Line, read_csv_lines
 
 MAX_LABEL_AGE = 120
@@ -40,11 +42,19 @@ class AgeRecord:
     age: float
 
 
-def load_face(record: AgeRecord, size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The face letterboxed to ``size x size`` and its target ``{"age": years}``."""
+def load_face(
+    record: AgeRecord, box: Box, size: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The face's ``box`` crop at ``size x size`` and its target ``{"age": years}``."""
     photo = load_rgb(record.image)
-    image = to_tensor(crop_square(photo, letterbox(*photo.size), size))
+    image = to_tensor(crop_square(photo, box, size))
     return image, {"age": torch.tensor(record.age, dtype=torch.float32)}
+
+
+def face_hint(record: AgeRecord) -> FaceHint:
+    """A face photo: its largest face, the whole photo the reference."""
+    width, height = image_size(record.image)
+    return FaceHint(record.image, (0, 0, width, height), None, str(record.image))
 
 
 def checked_age(age: float, where: str) -> float:
@@ -118,4 +128,4 @@ def _csv_record(line: Line) -> AgeRecord:
 
 def open_records(records: list[AgeRecord], ctx: OpenContext) -> RecordDataset[AgeRecord]:
     """The dataset of ``records``, each face loaded at ``ctx.input_size`` when it is read."""
-    return RecordDataset(records, partial(load_face, size=ctx.input_size), ctx.bad)
+    return face_dataset(records, face_hint, partial(load_face, size=ctx.input_size), ctx)

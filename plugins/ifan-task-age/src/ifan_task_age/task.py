@@ -41,7 +41,7 @@ class AgeTask(Task):
     """
 
     name = "age"
-    contract_version = "1.0"
+    contract_version = "1.1"
     description = "apparent age in years: the expected value over age bins from the 4x4 tap"
     Options = AgeOptions
     labels = LabelSchema(kind="value", names=("age",), unit="years")
