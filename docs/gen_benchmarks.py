@@ -57,8 +57,34 @@ def inference() -> str:
     return written(r, "bench/inference.py", "inference.md") + bullets(r)
 
 
-def training() -> str:
-    r = result("training")
+def crops() -> str:
+    r = result("crops")
+    rows = []
+    for name, f in r["formats"].items():
+        for measure, label in (("iod", "inter-ocular / side"), ("detected", "face found again")):
+            med = f["medians"]
+            if med["eval"][measure] is None:
+                continue
+            cells = [
+                "-" if med[p][measure] is None else f"{med[p][measure]:.3f}"
+                for p in ("training", "eval", "predict", "before")
+            ]
+            spread = f["spread"].get(measure)
+            rows.append(
+                [
+                    name,
+                    f["faces"],
+                    label,
+                    *cells,
+                    "-" if spread is None else f"{100 * spread:.1f} %",
+                ]
+            )
+    head = ["format", "faces", "measure", "training", "eval", "predict", "old training", "spread"]
+    return written(r, "bench/crops.py", "crops.md") + table(head, rows) + "\n" + bullets(r)
+
+
+def training(name: str = "training") -> str:
+    r = result(name)
     rows = []
     for task, variants in r["update_seconds"].items():
         memory = statistics.median(variants["memory"])
@@ -148,7 +174,9 @@ def reproduce() -> str:
 
 SECTIONS: dict[str, Callable[[], str]] = {
     "inference": inference,
+    "crops": crops,
     "training": training,
+    "training-128": lambda: training("training-128"),
     "performance": performance,
     "reproduce": reproduce,
 }

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         what = f"resuming at update {trainer.progress.step}" if checkpoint else "training"
         print(f"{what}: {', '.join(trainer.names)} -> {run_dir}")
     trainer.fit()
+    trainer.close()
     if trainer.procs.main:
         seconds = time.perf_counter() - start
         print(f"done: {trainer.progress.step} updates in {seconds:.0f} s")

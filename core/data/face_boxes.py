@@ -19,11 +19,13 @@ with its file (``ifan data``), never silent.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import sqlite3
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,32 +90,65 @@ class CropReport:
 
 
 class BoxCache:
-    """Detected faces per image and detector, in one SQLite file that many processes share."""
+    """Detected faces per image and detector, in one SQLite file that many processes share (the
+    ranks of a torchrun start open it at once): every access holds an exclusive lock on a file
+    beside it, so that no process ever meets a locked database."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or cache_folder() / "faces.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, faces TEXT)")
+        self.lock = self.path.with_name(self.path.name + ".lock")
+        with self._locked():
+            self.db = sqlite3.connect(self.path, timeout=60)
+            with self.db:
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, faces TEXT)"
+                )
+
+    @contextlib.contextmanager
+    def detecting(self) -> Iterator[None]:
+        """Held while a process looks up and detects a split's images: processes started
+        together detect each image once (the first does it, the others then find it cached)."""
+        with _flock(self.path.with_name(self.path.name + ".detect.lock")):
+            yield
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with _flock(self.lock):
+            yield
 
     def get(self, keys: Sequence[str]) -> dict[str, list[FaceBox]]:
         """The cached faces of those ``keys`` that are cached."""
         found: dict[str, list[FaceBox]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT key, faces FROM faces WHERE key IN ({marks})", chunk)
-            found.update((key, _faces_from_json(text)) for key, text in rows)
+        with self._locked():
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT key, faces FROM faces WHERE key IN ({marks})"
+                found.update(
+                    (key, _faces_from_json(text)) for key, text in self.db.execute(query, chunk)
+                )
         return found
 
     def put(self, items: dict[str, list[FaceBox]]) -> None:
+        """Store the faces of these keys (replacing what was there)."""
         rows = [(key, json.dumps([_face_json(f) for f in faces])) for key, faces in items.items()]
-        with self.db:
+        with self._locked(), self.db:
             self.db.executemany("INSERT OR REPLACE INTO faces VALUES (?, ?)", rows)
 
     def close(self) -> None:
         self.db.close()
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if need be) across processes."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _face_json(face: FaceBox) -> list:
@@ -176,6 +211,14 @@ class FaceLocator:
         """The faces of each image, from the cache or detected now (and cached)."""
         if self.detector is None:
             return [[] for _ in images]
+        if self.cache is None:
+            return self._detections(images, progress)
+        with self.cache.detecting():
+            return self._detections(images, progress)
+
+    def _detections(
+        self, images: Sequence[Path | np.ndarray], progress: str | None
+    ) -> list[list[FaceBox]]:
         keys = [self.prefix + image_key(image) for image in images]
         cached = self.cache.get(sorted(set(keys))) if self.cache is not None else {}
         missing = {key: image for key, image in zip(keys, images, strict=True) if key not in cached}

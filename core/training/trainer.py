@@ -193,6 +193,14 @@ class Trainer:
             bar.close()
         return self.progress
 
+    def close(self) -> None:
+        """Stop the data loaders and leave the process group together: a process that exits
+        with gloo's threads still running while another is finishing can be aborted."""
+        self.loaders.clear()
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def step(self, update: Update) -> float:
         """One optimizer step of ``update.task`` on its next batch; returns the loss."""
         images, target = self._next_batch(update.task)
