@@ -62,6 +62,13 @@ class RecordDataset(Dataset, Generic[R]):
             f"every one of the {len(self.records)} samples failed to load; the last: {last}"
         )
 
+    def subset(self, indices: Sequence[int]) -> RecordDataset:
+        """The dataset of the records at ``indices`` only (same loading and policy), which, unlike
+        a ``Subset``, still lists its records (for a prepared copy of just those)."""
+        out = RecordDataset([self.records[i] for i in indices], self.load)
+        out.policy = self.policy
+        return out
+
     def check(self, index: int) -> str | None:
         """Why sample ``index`` cannot be loaded, or None when it can (for ``ifan data --scan``)."""
         try:

@@ -15,6 +15,7 @@ from ifan.contract import SPLITS, OpenContext, Split, Task
 from ifan.data.augment import mirror_permutation
 from ifan.data.bad_samples import BadSamples
 from ifan.data.crop import NO_DETECTOR
+from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import CropReport, FaceLocator
 from ifan.errors import IfanError
@@ -68,7 +69,7 @@ def open_splits(
     seed = manifest.train.seed
     out = TaskSplits(config.name)
     carving = data.val_fraction is not None and "val" in splits
-    augmenting = augment and config.augment.enabled
+    augmenting = augment and config.augment.enabled and "train" in splits
     prepare = manifest.train.prepared if prepare is None else prepare
     opener = _Opener(config, manifest, progress, prepare)
     for split in SPLITS:
@@ -84,9 +85,11 @@ def open_splits(
     if carving:
         assert data.val_fraction is not None
         train = out.datasets["train"]
-        plain = train if not augmenting else opener.open("train", 1.0)[0]
         kept, held = carve(len(train), data.val_fraction, seed)  # type: ignore[arg-type]
-        out.datasets["train"], out.datasets["val"] = Subset(train, kept), Subset(plain, held)
+        # The training split keeps room around each face; val needs the plain crops, of its
+        # own samples only.
+        val = Subset(train, held) if not augmenting else opener.open("train", 1.0, held)[0]
+        out.datasets["train"], out.datasets["val"] = Subset(train, kept), val
         out.sources["train"] += f" ({len(kept) + len(held)} read, {len(held)} carved out as val)"
         out.sources["val"] = f"val_fraction {data.val_fraction:g} of train, seed {seed}"
         out.bad["val"] = BadSamples(config.on_bad_sample)
@@ -114,7 +117,10 @@ class _Opener:
         self.prepare = prepare
         self.locators: dict[float, FaceLocator] = {}
 
-    def open(self, split: Split, room: float) -> tuple[Dataset, BadSamples, CropReport]:
+    def open(
+        self, split: Split, room: float, keep: Sequence[int] | None = None
+    ) -> tuple[Dataset, BadSamples, CropReport]:
+        """The split at ``room``; only the samples at ``keep`` when given."""
         config, data = self.config, self.config.data
         size = round(self.manifest.model.input_size * room)
         bad = BadSamples(config.on_bad_sample)
@@ -122,6 +128,12 @@ class _Opener:
         fmt = config.entry.cls.format(data.format)
         try:
             dataset = fmt.open(data.splits[split], split, data.options, ctx)
+            if keep is not None:
+                dataset = (
+                    dataset.subset(keep)
+                    if isinstance(dataset, RecordDataset)
+                    else Subset(dataset, list(keep))
+                )
             if self.prepare:
                 from ifan.data.preparation import prepared_split
 

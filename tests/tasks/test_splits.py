@@ -126,7 +126,7 @@ def test_train_samples_keeps_a_seeded_subset_of_train_and_leaves_val_whole(tmp_p
     again = splits(path, augment=False).datasets["train"]
     assert kept == [again.dataset.indices[i] for i in again.indices]  # drawn by the seed
     assert "(train_samples: 6 of 15 kept)" in opened.sources["train"]
-    whole = splits(manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25'))
+    whole = splits(manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25'), augment=False)
     assert val.indices == whole.datasets["val"].indices  # the same val as without a limit
     roomy = splits(manifest(tmp_path, 'train = "training.txt"\ntrain_samples = 50'))
     assert len(roomy.datasets["train"]) == 20  # a split already that small is kept whole
@@ -173,12 +173,29 @@ def test_only_the_training_split_is_augmented_and_it_keeps_room(tmp_path):
     assert off.datasets["train"][0][0].shape == (3, 32, 32)
 
 
+def test_a_carved_val_split_of_an_augmented_train_holds_plain_crops_of_its_own_samples(tmp_path):
+    write_mtfl(tmp_path, 8)
+    path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25')
+    plain = splits(path, augment=False)
+    for prepare in (False, True):
+        roomy = splits(path, prepare=prepare)
+        assert roomy.datasets["train"][0][0].shape == (3, 40, 40)  # room for augmentation
+        val = roomy.datasets["val"]
+        assert len(val) == 2 and val[0][0].shape == (3, 32, 32)
+        for i in range(2):
+            image = val[i][0]
+            image = image.float() / 255 if image.dtype == torch.uint8 else image
+            assert torch.allclose(image, plain.datasets["val"][i][0], atol=0.5 / 255 + 1e-6)
+    prepared = splits(path, prepare=True).datasets["val"]
+    assert len(prepared.images) == 2  # the prepared copy holds the val samples only
+
+
 def test_prepared_splits_hold_the_same_samples_as_the_readers(tmp_path):
     write_mtfl(tmp_path, 6)
     path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.5')
     direct, prepared = splits(path), splits(path, prepare=True)
     for split in ("train", "val"):
-        base = prepared.datasets[split].dataset
+        base = getattr(prepared.datasets[split], "dataset", prepared.datasets[split])
         assert isinstance(base, PreparedDataset)
         for i in range(len(direct.datasets[split])):
             image, target = direct.datasets[split][i]
