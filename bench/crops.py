@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,15 +56,25 @@ from ifan_tasks.landmarks.samples import eye_centres  # noqa: E402
 AGREEMENT = 0.05
 """The largest relative difference between the paths' median scales that counts as agreeing."""
 
+FASSEG = 'format = "fasseg"\ntest = "{data}/fasseg/%s/Train_RGB"'
 FORMATS = {
-    "mtfl": ("landmarks", 'format = "mtfl"\ntrain = "{data}/mtfl/training.txt"\nval_fraction = 0.1',
-             "val", [[0], [1]]),
-    "pts": ("landmarks", 'format = "pts"\ntest = "{data}/faces"\npoints = 68', "test",
-            [[36, 39], [42, 45]]),
-    "fasseg V2": ("parsing", 'format = "fasseg"\ntest = "{data}/fasseg/V2/Train_RGB"', "test", None),
-    "fasseg V3": ("parsing", 'format = "fasseg"\ntest = "{data}/fasseg/V3/Train_RGB"', "test", None),
+    "mtfl": (
+        "landmarks",
+        'format = "mtfl"\ntrain = "{data}/mtfl/training.txt"\nval_fraction = 0.1',
+        "val",
+        [[0], [1]],
+    ),
+    "pts": (
+        "landmarks",
+        'format = "pts"\ntest = "{data}/faces"\npoints = 68',
+        "test",
+        [[36, 39], [42, 45]],
+    ),
+    "fasseg V2": ("parsing", FASSEG % "V2", "test", None),
+    "fasseg V3": ("parsing", FASSEG % "V3", "test", None),
     "fer2013": ("emotion", 'format = "folder"\ntest = "{data}/fer2013/test"', "test", None),
-}  # fmt: skip
+}
+"""Each format: its task, its data table, the split measured, and its eye points (or None)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,15 +84,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--input-size", type=int, default=128, help="network input side (128)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--picture",
+        type=Path,
+        help="also draw one MTFL face cropped by each path (the docs' picture: docs/img/crops.png)",
+    )
     return parser.parse_args(argv)
 
 
-def manifest_for(task: str, data_table: str, folder: Path, size: int, train_split: bool):
+def manifest_for(task: str, data_table: str, folder: Path, size: int) -> Any:
     """A one-task manifest of the format (the default crop rule; training keeps room)."""
     path = folder / f"{task}.toml"
-    extra = "" if train_split else ""
     path.write_text(
-        f"[model]\ninput_size = {size}\niterations = 0\n[train]\nprepared = false\n{extra}"
+        f"[model]\ninput_size = {size}\niterations = 0\n[train]\nprepared = false\n"
         f"[tasks.{task}]\n[tasks.{task}.data]\n{data_table}\n"
     )
     return load_manifest(path)
@@ -118,7 +133,7 @@ class Scale:
 def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     task_name, data_table, split, eyes = FORMATS[name]
     data_table = data_table.format(data=args.data.resolve())
-    manifest = manifest_for(task_name, data_table, folder, args.input_size, True)
+    manifest = manifest_for(task_name, data_table, folder, args.input_size)
     config = manifest.tasks[task_name]
     task = config.build_task()
     registry = load_registry()
@@ -131,7 +146,7 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     chosen = sorted(rng.sample(range(len(indices)), min(args.faces, len(indices))))
     # Training opens the file its faces come from: for a carved val, the training split itself.
     train_table = data_table.replace(f"\n{split} =", "\ntrain =") if split != "val" else data_table
-    train_manifest = manifest_for(task_name, train_table, folder, args.input_size, True)
+    train_manifest = manifest_for(task_name, train_table, folder, args.input_size)
     trained = open_splits(
         train_manifest.tasks[task_name], task, train_manifest, splits=("train",)
     ).datasets["train"]
@@ -142,16 +157,16 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         path: {"iod": [], "detected": []} for path in ("training", "eval", "predict", "before")
     }
     missed = {"training": 0, "eval": 0, "predict": 0}
+    shown: dict[str, Any] = {}
     for position in chosen:
         index = indices[position]
-        record, box = reader.records[index]
+        record = reader.records[index][0]
         train_image, train_target = train_reader[index]
         eval_image, eval_target = reader[index]
         photo_path = getattr(record, "image", None) or getattr(record, "photo", None)
         if photo_path is None:
             photo_path = record[0]
         found = predictor.predict_batch([photo_path])[0]
-        points = None
         if eyes is not None:
             pixels = torch.tensor(record.points, dtype=torch.float32)
             centres = eye_centres(pixels, eyes)
@@ -166,11 +181,9 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
             rows["eval"]["iod"].append(float(eval_target["iod"]))
             rows["predict"]["iod"].append(iod_px / face.crop.side)
             rows["before"]["iod"].append(iod_px / letterbox(*photo.size).side)
-            points = pixels
         else:
             face = found.faces[0]
             photo = load_rgb(photo_path)
-        del points
         side = train_image.shape[-1]
         inner = round(side / room)
         start = (side - inner) // 2
@@ -181,6 +194,12 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
             "eval": eval_image.float() / (255 if eval_image.dtype == torch.uint8 else 1),
             "predict": to_tensor(crop_square(photo, face.crop, args.input_size)),
         }
+        if not shown:
+            shown = {"photo": photo, "face": face, "crops": crops}
+            if eyes is not None:
+                shown["old"] = to_tensor(
+                    crop_square(photo, letterbox(*photo.size), args.input_size)
+                )
         for path, image in crops.items():
             value = scale.detected(image)
             if value is None:
@@ -196,6 +215,8 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         values = [medians[p][measure_name] for p in ("training", "eval", "predict")]
         if all(v is not None for v in values):
             agreement[measure_name] = max(values) / min(values) - 1
+    if args.picture is not None and name == "mtfl":
+        draw(shown, args.picture)
     return {
         "task": task_name,
         "split": split,
@@ -207,6 +228,34 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
             "training": evaluated.crops[split].summary().splitlines()[0],
         },
     }
+
+
+def draw(shown: dict[str, Any], path: Path) -> None:
+    """The photo with the detected face (green) and the crop (white), then the crops the network
+    sees in each path, and the old training crop, side by side with their names."""
+    from PIL import ImageDraw
+    from torchvision.transforms.functional import to_pil_image
+
+    side = 192
+    photo, face = shown["photo"].copy(), shown["face"]
+    pen = ImageDraw.Draw(photo)
+    box, crop = face.box, face.crop
+    pen.rectangle((box.x0, box.y0, box.x1, box.y1), outline=(0, 255, 0), width=2)
+    pen.rectangle((crop.x0, crop.y0, crop.x0 + crop.side, crop.y0 + crop.side), outline="white")
+    panels = [("photo: detected box, crop", photo.resize((side, side)))]
+    names = {"training": "training (centre of the room)", "eval": "ifan eval", "predict": "predict"}
+    for key, label in names.items():
+        panels.append((label, to_pil_image(shown["crops"][key].clamp(0, 1)).resize((side, side))))
+    if "old" in shown:
+        panels.append(("old training: letterbox", to_pil_image(shown["old"]).resize((side, side))))
+    canvas = Image.new("RGB", (side * len(panels), side + 20), "white")
+    pen = ImageDraw.Draw(canvas)
+    for i, (label, image) in enumerate(panels):
+        canvas.paste(image, (i * side, 20))
+        pen.text((i * side + 4, 4), label, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    print(f"wrote {path}")
 
 
 def findings(r: dict[str, Any]) -> list[str]:

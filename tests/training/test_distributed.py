@@ -3,7 +3,8 @@ batch, and only the first process writes the run folder.
 
 The processes sum their batch-norm statistics, so stage 1 (task-wise pre-training) agrees to
 rounding (measured with the crop rule's resized crops: 4e-8 after parsing and landmarks, 1.6e-6
-after the emotion updates, whose augmentation zooms and turns every face). In stage 2 the re-encoders' max-pooling sends each gradient to the argmax of its window,
+after the emotion updates, whose augmentation zooms and turns every face). In stage 2 the
+re-encoders' max-pooling sends each gradient to the argmax of its window,
 and after a ReLU many windows hold near-ties at zero: the last-bit differences of statistics summed
 in another order flip a few of them. The runs then agree closely (measured: 3e-5 of the weights'
 norm after the first alternating update, 5e-4 at the end) but not bit for bit.
