@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repetition {repeat + 1}/{args.repeats}: {time.perf_counter() - start:.0f} s")
     for run in runs.values():
         run.loaders.clear()
+    profile = profile_round(args, folder)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(args.threads),
@@ -197,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         "read_batch_seconds": reads,
         "update_seconds": times,
         "prepare_seconds": prepare,
+        "profile": profile,
         "before": _before(args),
         "seconds": round(time.perf_counter() - start, 1),
     }
-    write_results(args.out, "training", result, findings, markdown)
+    write_results(args.out, args.name, result, findings, markdown)
+    shutil.rmtree(folder, ignore_errors=True)  # the prepared copies: gigabytes at input 128
     return 0
 
 
@@ -210,6 +214,51 @@ def _before(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     earlier = json.loads(args.before.read_text())
     return {"commit": args.before_label, "update_seconds": earlier["update_seconds"]}
+
+
+def profile_round(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """One alternating round (an update of every task, with the manifest's own interaction
+    iterations and the real data path, workers 0) profiled after a warm-up round: the operators
+    taking the most time, the share of the convolutions and the share of reading the batches."""
+    overrides = [o for o in settings(args, 0) if not o.startswith("model.iterations")]
+    run = Trainer(load_manifest(MANIFEST, overrides), folder / "profile", progress_bars=False)
+    run._start_finetuning()
+    updates = [Update(2, task, 1, False) for task in run.names]
+    reading = run._next_batch
+
+    def timed_read(task: str) -> Any:
+        with torch.profiler.record_function("ifan: read and augment a batch"):
+            return reading(task)
+
+    run._next_batch = timed_read  # type: ignore[method-assign]
+    for update in updates:
+        run.step(update)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for update in updates:
+            run.step(update)
+        seconds = time.perf_counter() - start
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events) or 1
+    convolutions = sum(e.self_cpu_time_total for e in events if _convolution(e.key))
+    data = next((e.cpu_time_total for e in events if e.key.startswith("ifan: read")), 0)
+    top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:12]
+    run.loaders.clear()
+    return {
+        "seconds": seconds,
+        "iterations": run.manifest.model.iterations,
+        "convolution_share": convolutions / total,
+        "data_share": data / total,
+        "top": [
+            {"operator": e.key, "share": e.self_cpu_time_total / total, "calls": e.count}
+            for e in top
+        ],
+    }
+
+
+def _convolution(operator: str) -> bool:
+    name = operator.lower()
+    return "conv" in name or "mkldnn" in name or "onednn" in name
 
 
 def median(values: list[float]) -> float:
@@ -248,6 +297,22 @@ def findings(r: dict[str, Any]) -> list[str]:
                 f"{old / serial:.2f}x slower"
             )
         out.append(line + f"; with {best}: {median(variants[best]) / memory:.2f}x.")
+    p = r.get("profile")
+    if p:
+        rest = [t for t in p["top"] if not _convolution(t["operator"])]
+        big = [f"{t['operator']} {100 * t['share']:.0f} %" for t in rest if t["share"] > 0.10]
+        out.append(
+            f"one alternating round of the 3 tasks ({p['iterations']} iterations) took "
+            f"{p['seconds']:.2f} s: convolutions {100 * p['convolution_share']:.0f} % of it, "
+            f"reading and augmenting the batches {100 * p['data_share']:.1f} %; outside the "
+            "convolutions, "
+            + (
+                "above 10 %: " + ", ".join(big)
+                if big
+                else f"no operator above 10 % (the largest: {rest[0]['operator']} "
+                f"{100 * rest[0]['share']:.1f} %)"
+            )
+        )
     for task, seconds in r.get("prepare_seconds", {}).items():
         out.append(
             f"preparing {task}'s splits from an empty cache took {seconds['empty cache']:.0f} s "
@@ -291,6 +356,19 @@ def markdown(r: dict[str, Any]) -> str:
         *[f"- {f}" for f in r["findings"]],
         "",
     ]
+    if r.get("profile"):
+        lines += [
+            "## Profile of one alternating round",
+            "",
+            table(
+                ["operator", "share of the round", "calls"],
+                [
+                    [t["operator"], f"{100 * t['share']:.1f} %", t["calls"]]
+                    for t in r["profile"]["top"]
+                ],
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 

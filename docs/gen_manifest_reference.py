@@ -21,6 +21,7 @@ import generated
 from pydantic import BaseModel
 
 from ifan.data.augment import AugmentOptions
+from ifan.data.crop import CropRule
 from ifan.manifest.schema import DataCommon, ModelConfig, TaskCommon, TrainConfig
 from ifan.network.registry import TAP_NAMES
 from ifan.plugins import load_registry
@@ -33,8 +34,9 @@ DEFAULT_OVERRIDES = {
     ("TaskCommon", "batch_size"): "the task's (see below)",
     ("TaskCommon", "tap"): "the task's (see below)",
     ("TaskCommon", "augment"): "on (see below)",
+    ("ModelConfig", "crop"): "the detector's box + 25 % (see below)",
 }
-TYPE_OVERRIDES = {("TaskCommon", "augment"): "table"}
+TYPE_OVERRIDES = {("TaskCommon", "augment"): "table", ("ModelConfig", "crop"): "table"}
 ALLOWED_OVERRIDES = {
     ("ModelConfig", "backbone"): '`"fc-densenet"` or a timm model name',
     ("TaskCommon", "tap"): ", ".join(f"`{t}`" for t in TAP_NAMES),
@@ -180,6 +182,7 @@ SECTIONS = {
     "train": lambda: key_table(TrainConfig),
     "task-common": lambda: key_table(TaskCommon),
     "augment": lambda: key_table(AugmentOptions),
+    "crop": lambda: key_table(CropRule),
     "data-common": data_table,
     "builtin-tasks": builtin_tasks,
 }
