@@ -95,6 +95,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--before", type=Path, help="this script's JSON from an earlier commit, shown beside"
     )
     parser.add_argument("--before-label", default="", help="which commit --before measured")
+    parser.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the profile of an alternating round (at input 128 with the manifest's batches "
+        "and two iterations it needs more than 24 GiB)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="an ifan cache folder to use instead of an empty one (preparation is then timed "
+        "from what it holds)",
+    )
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -167,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
-    os.environ["IFAN_CACHE"] = str(folder / "cache")  # an empty cache: preparation is timed
+    # An empty cache, so that preparation is timed from nothing (unless --cache).
+    os.environ["IFAN_CACHE"] = str(args.cache or folder / "cache")
     prepare = preparation(args)
     runs = {f"workers {w}": trainer(args, w, folder) for w in args.workers}
     runs["photos"] = trainer(args, 0, folder, prepared=False)
@@ -185,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repetition {repeat + 1}/{args.repeats}: {time.perf_counter() - start:.0f} s")
     for run in runs.values():
         run.loaders.clear()
-    profile = profile_round(args, folder)
+    profile = profile_round(args, folder) if args.profile else None
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(args.threads),
@@ -195,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_sizes": batch,
             "manifest": str(MANIFEST.relative_to(ROOT)),
             "overrides": settings(args, 0)[:2],
+            "cache_state": "an empty cache" if args.cache is None else f"the cache {args.cache}",
         },
         "read_batch_seconds": reads,
         "update_seconds": times,
@@ -315,7 +330,8 @@ def findings(r: dict[str, Any]) -> list[str]:
         )
     for task, seconds in r.get("prepare_seconds", {}).items():
         out.append(
-            f"preparing {task}'s splits from an empty cache took {seconds['empty cache']:.0f} s "
+            f"preparing {task}'s splits from {r['settings'].get('cache_state', 'an empty cache')} "
+            f"took {seconds['empty cache']:.0f} s "
             f"(opening them again: {seconds['cached']:.1f} s)"
         )
     return out

@@ -176,7 +176,6 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "inference": inference,
     "crops": crops,
     "training": training,
-    "training-128": lambda: training("training-128"),
     "performance": performance,
     "reproduce": reproduce,
 }
