@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -118,8 +118,6 @@ def read_fasseg(record: FassegRecord, policy: SizeMismatch) -> LabelledPhoto:
 def open_fasseg(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The FASSEG split whose photos are in ``path``."""
     records = read_fasseg_folder(path, ctx.bad, policy)
-    return parsing_dataset(records, _photo, partial(read_fasseg, policy=policy), ctx, scored)
-
-
-def _photo(record: Any) -> Path:
-    return record.photo
+    return parsing_dataset(
+        records, attrgetter("photo"), partial(read_fasseg, policy=policy), ctx, scored
+    )

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -103,8 +103,6 @@ def read_helen(record: HelenRecord, policy: SizeMismatch) -> LabelledPhoto:
 def open_helen(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The Helen split listed in ``path``."""
     records = read_helen_list(path, ctx.bad, policy)
-    return parsing_dataset(records, _photo, partial(read_helen, policy=policy), ctx, scored)
-
-
-def _photo(record: Any) -> Path:
-    return record.image
+    return parsing_dataset(
+        records, attrgetter("image"), partial(read_helen, policy=policy), ctx, scored
+    )

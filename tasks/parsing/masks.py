@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
@@ -108,8 +108,4 @@ def open_masked(
 ) -> RecordDataset:
     """A dataset of photo/mask pairs."""
     read = partial(read_masked, num_classes=num_classes, policy=policy)
-    return parsing_dataset(records, _photo, read, ctx, scored)
-
-
-def _photo(record: Any) -> Path:
-    return record.photo
+    return parsing_dataset(records, attrgetter("photo"), read, ctx, scored)
