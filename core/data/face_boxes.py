@@ -25,6 +25,7 @@ import hashlib
 import json
 import sqlite3
 import statistics
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,11 +100,27 @@ class BoxCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = self.path.with_name(self.path.name + ".lock")
         with self._locked():
-            self.db = sqlite3.connect(self.path, timeout=60)
-            with self.db:
-                self.db.execute(
-                    "CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, faces TEXT)"
+            try:
+                self.db = self._connect()
+            except sqlite3.DatabaseError as error:  # not a database (a damaged or foreign file)
+                warnings.warn(
+                    f"{self.path}: the cache of detected faces cannot be read ({error}); it is "
+                    "started afresh (faces are detected again)",
+                    stacklevel=2,
                 )
+                self.path.unlink()
+                self.db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            with db:
+                db.execute("CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, faces TEXT)")
+                db.execute("SELECT count(*) FROM faces").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     @contextlib.contextmanager
     def detecting(self) -> Iterator[None]:

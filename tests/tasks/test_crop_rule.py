@@ -156,3 +156,15 @@ def test_an_unreadable_photo_takes_the_fallback_and_is_reported_when_loaded(tmp_
     locator = FaceLocator(CropRule(), Recorder([FaceBox(0, 0, 9, 9, 1.0)]), None)
     boxes, report = locator.crops([FaceHint(photo, (0, 0, 10, 10), None, "bad")])
     assert len(boxes) == 1 and report.fallback == ["bad: no face found"]
+
+
+def test_a_damaged_detection_cache_is_started_afresh_with_a_warning(tmp_path):
+    (photo,) = _photos(tmp_path / "p", 1)
+    path = tmp_path / "faces.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.warns(UserWarning, match=r"faces\.sqlite: the cache of detected faces cannot"):
+        cache = BoxCache(path)
+    detector = Recorder([FaceBox(1, 2, 30, 40, 0.8)])
+    FaceLocator(CropRule(), detector, cache).detections([photo])
+    FaceLocator(CropRule(), detector, BoxCache(path)).detections([photo])
+    assert len(detector.seen) == 1  # the fresh cache works
