@@ -96,6 +96,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--before-label", default="", help="which commit --before measured")
     parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the report (and findings) of the existing results file, measuring nothing",
+    )
+    parser.add_argument(
         "--no-profile",
         dest="profile",
         action="store_false",
@@ -176,6 +181,10 @@ def read_only(run: Trainer, task: str, batches: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        path = args.out / f"{args.name}.json"
+        write_results(args.out, args.name, json.loads(path.read_text()), findings, markdown)
+        return 0
     check_real_data(args.data)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
@@ -306,11 +315,17 @@ def findings(r: dict[str, Any]) -> list[str]:
             )
         before = (r.get("before") or {}).get("update_seconds", {}).get(task)
         if before:
-            old = median(before["workers 0"])
+            old, old_memory = median(before["workers 0"]), median(before["memory"])
             line += (
-                f"; before ({r['before']['commit']}, workers 0): {batch / old:.0f} images/s, "
-                f"{old / serial:.2f}x slower"
+                f"; before ({r['before']['commit']}, workers 0) reading added "
+                f"{100 * (old / old_memory - 1):.0f} % to the update and it made "
+                f"{batch / old:.0f} images/s"
             )
+            if abs(old_memory / memory - 1) > 0.05:
+                line += (
+                    f" (but the model alone ran {memory / old_memory:.2f}x as fast in that run, "
+                    "so compare the percentages)"
+                )
         out.append(line + f"; with {best}: {median(variants[best]) / memory:.2f}x.")
     p = r.get("profile")
     if p:

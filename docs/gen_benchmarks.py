@@ -176,6 +176,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "inference": inference,
     "crops": crops,
     "training": training,
+    "training-128": lambda: training("training-128"),
     "performance": performance,
     "reproduce": reproduce,
 }
