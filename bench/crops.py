@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine, provenance, table, versions, write_results  # noqa: E402
 
 from ifan.data.crop import detect_faces  # noqa: E402
+from ifan.data.dataset import under_subsets  # noqa: E402
 from ifan.data.images import crop_square, letterbox, load_rgb, to_tensor  # noqa: E402
 from ifan.data.splits import open_splits  # noqa: E402
 from ifan.detection import get_detector  # noqa: E402
@@ -102,15 +103,6 @@ def manifest_for(task: str, data_table: str, folder: Path, size: int) -> Any:
     return load_manifest(path)
 
 
-def records_of(dataset: Any) -> tuple[Any, list[int]]:
-    """The reader's dataset under subsets, and the indices used of it."""
-    indices = list(range(len(dataset)))
-    while hasattr(dataset, "indices"):
-        indices = [dataset.indices[i] for i in indices]
-        dataset = dataset.dataset
-    return dataset, indices
-
-
 class Scale:
     """The two scale measures of one crop the network sees."""
 
@@ -141,7 +133,7 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     scale = Scale(get_detector(registry, rule.detector), rule)
     room = manifest.train.room
     evaluated = open_splits(config, task, manifest, splits=(split,), augment=False)
-    reader, indices = records_of(evaluated.datasets[split])
+    reader, indices = under_subsets(evaluated.datasets[split])
     rng = random.Random(args.seed)
     chosen = sorted(rng.sample(range(len(indices)), min(args.faces, len(indices))))
     # Training opens the file its faces come from: for a carved val, the training split itself.
@@ -150,7 +142,7 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     trained = open_splits(
         train_manifest.tasks[task_name], task, train_manifest, splits=("train",)
     ).datasets["train"]
-    train_reader, _ = records_of(trained)
+    train_reader, _ = under_subsets(trained)
     model = build_model(manifest).eval()
     predictor = Predictor(model, manifest, Path("untrained"), {}, torch.device("cpu"), registry)
     rows: dict[str, dict[str, list[float]]] = {

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ifan.cli.common import (
@@ -15,7 +15,7 @@ from ifan.cli.common import (
     manifest_from_args,
     registry_from_args,
 )
-from ifan.data.dataset import RecordDataset
+from ifan.data.dataset import RecordDataset, under_subsets
 from ifan.data.errors import DatasetError
 from ifan.data.splits import TaskSplits, open_splits
 from ifan.tables import format_table
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 def _scan(opened: TaskSplits) -> None:
     """Decode every sample of every split; a bad one is raised or counted as the policy says."""
     for split, dataset in opened.datasets.items():
-        records, indices = _records(dataset)
+        records, indices = under_subsets(dataset)
         bad = opened.bad[split]
         for index in tqdm(indices, desc=f"scan {opened.task} {split}", unit="img", leave=False):
             reason = _problem(records, index)
@@ -134,14 +134,3 @@ def _problem(records: Dataset, index: int) -> str | None:
     except DatasetError as error:
         return str(error)
     return None
-
-
-def _records(dataset: Dataset) -> tuple[Dataset, list[int]]:
-    """The reader's own dataset under any subset or augmentation, and the indices used of it."""
-    indices = list(range(len(dataset)))  # type: ignore[arg-type]
-    while True:
-        if isinstance(dataset, Subset):
-            indices = [dataset.indices[i] for i in indices]
-            dataset = dataset.dataset
-        else:
-            return dataset, indices

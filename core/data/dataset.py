@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
@@ -98,3 +98,13 @@ def face_dataset(
     boxes = ctx.crops([h for _, h in pairs], progress)
     items = [(record, box) for (record, _), box in zip(pairs, boxes, strict=True)]
     return RecordDataset(items, partial(_load_cropped, load), ctx.bad)
+
+
+def under_subsets(dataset: Dataset) -> tuple[Dataset, list[int]]:
+    """The dataset under any ``Subset`` layers (the reader's own, or its prepared copy), and the
+    indices of it that ``dataset`` uses, in order."""
+    indices = list(range(len(dataset)))  # type: ignore[arg-type]
+    while isinstance(dataset, Subset):
+        indices = [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    return dataset, indices
