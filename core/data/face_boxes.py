@@ -123,10 +123,15 @@ class BoxCache:
         return db
 
     @contextlib.contextmanager
-    def detecting(self) -> Iterator[None]:
-        """Held while a process looks up and detects a split's images: processes started
-        together detect each image once (the first does it, the others then find it cached)."""
-        with _flock(self.path.with_name(self.path.name + ".detect.lock")):
+    def detecting(self, keys: Sequence[str]) -> Iterator[None]:
+        """Held while a process looks up and detects these images: processes started together
+        on the same split (torchrun's ranks) detect each image once (the first does it, the
+        others then find it cached), while runs on other data go on beside it. The lock is a
+        small file per set of images in ``<cache>.locks/``."""
+        digest = hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()[:16]
+        folder = self.path.with_name(self.path.name + ".locks")
+        folder.mkdir(exist_ok=True)
+        with _flock(folder / f"detect-{digest}.lock"):
             yield
 
     @contextlib.contextmanager
@@ -228,15 +233,15 @@ class FaceLocator:
         """The faces of each image, from the cache or detected now (and cached)."""
         if self.detector is None:
             return [[] for _ in images]
+        keys = [self.prefix + image_key(image) for image in images]
         if self.cache is None:
-            return self._detections(images, progress)
-        with self.cache.detecting():
-            return self._detections(images, progress)
+            return self._detections(images, keys, progress)
+        with self.cache.detecting(keys):
+            return self._detections(images, keys, progress)
 
     def _detections(
-        self, images: Sequence[Path | np.ndarray], progress: str | None
+        self, images: Sequence[Path | np.ndarray], keys: list[str], progress: str | None
     ) -> list[list[FaceBox]]:
-        keys = [self.prefix + image_key(image) for image in images]
         cached = self.cache.get(sorted(set(keys))) if self.cache is not None else {}
         missing = {key: image for key, image in zip(keys, images, strict=True) if key not in cached}
         found: dict[str, list[FaceBox]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,24 @@ def test_a_damaged_detection_cache_is_started_afresh_with_a_warning(tmp_path):
     FaceLocator(CropRule(), detector, cache).detections([photo])
     FaceLocator(CropRule(), detector, BoxCache(path)).detections([photo])
     assert len(detector.seen) == 1  # the fresh cache works
+
+
+def test_detecting_one_split_waits_for_the_same_split_only(tmp_path):
+    """torchrun's ranks detect a split once (the second waits for the first), while a run on
+    other images goes on beside them instead of waiting for the first run's detection."""
+    cache = BoxCache(tmp_path / "faces.sqlite")
+    entered: list[str] = []
+
+    def enter(keys: list[str], name: str) -> None:
+        with cache.detecting(keys):
+            entered.append(name)
+
+    with cache.detecting(["a", "b"]):
+        same = threading.Thread(target=enter, args=(["b", "a"], "same split"))
+        other = threading.Thread(target=enter, args=(["c"], "other split"))
+        same.start(), other.start()
+        other.join(timeout=10)
+        same.join(timeout=0.5)
+        assert entered == ["other split"]
+    same.join(timeout=10)
+    assert entered == ["other split", "same split"]
