@@ -10,6 +10,7 @@ statistics or affine parameters.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -22,9 +23,9 @@ class FlexBatchNorm(_BatchNorm):
     """Batch norm over channel dim 1 for ``B x C``, ``B x C x L`` and ``B x C x H x W`` inputs.
 
     What ``ctx.norm(channels)`` makes, so one factory serves conv features and MLP vectors alike.
-    When training in several CPU processes (torchrun with gloo) the batch statistics are summed
-    over the processes, so every process normalises with the whole global batch's statistics, as
-    a single process would (``nn.SyncBatchNorm`` does the same on GPUs only).
+    When training in several processes (torchrun, gloo on CPUs or NCCL on GPUs) the batch
+    statistics are summed over the processes (:func:`synced_batch_norm`), so every process
+    normalises with the whole global batch's statistics, as a single process would.
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -32,38 +33,72 @@ class FlexBatchNorm(_BatchNorm):
             raise ValueError(f"expected a 2D, 3D or 4D input (got {input.dim()}D input)")
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.training and input.device.type == "cpu" and _world_size() > 1:
-            return self._synced(input)
+        if self.training and _world_size() > 1:
+            return synced_batch_norm(self, input)
         return super().forward(input)
 
-    def _synced(self, x: Tensor) -> Tensor:
-        """Batch norm with the statistics of the batch of every process (differentiable)."""
-        from torch.distributed.nn.functional import all_reduce
 
-        self._check_input_dim(x)
-        dims = [d for d in range(x.dim()) if d != 1]
-        channels = x.shape[1]
-        count = x.new_tensor([x.numel() / channels])
-        sums = all_reduce(torch.cat([x.sum(dims), count]))
-        total = sums[-1]
-        mean = sums[:channels] / total
-        shape = [1, channels] + [1] * (x.dim() - 2)
-        centred = x - mean.view(shape)
-        # Two passes, as native batch norm does: E[x^2] - E[x]^2 would cancel in float32.
-        var = all_reduce((centred * centred).sum(dims)) / total
-        if self.track_running_stats and self.running_mean is not None:
-            with torch.no_grad():
-                self.num_batches_tracked += 1
-                momentum = self.momentum
-                if momentum is None:
-                    momentum = 1.0 / float(self.num_batches_tracked)
-                unbiased = var * total / (total - 1).clamp_min(1)
-                self.running_mean.lerp_(mean.detach(), momentum)
-                self.running_var.lerp_(unbiased.detach(), momentum)
-        out = centred * torch.rsqrt(var.view(shape) + self.eps)
-        if self.affine:
-            out = out * self.weight.view(shape) + self.bias.view(shape)
-        return out
+class SyncedNorm:
+    """Mixin of :func:`synced`: a batch norm of any class (timm's ``BatchNormAct2d`` included)
+    that sums its statistics over the processes when training in several."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.training and _world_size() > 1:  # type: ignore[attr-defined]
+            out = synced_batch_norm(self, input)  # type: ignore[arg-type]
+            if hasattr(self, "act"):  # timm's norm + activation layers: dropout, then act
+                out = self.act(self.drop(out))  # type: ignore[attr-defined]
+            return out
+        return super().forward(input)  # type: ignore[misc]
+
+
+@functools.cache
+def _synced_class(cls: type[_BatchNorm]) -> type[_BatchNorm]:
+    return type(f"Synced{cls.__name__}", (SyncedNorm, cls), {})
+
+
+def synced(norm: _BatchNorm) -> _BatchNorm:
+    """``norm`` made to sum its batch statistics over the processes of a distributed run.
+
+    Its class becomes a subclass with :class:`SyncedNorm`'s forward, so its parameters, buffers
+    and state-dict keys (a timm encoder's pretrained weights) stay as they are. ``nn.SyncBatchNorm``
+    would do the same on GPUs only, and drops timm's fused activation.
+    """
+    if not isinstance(norm, FlexBatchNorm | SyncedNorm):
+        norm.__class__ = _synced_class(type(norm))
+    return norm
+
+
+def synced_batch_norm(norm: _BatchNorm, x: Tensor) -> Tensor:
+    """Training-mode batch norm of ``x`` with the statistics of the batches of every process
+    (differentiable; sums in float32 whatever the autocast dtype), updating ``norm``'s running
+    statistics as native batch norm does."""
+    from torch.distributed.nn.functional import all_reduce
+
+    norm._check_input_dim(x)
+    dims = [d for d in range(x.dim()) if d != 1]
+    channels = x.shape[1]
+    xf = x.float()
+    count = xf.new_tensor([x.numel() / channels])
+    sums = all_reduce(torch.cat([xf.sum(dims), count]))
+    total = sums[-1]
+    mean = sums[:channels] / total
+    shape = [1, channels] + [1] * (x.dim() - 2)
+    centred = xf - mean.view(shape)
+    # Two passes, as native batch norm does: E[x^2] - E[x]^2 would cancel in float32.
+    var = all_reduce((centred * centred).sum(dims)) / total
+    if norm.track_running_stats and norm.running_mean is not None:
+        with torch.no_grad():
+            norm.num_batches_tracked += 1  # type: ignore[operator]
+            momentum = norm.momentum
+            if momentum is None:
+                momentum = 1.0 / float(norm.num_batches_tracked)
+            unbiased = var * total / (total - 1).clamp_min(1)
+            norm.running_mean.lerp_(mean.detach(), momentum)
+            norm.running_var.lerp_(unbiased.detach(), momentum)  # type: ignore[union-attr]
+    out = centred * torch.rsqrt(var.view(shape) + norm.eps)
+    if norm.affine:
+        out = out * norm.weight.view(shape) + norm.bias.view(shape)
+    return out.to(x.dtype)
 
 
 def _world_size() -> int:
@@ -123,7 +158,8 @@ class NormFactory:
 
     ``factory(channels)`` is the ``BuildContext.norm`` handed to tasks; ``factory.convert(module)``
     turns the batch-norm layers of an existing module (a timm encoder) into per-task ones by deep
-    copying each (so timm's ``BatchNormAct2d`` keeps its activation and pretrained statistics).
+    copying each (so timm's ``BatchNormAct2d`` keeps its activation and pretrained statistics),
+    synchronised across processes like the backbone's own.
     """
 
     def __init__(self, tasks: Sequence[str], per_task: bool = True):
@@ -140,11 +176,10 @@ class NormFactory:
         return TaskBatchNorm({t: copy.deepcopy(norm) for t in self.switch.tasks}, self.switch)
 
     def convert(self, module: nn.Module) -> nn.Module:
-        """Replace every batch-norm layer inside ``module`` (in place) by :meth:`wrap` of it."""
+        """Replace every batch-norm layer inside ``module`` (in place) by :meth:`wrap` of it,
+        :func:`synced` so that distributed training sums its statistics over the processes."""
         if isinstance(module, _BatchNorm):
-            return self.wrap(module)
-        if not self.per_task:
-            return module
+            return self.wrap(synced(module))
         for name, child in list(module.named_children()):
             if isinstance(child, TaskBatchNorm):
                 continue
