@@ -46,7 +46,8 @@ __all__ = [
 
 
 def load(path: str | os.PathLike, device: str | None = None, bf16: bool = False) -> Predictor:
-    """A trained network ready for photos: ``ifan.load(run_or_checkpoint).predict(image)``.
+    """A trained network ready for photos: ``ifan.load(run_or_checkpoint).predict(image)``, or
+    an installed pretrained model by name: ``ifan.load("faces3")``.
 
     See :func:`ifan.inference.load`; imported on first use so that ``import ifan`` stays light.
     """

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from ifan.data.face_boxes import CropReport, FaceHint, FaceLocator
     from ifan.data.images import Box
 
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 """1.1 added :meth:`OpenContext.crops` (the crop rule for readers) and
-:meth:`Task.augment_batch` (augmentation of whole batches)."""
+:meth:`Task.augment_batch` (augmentation of whole batches); 1.2 the optional ``ifan_models`` hook
+(pretrained models shipped by plugins, :mod:`ifan.pretrained`)."""
 
 TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """Task names: lower-case identifiers, usable as manifest keys and metric prefixes."""

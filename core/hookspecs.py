@@ -29,6 +29,7 @@ import pluggy
 if TYPE_CHECKING:
     from ifan.contract import Task
     from ifan.detection import FaceDetector
+    from ifan.pretrained import PretrainedModel
 
 PROJECT_NAME = "ifan"
 ENTRY_POINT_GROUP = "ifan"
@@ -56,8 +57,23 @@ def ifan_face_detectors() -> list[FaceDetector]:
     ``detect(image: PIL.Image.Image) -> list[ifan.detection.FaceBox]``: every face's box
     ``(x0, y0, x1, y1)`` in the photo's pixels and a score in [0, 1], most confident first. The
     predictor crops a square around each box (enlarged by a margin) as the network's input. The
-    built-in ``yuface`` detector (``pip install 'ifan[faces]'``) is the default; a plugin's
+    built-in ``yuface`` detector is the default; a plugin's
     detector replaces it when chosen by name: ``ifan predict --detector NAME`` or
     ``Predictor.predict(image, detector="NAME")``. A detector should import its heavy
     dependencies in ``detect``, not when the plugin loads.
+    """
+
+
+@hookspec
+def ifan_models() -> list[PretrainedModel]:
+    """Return the pretrained models this plugin ships (contract 1.2).
+
+    Each is an :class:`ifan.pretrained.PretrainedModel`: a unique lower-case ``name``, the
+    ``weights`` file written by ``ifan export RUN --weights FILE`` (safetensors: the weights and
+    the run's manifest, never a pickle), the model ``card`` and, optionally, the ``manifest`` it
+    was trained from and a one-line ``summary``. Installed models are listed by ``ifan models``
+    and load by name wherever a run folder is accepted: ``ifan predict NAME photo.jpg``,
+    ``ifan eval NAME``, ``ifan.load("NAME")``. Their tasks' plugins must be installed too
+    (declare them as dependencies). Ship the files as package data, found with
+    ``importlib.resources`` or ``Path(__file__).parent``.
     """

@@ -31,6 +31,7 @@ from ifan.errors import IfanError
 from ifan.manifest import Manifest
 from ifan.network.model import IFAN, build_model
 from ifan.plugins import PluginRegistry, load_registry
+from ifan.pretrained import resolve_model
 from ifan.training.checkpoint import CheckpointError
 from ifan.training.run import manifest_from_meta, open_checkpoint
 from ifan.visual import side_by_side
@@ -322,7 +323,8 @@ def load(
     registry: PluginRegistry | None = None,
     bf16: bool = False,
 ) -> Predictor:
-    """The network of a checkpoint file, or of a run folder's latest checkpoint, in eval mode.
+    """The network of a checkpoint file, a run folder's latest checkpoint or an installed
+    pretrained model (by name, e.g. ``"faces3"``), in eval mode.
 
     The manifest comes from the checkpoint (``overrides`` as ``--set`` applies them on top); its
     tasks' plugins must be installed (an error names the missing distribution). ``device``
@@ -331,8 +333,8 @@ def load(
     training, and the checkpoint holds every weight.
     """
     target = resolve_device(device)
-    checkpoint = open_checkpoint(Path(path))
     registry = registry if registry is not None else load_registry()
+    checkpoint = open_checkpoint(resolve_model(path, registry))
     manifest = manifest_from_meta(checkpoint.meta, list(overrides), registry)
     untrained = manifest.model.model_copy(update={"backbone_checkpoint": None})
     model = build_model(replace(manifest, model=untrained))

@@ -1,4 +1,5 @@
-"""``ifan export RUN_OR_CHECKPOINT --onnx FILE``: the network's inference as an ONNX model."""
+"""``ifan export RUN_OR_CHECKPOINT --onnx FILE``: the network's inference as an ONNX model;
+``--weights FILE``: the weights file of a model to ship in a plugin (:mod:`ifan.pretrained`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_argument
+from ifan.plugins import PluginRegistry
 from ifan.tables import format_table
 
 
@@ -25,8 +27,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"within {ATOL:g} + {RTOL:g} x |value|. Needs onnx and onnxruntime: {INSTALL_HINT}.",
     )
     add_checkpoint_argument(parser)
-    parser.add_argument(
-        "--onnx", type=Path, required=True, metavar="FILE", help="the ONNX file to write"
+    output = parser.add_mutually_exclusive_group(required=True)
+    output.add_argument("--onnx", type=Path, metavar="FILE", help="the ONNX file to write")
+    output.add_argument(
+        "--weights",
+        type=Path,
+        metavar="FILE",
+        help="instead, write the weights and the run's manifest without the optimizer's state "
+        "(.safetensors): the file a plugin ships as a pretrained model (ifan_models hook)",
     )
     parser.add_argument(
         "--iterations",
@@ -56,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     registry = registry_from_args(args)
     report_broken(registry)
+    if args.weights is not None:
+        return _write_weights(args, registry)
     report, predictor = export_run(
         args.checkpoint,
         args.onnx,
@@ -92,4 +102,13 @@ def run(args: argparse.Namespace) -> int:
         f"\nchecked with onnxruntime on random batches of {batches}: every value within "
         f"{ATOL:g} + {RTOL:g} x |value| of PyTorch"
     )
+    return 0
+
+
+def _write_weights(args: argparse.Namespace, registry: PluginRegistry) -> int:
+    from ifan.pretrained import write_weights
+
+    source, step = write_weights(args.checkpoint, args.weights, registry)
+    size = args.weights.stat().st_size / 1e6
+    print(f"{source} (step {step}) -> {args.weights} ({size:.1f} MB, weights and manifest)")
     return 0

@@ -13,6 +13,7 @@ from ifan.cli import (
     eval,
     export,
     model,
+    models,
     new_task,
     plugins,
     predict,
@@ -24,7 +25,20 @@ from ifan.cli import (
 from ifan.contract import CONTRACT_VERSION
 from ifan.errors import IfanError
 
-COMMANDS = (tasks, plugins, validate, data, train, eval, predict, export, schema, model, new_task)
+COMMANDS = (
+    tasks,
+    plugins,
+    validate,
+    data,
+    train,
+    eval,
+    predict,
+    export,
+    models,
+    schema,
+    model,
+    new_task,
+)
 """Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
 
 

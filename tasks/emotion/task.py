@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
-from ifan.errors import IfanError
+from ifan.losses import ClassWeights, class_weights_field, cross_entropy, weight_per_class
 from ifan_tasks.emotion.formats import FORMATS
 from ifan_tasks.emotion.readers import FER2013_CLASSES
 
@@ -18,19 +18,7 @@ class EmotionOptions(TaskOptions):
 
     hidden: int = Field(128, ge=8, le=4096, description="width of the classifier")
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="cross-entropy label smoothing")
-    class_weights: dict[str, float] = Field(
-        {},
-        description="cross-entropy weight per class name, for imbalanced sets (e.g. "
-        "{ disgust = 5.0 }); classes not named weigh 1",
-    )
-
-    @field_validator("class_weights")
-    @classmethod
-    def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
-        bad = {name: w for name, w in weights.items() if not 0 < w <= 1e6}
-        if bad:
-            raise ValueError(f"weights must be above 0 and at most 1e6, got {bad}")
-        return weights
+    class_weights: ClassWeights = class_weights_field("{ disgust = 5.0 }")
 
 
 class EmotionTask(Task):
@@ -40,7 +28,7 @@ class EmotionTask(Task):
     """
 
     name = "emotion"
-    contract_version = "1.1"
+    contract_version = "1.2"
     description = "facial emotion recognition (paper §4.1.2: classes from the 4x4 tap)"
     Options = EmotionOptions
     labels = LabelSchema(kind="class", names=FER2013_CLASSES)
@@ -51,13 +39,7 @@ class EmotionTask(Task):
 
     def __init__(self, options: EmotionOptions | None = None, labels: LabelSchema | None = None):
         super().__init__(options, labels)
-        unknown = sorted(set(self.options.class_weights) - set(self.labels.names))
-        if unknown:
-            raise IfanError(
-                f"tasks.emotion.class_weights: no class {', '.join(map(repr, unknown))}; the "
-                f"classes are {', '.join(self.labels.names)}"
-            )
-        self.weights = tuple(self.options.class_weights.get(n, 1.0) for n in self.labels.names)
+        self.weights = weight_per_class(self.name, self.options.class_weights, self.labels.names)
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
         """Global average pooling and an MLP: logits ``B x C``."""
@@ -80,16 +62,10 @@ class EmotionTask(Task):
 
     def loss(self, prediction: Any, target: Any) -> Any:
         """Cross-entropy against the class index, weighted per class when the options say so."""
-        import torch
-        import torch.nn.functional as F
-
-        weight = None
-        if self.options.class_weights:
-            weight = torch.tensor(self.weights, dtype=prediction.dtype, device=prediction.device)
-        return F.cross_entropy(
+        return cross_entropy(
             prediction,
             target["label"].long(),
-            weight=weight,
+            self.weights,
             label_smoothing=self.options.label_smoothing,
         )
 

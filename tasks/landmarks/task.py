@@ -33,7 +33,7 @@ class LandmarksTask(Task):
     """
 
     name = "landmarks"
-    contract_version = "1.1"
+    contract_version = "1.2"
     description = "facial landmark localisation (paper §4.1.2: Euclidean regression, 8x8 tap)"
     Options = LandmarksOptions
     labels = LabelSchema(kind="points", names=MTFL_POINTS, unit="normalised coordinates")

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import Field
 
-from ifan.contract import BuildContext, FeatureSpec, Task, TaskOptions
+from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
 from ifan.data.images import Box
+from ifan.losses import ClassWeights, class_weights_field, cross_entropy, weight_per_class
 from ifan_tasks.parsing.classes import HELEN_LABELS
 from ifan_tasks.parsing.formats import FORMATS
 
@@ -18,6 +19,7 @@ class ParsingOptions(TaskOptions):
 
     hidden: int = Field(32, ge=4, le=1024, description="width of the per-pixel classifier")
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="cross-entropy label smoothing")
+    class_weights: ClassWeights = class_weights_field("{ left_brow = 4.0, right_brow = 4.0 }")
 
 
 class ParsingTask(Task):
@@ -27,7 +29,7 @@ class ParsingTask(Task):
     """
 
     name = "parsing"
-    contract_version = "1.1"
+    contract_version = "1.2"
     description = "face parsing (paper §4.1.2: per-pixel classes from the 128x128 up-path tap)"
     Options = ParsingOptions
     labels = HELEN_LABELS
@@ -35,6 +37,10 @@ class ParsingTask(Task):
     default_tap = "up0"
     default_batch_size = 24
     options: ParsingOptions
+
+    def __init__(self, options: ParsingOptions | None = None, labels: LabelSchema | None = None):
+        super().__init__(options, labels)
+        self.weights = weight_per_class(self.name, self.options.class_weights, self.labels.names)
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
         """Conv3x3-BN-ReLU and a 1x1 classifier on the tap, upsampled to the input size."""
@@ -64,12 +70,12 @@ class ParsingTask(Task):
         return out.image, {**target, "mask": out.mask}
 
     def loss(self, prediction: Any, target: Any) -> Any:
-        """Per-pixel cross-entropy; mask value 255 is ignored."""
-        import torch.nn.functional as F
-
-        return F.cross_entropy(
+        """Per-pixel cross-entropy, weighted per class when the options say so (the average is
+        then over the pixels' weights); mask value 255 is ignored."""
+        return cross_entropy(
             prediction,
             target["mask"].long(),
+            self.weights,
             ignore_index=255,
             label_smoothing=self.options.label_smoothing,
         )

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ifan.contract import LabelSchema, OpenContext
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
+from ifan.errors import IfanError
 from ifan_tasks.parsing.classes import HELEN_CLASSES
 from ifan_tasks.parsing.helen import HELEN_MAPS
 from ifan_tasks.parsing.task import ParsingTask
@@ -275,3 +276,17 @@ def test_fasseg_colours_map_to_the_nearest_class_colour_exact_or_blended():
     assert classes.shape == (40, 50) and classes.dtype == np.uint8
     assert (classes == nearest).all()
     assert (colours_to_classes(COLOURS.astype(np.uint8)[None]) == np.arange(len(COLOURS))).all()
+
+
+def test_class_weights_weigh_each_pixel_by_its_class_and_ignored_pixels_stay_out():
+    labels = LabelSchema(kind="class", names=("background", "skin", "brow"))
+    task = ParsingTask(ParsingTask.Options(class_weights={"brow": 5.0}), labels)
+    logits = torch.randn(1, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    mask = torch.tensor([[[0, 2], [1, 255]]])
+    each = torch.nn.functional.cross_entropy(logits, mask, ignore_index=255, reduction="none")
+    expected = (each[0, 0, 0] + 5 * each[0, 0, 1] + each[0, 1, 0]) / (1 + 5 + 1)
+    assert torch.allclose(task.loss(logits, {"mask": mask}), expected)
+    unweighted = ParsingTask(labels=labels).loss(logits, {"mask": mask})
+    assert torch.allclose(unweighted, each.flatten()[:3].mean())
+    with pytest.raises(IfanError, match=r"tasks\.parsing\.class_weights: no class 'brows'"):
+        ParsingTask(ParsingTask.Options(class_weights={"brows": 2.0}), labels)

@@ -59,20 +59,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _train(command: list[str], manifest: Path, out: Path) -> None:
-    args = [*command, "train", str(manifest), "--out", str(out), "--quiet"]
-    args += [f"--set={s}" for s in SETTINGS]
+def _arguments(manifest: Path, out: Path) -> list[str]:
+    return ["train", str(manifest), "--out", str(out), "--quiet", *(f"--set={s}" for s in SETTINGS)]
+
+
+def _run(*commands: list[str]) -> None:
+    """Run the commands at once (the nodes of one job) and wait for all of them."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    started = [
+        subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    for process in started:
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+
+
+def _train(command: list[str], manifest: Path, out: Path) -> None:
+    _run([*command, *_arguments(manifest, out)])
+
+
+def _node(rank: int, port: int) -> list[str]:
+    """One "node" of a two-node torchrun job on this machine, one process."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=2",
+        f"--node-rank={rank}",
+        "--nproc-per-node=1",
+        "--master-addr=127.0.0.1",
+        f"--master-port={port}",
+        "-m",
+        "ifan",
+    ]
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory) -> Path:
+    """The synthetic faces and the one-process run both tests compare with."""
+    root = tmp_path_factory.mktemp("distributed")
+    counts = {t: {"train": 8, "val": 2, "test": 2} for t in ("parsing", "landmarks", "emotion")}
+    write_datasets(root / "faces", seed=0, size=32, counts=counts)
+    _train([sys.executable, "-m", "ifan"], root / "faces" / "manifest.toml", root / "one")
+    return root
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
-    counts = {t: {"train": 8, "val": 2, "test": 2} for t in ("parsing", "landmarks", "emotion")}
-    write_datasets(tmp_path / "faces", seed=0, size=32, counts=counts)
-    manifest = tmp_path / "faces" / "manifest.toml"
-    _train([sys.executable, "-m", "ifan"], manifest, tmp_path / "one")
+def test_two_processes_match_one_with_the_same_global_batch(one_process, tmp_path):
+    manifest = one_process / "faces" / "manifest.toml"
+    (tmp_path / "one").symlink_to(one_process / "one")
     torchrun = [
         sys.executable,
         "-m",
@@ -106,3 +142,25 @@ def _distance(runs: Path, step: int) -> float:
     a = torch.cat([one[k].flatten().float() for k in keys])
     b = torch.cat([two[k].flatten().float() for k in keys])
     return float((a - b).norm() / a.norm())
+
+
+@pytest.mark.slow
+def test_two_nodes_train_and_resume_like_one_process(one_process, tmp_path):
+    """``torchrun --nnodes 2 --node-rank 0|1``, one process per node, sharing the run folder:
+    the same weights as one process, and a run resumed on two nodes ends where the uninterrupted
+    two-node run ended, bit for bit."""
+    manifest = one_process / "faces" / "manifest.toml"
+    (tmp_path / "one").symlink_to(one_process / "one")
+    port = _free_port()
+    _run(*(_node(rank, port) + _arguments(manifest, tmp_path / "two") for rank in (0, 1)))
+    assert _distance(tmp_path, 6) < 1e-5  # as two processes on one node
+    assert _distance(tmp_path, 12) < 3e-3
+    uninterrupted = load_checkpoint(latest_checkpoint(tmp_path / "two")).model
+    for step in range(8, 13):  # the run "stopped" after update 7, inside stage 2
+        checkpoint_path(tmp_path / "two", step).unlink()
+    port = _free_port()
+    resume = ["train", "--resume", str(tmp_path / "two"), "--quiet"]
+    _run(*(_node(rank, port) + resume for rank in (0, 1)))
+    resumed = load_checkpoint(latest_checkpoint(tmp_path / "two"))
+    assert resumed.meta["progress"]["step"] == 12
+    assert all(torch.equal(resumed.model[k], uninterrupted[k]) for k in uninterrupted)

@@ -1,0 +1,160 @@
+"""The GPU check (run by ``bench/gpu_check.sh``): CUDA tests, training speed in bf16 on prepared
+data, and predict on the device against the CPU; writes ``gpu.md`` and ``gpu.json`` to ``--out``.
+
+Training speed: ``examples/faces3-cpu.toml`` on synthetic faces laid out like MTFL, FASSEG and
+FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared splits; two runs of
+``SHORT`` and ``LONG`` alternating rounds, so that the difference of their times is the time of
+``LONG - SHORT`` rounds without start-up, preparation and validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
+SHORT, LONG = 20, 220
+TOLERANCE = {"float32": 1e-3, "bf16": 0.1}
+"""Largest difference of a prediction (logits, points in crop pixels / side) from the CPU's."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (the baseline)")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "build/gpu")))
+    parser.add_argument("--rounds", type=int, default=LONG, help=f"rounds timed (default {LONG})")
+    return parser.parse_args(argv)
+
+
+def cuda_tests(device: str) -> dict:
+    if device != "cuda":
+        return {"skipped": "not on a GPU"}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "cuda", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
+    return {"exit": done.returncode, "summary": last, "seconds": time.perf_counter() - start}
+
+
+def train(data: Path, out: Path, rounds: int, device: str) -> float:
+    """Seconds of one ``ifan train`` of ``rounds`` alternating rounds (stage 2 only)."""
+    settings = {
+        "tasks.parsing.data.train": data / "fasseg" / "V2" / "Train_RGB",
+        "tasks.landmarks.data.train": data / "mtfl" / "training.txt",
+        "tasks.emotion.data.train": data / "fer2013" / "train",
+        "tasks.emotion.data.val": data / "fer2013" / "test",
+        "train.pretrain_epochs": 0,
+        "train.finetune_epochs": 1,
+        "train.finetune_rounds": rounds,
+        "train.device": device,
+        "train.bf16": "true",
+        "train.checkpoint_every": 0,
+    }
+    args = [sys.executable, "-m", "ifan", "train", str(MANIFEST), "--out", str(out), "--quiet"]
+    args += [f"--set={key}={value}" for key, value in settings.items()]
+    start = time.perf_counter()
+    subprocess.run(args, check=True, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - start
+
+
+def training_speed(work: Path, device: str, rounds: int) -> dict:
+    from ifan.manifest import load_manifest
+    from ifan_tasks.synthetic.real_layout import write_real_layout
+
+    data = work / "data"
+    write_real_layout(data, seed=0, size=128, scale=4.0, overwrite=True)
+    train(data, work / "warm", SHORT, device)  # prepares the splits (cached for the timed runs)
+    short = train(data, work / "short", SHORT, device)
+    long = train(data, work / "long", SHORT + rounds, device)
+    manifest = load_manifest(MANIFEST, [])
+    images = sum(config.batch_size for config in manifest.tasks.values())
+    per_round = (long - short) / rounds
+    return {
+        "rounds": rounds,
+        "seconds_per_round": per_round,
+        "images_per_round": images,
+        "images_per_second": images / per_round,
+        "run": str(work / "long"),
+    }
+
+
+def predict_agreement(run: Path, device: str) -> dict:
+    from ifan.inference import load
+
+    images = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    cpu = load(run, device="cpu")
+    with torch.no_grad():
+        reference = cpu.model.predict_all(images)
+    out = {}
+    for name, bf16 in (("float32", False), ("bf16", True)):
+        other = load(run, device=device, bf16=bf16)
+        with torch.no_grad(), other.precision():
+            predicted = other.model.predict_all(images.to(other.device))
+        gap = max(
+            float((predicted[task].float().cpu() - reference[task].float()).abs().max())
+            for task in reference
+        )
+        out[name] = {"largest_difference": gap, "within": gap <= TOLERANCE[name]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("no GPU here (torch.cuda.is_available() is False): use --device cpu", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor()
+    result = {
+        "device": args.device,
+        "device_name": name or platform.machine(),
+        "torch": torch.__version__,
+        "cuda_tests": cuda_tests(args.device),
+        "training": training_speed(args.out / "work", args.device, args.rounds),
+    }
+    result["predict"] = predict_agreement(Path(result["training"]["run"]), args.device)
+    result["seconds"] = time.perf_counter() - started
+    (args.out / "gpu.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "gpu.md").write_text(report(result))
+    print(report(result))
+    ok = all(p["within"] for p in result["predict"].values())
+    return 0 if ok and result["cuda_tests"].get("exit", 0) == 0 else 1
+
+
+def report(r: dict) -> str:
+    t, p = r["training"], r["predict"]
+    lines = [
+        f"# GPU check on {r['device']} ({r['device_name']}), torch {r['torch']}",
+        "",
+        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s.",
+        "",
+        f"- CUDA tests: {r['cuda_tests'].get('summary', r['cuda_tests'].get('skipped'))}",
+        f"- training, examples/faces3-cpu.toml in bf16 on prepared splits: "
+        f"{t['seconds_per_round'] * 1000:.0f} ms per alternating round of {t['images_per_round']} "
+        f"images, {t['images_per_second']:.0f} images/s (over {t['rounds']} rounds)",
+    ]
+    for name, gap in p.items():
+        verdict = "within" if gap["within"] else "OUTSIDE"
+        lines.append(
+            f"- predict_all on {r['device']} ({name}) against the CPU: largest difference "
+            f"{gap['largest_difference']:.2e}, {verdict} the tolerance {TOLERANCE[name]:g}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

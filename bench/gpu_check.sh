@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The GPU check: run on a machine with a GPU from a copy of the working tree (about 5 minutes on
+# one GPU; at most 8). Installs ifan over the machine's own torch, then bench/gpu_check.py runs
+# the suite's CUDA tests, a few hundred updates of examples/faces3-cpu.toml in bf16 on prepared
+# data (synthetic faces in the real datasets' layout: nothing to carry), and predict on CUDA
+# against the CPU, and writes gpu.{md,json} to $OUT (default build/gpu).
+#
+#   bench/gpu_check.sh                  # on the GPU machine
+#   bench/gpu_check.sh --device cpu     # the same on this CPU: the baseline it compares with
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c "import ifan" 2>/dev/null; then
+  # ifan's own dependencies must already be there (or in a wheel folder: WHEELS=DIR); torch is the
+  # machine's and is never replaced.
+  if [ -n "${WHEELS:-}" ]; then
+    "$PYTHON" -m pip install --quiet --no-index --find-links "$WHEELS" --no-deps "$WHEELS"/*.whl
+  fi
+  "$PYTHON" -m pip install --quiet --no-deps --no-build-isolation -e .
+fi
+exec "$PYTHON" bench/gpu_check.py "$@"
