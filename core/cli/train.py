@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(manifest, run_dir, checkpoint, progress_bars=not args.quiet)
     if trainer.procs.main:
         what = f"resuming at update {trainer.progress.step}" if checkpoint else "training"
-        print(f"{what}: {', '.join(trainer.names)} -> {run_dir}")
+        world = trainer.procs.world
+        together = f" ({world} processes)" if world > 1 else ""
+        print(f"{what}: {', '.join(trainer.names)} -> {run_dir}{together}")
     trainer.fit()
     trainer.close()
     if trainer.procs.main:

@@ -63,16 +63,20 @@ def _arguments(manifest: Path, out: Path) -> list[str]:
     return ["train", str(manifest), "--out", str(out), "--quiet", *(f"--set={s}" for s in SETTINGS)]
 
 
-def _run(*commands: list[str]) -> None:
-    """Run the commands at once (the nodes of one job) and wait for all of them."""
+def _run(*commands: list[str]) -> list[str]:
+    """Run the commands at once (the nodes of one job), wait for all of them and return what
+    each printed."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     started = [
         subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for c in commands
     ]
+    printed = []
     for process in started:
-        _, stderr = process.communicate(timeout=600)
+        stdout, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr[-3000:]
+        printed.append(stdout)
+    return printed
 
 
 def _train(command: list[str], manifest: Path, out: Path) -> None:
@@ -152,7 +156,8 @@ def test_two_nodes_train_and_resume_like_one_process(one_process, tmp_path):
     manifest = one_process / "faces" / "manifest.toml"
     (tmp_path / "one").symlink_to(one_process / "one")
     port = _free_port()
-    _run(*(_node(rank, port) + _arguments(manifest, tmp_path / "two") for rank in (0, 1)))
+    printed = _run(*(_node(rank, port) + _arguments(manifest, tmp_path / "two") for rank in (0, 1)))
+    assert "(2 processes)" in printed[0]  # one job of two processes, not two runs of one
     assert _distance(tmp_path, 6) < 1e-5  # as two processes on one node
     assert _distance(tmp_path, 12) < 3e-3
     uninterrupted = load_checkpoint(latest_checkpoint(tmp_path / "two")).model
@@ -160,7 +165,8 @@ def test_two_nodes_train_and_resume_like_one_process(one_process, tmp_path):
         checkpoint_path(tmp_path / "two", step).unlink()
     port = _free_port()
     resume = ["train", "--resume", str(tmp_path / "two"), "--quiet"]
-    _run(*(_node(rank, port) + resume for rank in (0, 1)))
+    printed = _run(*(_node(rank, port) + resume for rank in (0, 1)))
+    assert "resuming at update 7: " in printed[0] and "(2 processes)" in printed[0]
     resumed = load_checkpoint(latest_checkpoint(tmp_path / "two"))
     assert resumed.meta["progress"]["step"] == 12
     assert all(torch.equal(resumed.model[k], uninterrupted[k]) for k in uninterrupted)
