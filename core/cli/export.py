@@ -14,6 +14,7 @@ from ifan.tables import format_table
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from ifan.export import ATOL, DEFAULT_OPSET, EXPORTERS, INSTALL_HINT, RTOL
+    from ifan.pretrained import WEIGHT_DTYPES
 
     parser = subparsers.add_parser(
         "export",
@@ -35,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="instead, write the weights and the run's manifest without the optimizer's state "
         "(.safetensors): the file a plugin ships as a pretrained model (ifan_models hook)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=WEIGHT_DTYPES,
+        default="float32",
+        help="with --weights: store the weights in this type (float16 halves the file)",
     )
     parser.add_argument(
         "--iterations",
@@ -108,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
 def _write_weights(args: argparse.Namespace, registry: PluginRegistry) -> int:
     from ifan.pretrained import write_weights
 
-    source, step = write_weights(args.checkpoint, args.weights, registry)
+    source, step = write_weights(args.checkpoint, args.weights, registry, args.dtype)
     size = args.weights.stat().st_size / 1e6
-    print(f"{source} (step {step}) -> {args.weights} ({size:.1f} MB, weights and manifest)")
+    print(
+        f"{source} (step {step}) -> {args.weights} ({size:.1f} MB, {args.dtype} weights and "
+        "the manifest)"
+    )
     return 0

@@ -146,3 +146,17 @@ def test_ifan_models_lists_name_distribution_tasks_and_files(
     monkeypatch.setattr("ifan.cli.models.registry_from_args", lambda args: load_registry())
     assert main(["models"]) == 0
     assert "no pretrained models installed" in capsys.readouterr().out
+
+
+def test_half_precision_weights_halve_the_file_and_predict_alike(run_dir, weights, tmp_path):
+    half = tmp_path / "half.safetensors"
+    assert main(["export", str(run_dir), "--weights", str(half), "--dtype", "float16"]) == 0
+    stored = load_checkpoint(half).model
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    assert half.stat().st_size < 0.55 * weights.stat().st_size
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        full = load(weights, device="cpu").model.predict_all(images)
+        halved = load(half, device="cpu").model.predict_all(images)
+    for task, value in full.items():
+        torch.testing.assert_close(halved[task], value, atol=2e-2, rtol=2e-2)
