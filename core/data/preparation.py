@@ -1,8 +1,10 @@
 """Which prepared copy a split reads (:mod:`ifan.data.prepared` stores and checks it): its folder
 in the cache, and the key that says when it must be rebuilt.
 
-The folder is named by the task, the split, the split's path, the crop size and the room, so one
-setting keeps one copy. The key holds everything the samples depend on: the format and its
+The folder is named by the task, the split, the split's path, the crop size, the room and the
+records it holds, so one setting keeps one copy, and two readings of one split (a training
+split at its room, the validation faces carved out of it without room, all of it for
+``ifan eval``) keep theirs side by side instead of rebuilding each other's. The key holds everything the samples depend on: the format and its
 options, the versions of ifan and of the task's plugin, the crop size and room, and a digest of
 the reader's records (with each face's crop box, so a change of crop rule shows) and of every
 file they name (size and modification time). Any change rebuilds the copy; a stale one is never
@@ -35,7 +37,8 @@ def prepared_split(
     if records is None:
         return dataset
     source = str(config.data.splits[split])
-    name = f"{config.name}-{split}-{_digest(f'{source} {size} {room}')[:12]}"
+    held = hashlib.sha256(pickle.dumps(records, protocol=4)).hexdigest()
+    name = f"{config.name}-{split}-{_digest(f'{source} {size} {room} {held}')[:12]}"
     key = {
         "task": config.name,
         "format": config.data.format,

@@ -1,5 +1,6 @@
 """Synthetic faces laid out like the real datasets: MTFL, FASSEG V2 and FER2013, as in
-``../shared/data``, so ``make real DATA=OUT`` and ``examples/real-3task.toml`` run without them.
+``../shared/data``, so ``make real DATA=OUT``, ``examples/faces3-cpu.toml`` and
+``examples/real-3task.toml`` run without them.
 
 Each dataset is written in its own native format, quirks included:
 
@@ -7,7 +8,8 @@ Each dataset is written in its own native format, quirks included:
   a leading space on every line after the first and backslashes in the paths
   (``lfw_5590\\00000.jpg``), the JPEG photos in ``mtfl/lfw_5590/``;
 - ``fasseg/V2/Train_RGB/<n>.png`` with colour-coded labels in ``fasseg/V2/Train_Labels/<n>.png``
-  (the eyebrows in the ``hair`` colour, as FASSEG labels them);
+  (the eyebrows in the ``hair`` colour, as FASSEG labels them), and the same faces in V3's layout
+  (``fasseg/V3/Train_RGB/0/<n>.png``, ``fasseg/V3/Train_labels/0/<n>.png``);
 - ``fer2013/{train,test}/<emotion>/{Training,PublicTest}_<n>.jpg``, 48 x 48 grey;
 - ``utkface/crop_part1/<age>_<gender>_<race>_<datetime>.jpg.chip.jpg`` with made-up labels
   (for the ``ifan-task-age`` plugin; a cartoon has no age);
@@ -77,10 +79,15 @@ def write_mtfl(root: Path, faces: list[Face]) -> None:
 
 
 def write_fasseg(root: Path, faces: list[Face]) -> None:
-    """``root/V2/Train_RGB/<n>.png`` and their colour-coded labels in ``root/V2/Train_Labels``."""
+    """``root/V2/Train_RGB/<n>.png`` and their colour-coded labels in ``root/V2/Train_Labels``;
+    the same faces as V3 lays them out: ``root/V3/Train_RGB/0/<n>.png`` (one folder per yaw,
+    here only the frontal ``0``) and ``root/V3/Train_labels/0/<n>.png``."""
     for i, face in enumerate(faces, start=1):
+        label = Image.fromarray(PALETTE[face.mask])
         _save(face.image, root / "V2" / "Train_RGB" / f"{i}.png")
-        _save(Image.fromarray(PALETTE[face.mask]), root / "V2" / "Train_Labels" / f"{i}.png")
+        _save(label, root / "V2" / "Train_Labels" / f"{i}.png")
+        _save(face.image, root / "V3" / "Train_RGB" / "0" / f"{i}.png")
+        _save(label, root / "V3" / "Train_labels" / "0" / f"{i}.png")
 
 
 def write_fer2013(root: Path, split: str, faces: list[Face]) -> None:

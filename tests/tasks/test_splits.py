@@ -190,6 +190,18 @@ def test_a_carved_val_split_of_an_augmented_train_holds_plain_crops_of_its_own_s
     assert len(prepared.images) == 2  # the prepared copy holds the val samples only
 
 
+def test_training_and_evaluation_keep_their_prepared_copies_side_by_side(tmp_path):
+    """Training reads train with room and its carved val plainly; ``ifan eval --split val``
+    reads train without room: three copies, none rebuilding another's when they alternate."""
+    write_mtfl(tmp_path, 8)
+    path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.25')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a rebuild warns
+        for _ in range(2):
+            splits(path, prepare=True)
+            splits(path, prepare=True, splits=["val"], augment=False)
+
+
 def test_prepared_splits_hold_the_same_samples_as_the_readers(tmp_path):
     write_mtfl(tmp_path, 6)
     path = manifest(tmp_path, 'train = "training.txt"\nval_fraction = 0.5')

@@ -238,6 +238,11 @@ def test_real_layout_is_read_by_the_real_formats_quirks_included(tmp_path, capsy
     label = np.asarray(Image.open(tmp_path / "fasseg" / "V2" / "Train_Labels" / "1.png"))
     colours = {tuple(c) for c in label.reshape(-1, 3)}
     assert colours <= set(FASSEG_COLOURS.values()) and len(colours) == 6
+    recipe = load_manifest(
+        ROOT / "examples" / "faces3-cpu.toml",
+        [f"tasks.parsing.data.train={tmp_path}/fasseg/V3/Train_RGB", "model.input_size=32"],
+    )
+    assert len(open_split(recipe, recipe.tasks["parsing"], "train")) == 5  # V3's yaw folders
     grey = Image.open(next((tmp_path / "fer2013" / "test").rglob("PublicTest_*.jpg")))
     assert grey.mode == "L" and grey.size == (48, 48)
     assert YuFace().detect(Image.open(tmp_path / "faces" / "drawn.jpg").convert("RGB"))
