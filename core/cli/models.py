@@ -17,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="List the pretrained models shipped by installed plugins (the ifan_models "
         "hook): each name works wherever a run folder does (ifan predict NAME photo.jpg, ifan "
         "eval NAME, ifan.load('NAME')). Shows the distribution that ships it, its tasks and "
-        "input size (read from the weights file), and where its files and model card are.",
+        "input size (read from the weights file), where its files and model card are, and the "
+        "manifest it was trained from.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
@@ -30,10 +31,14 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for name, entry in sorted(installed_models(registry).items()):
         model = entry.model
+        source = str(model.manifest) if model.manifest else "-"
         try:
-            manifest = open_checkpoint(model.weights).meta["manifest"]
+            meta = open_checkpoint(model.weights).meta
+            manifest = meta["manifest"]
             tasks = ", ".join(manifest.get("tasks", {}))
             size = str(manifest.get("model", {}).get("input_size", 128))
+            if model.manifest is None:  # the weights hold it; say where it was trained from
+                source = f"in the weights (trained from {meta['manifest_path']})"
         except Exception as exc:  # listed with the reason, never hiding the other models
             tasks, size = f"unreadable weights: {exc}", "-"
         rows.append(
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "input": size,
                 "weights": str(model.weights),
                 "card": str(model.card),
+                "manifest": source,
                 "summary": model.summary,
             }
         )

@@ -139,6 +139,10 @@ def test_ifan_models_lists_name_distribution_tasks_and_files(
     (row,) = json.loads(capsys.readouterr().out)
     assert row["name"] == "tiny" and row["tasks"] == "parsing, landmarks, emotion"
     assert row["input"] == "32" and row["weights"] == str(weights) and row["card"] == str(card)
+    assert (
+        row["manifest"].startswith("in the weights (trained from ")
+        and "manifest.toml" in row["manifest"]
+    )
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1].split()[:2] == ["tiny", "test:models"]
