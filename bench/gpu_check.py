@@ -22,9 +22,13 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
+FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / "faces3.safetensors"
+"""The shipped model: predictions are compared on it (a barely trained network's outputs are too
+wild for a bf16 tolerance to mean anything)."""
 SHORT, LONG = 20, 220
-TOLERANCE = {"float32": 1e-3, "bf16": 0.1}
-"""Largest difference of a prediction (logits, points in crop pixels / side) from the CPU's."""
+TOLERANCE = {"float32": 1e-3, "bf16": 0.05}
+"""Largest difference of a task's prediction from the CPU's float32 one, relative to the largest
+magnitude of that prediction (bf16 keeps 8 bits of mantissa through some 50 layers)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,7 +108,10 @@ def predict_agreement(run: Path, device: str) -> dict:
         with torch.no_grad(), other.precision():
             predicted = other.model.predict_all(images.to(other.device))
         gap = max(
-            float((predicted[task].float().cpu() - reference[task].float()).abs().max())
+            float(
+                (predicted[task].float().cpu() - reference[task].float()).abs().max()
+                / reference[task].float().abs().max().clamp_min(1e-6)
+            )
             for task in reference
         )
         out[name] = {"largest_difference": gap, "within": gap <= TOLERANCE[name]}
@@ -126,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         "cuda_tests": cuda_tests(args.device),
         "training": training_speed(args.out / "work", args.device, args.rounds),
     }
-    result["predict"] = predict_agreement(Path(result["training"]["run"]), args.device)
+    compared = FACES3 if FACES3.is_file() else Path(result["training"]["run"])
+    result["predict"] = predict_agreement(compared, args.device)
+    result["predict_model"] = str(compared.relative_to(ROOT) if compared == FACES3 else compared)
     result["seconds"] = time.perf_counter() - started
     (args.out / "gpu.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "gpu.md").write_text(report(result))
@@ -150,8 +159,10 @@ def report(r: dict) -> str:
     for name, gap in p.items():
         verdict = "within" if gap["within"] else "OUTSIDE"
         lines.append(
-            f"- predict_all on {r['device']} ({name}) against the CPU: largest difference "
-            f"{gap['largest_difference']:.2e}, {verdict} the tolerance {TOLERANCE[name]:g}"
+            f"- predict_all of `{r['predict_model']}` on {r['device']} ({name}) against the CPU "
+            "in float32: largest "
+            f"difference {gap['largest_difference']:.2e} of the output's largest magnitude, "
+            f"{verdict} the tolerance {TOLERANCE[name]:g}"
         )
     return "\n".join(lines) + "\n"
 

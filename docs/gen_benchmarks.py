@@ -172,7 +172,29 @@ def reproduce() -> str:
     )
 
 
+def demo() -> str:
+    r = result("demo")
+    return written(r, "bench/demo.py", "demo.md") + bullets(r)
+
+
+def pretrained() -> str:
+    r = result("faces3")
+    rows = [
+        [
+            row["photo"],
+            row["faces"],
+            f"{row['nme']:.1%}" if "nme" in row else "no face",
+            ("yes" if row["passed"] else "**no**") if "nme" in row else "**no**",
+        ]
+        for row in r["photos"]
+    ]
+    head = ["photo", "faces found", "NME of the 5 points", "within 10 %"]
+    return written(r, "bench/pretrained.py", "faces3.md") + table(head, rows) + "\n" + bullets(r)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
+    "demo": demo,
+    "pretrained": pretrained,
     "inference": inference,
     "crops": crops,
     "training": training,
