@@ -6,9 +6,9 @@ records it holds, so one setting keeps one copy, and two readings of one split (
 split at its room, the validation faces carved out of it without room, all of it for
 ``ifan eval``) keep theirs side by side instead of rebuilding each other's. The key holds
 everything the samples depend on: the format and its options, the versions of ifan and of the
-task's plugin, the crop size and room, and a digest of the reader's records (with each face's crop box, so a change of crop rule shows) and of every
-file they name (size and modification time). Any change rebuilds the copy; a stale one is never
-read.
+task's plugin, the crop size and room, and a digest of the reader's records (with each face's
+crop box, so a change of crop rule shows) and of every file they name (size and modification
+time). Any change rebuilds the copy; a stale one is never read.
 """
 
 from __future__ import annotations
