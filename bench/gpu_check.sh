@@ -6,13 +6,14 @@
 # against the CPU, and writes gpu.{md,json} to $OUT (default build/gpu).
 #
 #   bench/gpu_check.sh                  # on the GPU machine
-#   bench/gpu_check.sh --device cpu     # the same on this CPU: the baseline it compares with
+#   PYTHON=.venv/bin/python bench/gpu_check.sh --device cpu   # the same here: the CPU baseline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c "import ifan" 2>/dev/null; then
-  # ifan's own dependencies must already be there (or in a wheel folder: WHEELS=DIR); torch is the
-  # machine's and is never replaced.
+  # ifan's own dependencies must already be there (or in a wheel folder: WHEELS=DIR, which also
+  # needs setuptools >= 77 for the project's licence field when the machine's is older); torch is
+  # the machine's and is never replaced.
   if [ -n "${WHEELS:-}" ]; then
     "$PYTHON" -m pip install --quiet --no-index --find-links "$WHEELS" --no-deps "$WHEELS"/*.whl
   fi
