@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no GPU here (torch.cuda.is_available() is False): use --device cpu", file=sys.stderr)
         return 2
+    args.out = args.out.resolve()  # data paths given with --set are read relative to the manifest
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor()
