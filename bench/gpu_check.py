@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     result["predict"] = predict_agreement(compared, args.device)
     result["predict_model"] = str(compared.relative_to(ROOT) if compared == FACES3 else compared)
     result["seconds"] = time.perf_counter() - started
+    result["findings"] = findings(result)
     (args.out / "gpu.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "gpu.md").write_text(report(result))
     print(report(result))
@@ -145,27 +146,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok and result["cuda_tests"].get("exit", 0) == 0 else 1
 
 
-def report(r: dict) -> str:
+def findings(r: dict) -> list[str]:
+    """The report's lines, also kept in the JSON."""
     t, p = r["training"], r["predict"]
     lines = [
-        f"# GPU check on {r['device']} ({r['device_name']}), torch {r['torch']}",
-        "",
-        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s.",
-        "",
-        f"- CUDA tests: {r['cuda_tests'].get('summary', r['cuda_tests'].get('skipped'))}",
-        f"- training, examples/faces3-cpu.toml in bf16 on prepared splits: "
+        f"CUDA tests: {r['cuda_tests'].get('summary', r['cuda_tests'].get('skipped'))}",
+        f"training, examples/faces3-cpu.toml in bf16 on prepared splits: "
         f"{t['seconds_per_round'] * 1000:.0f} ms per alternating round of {t['images_per_round']} "
         f"images, {t['images_per_second']:.0f} images/s (over {t['rounds']} rounds)",
     ]
     for name, gap in p.items():
         verdict = "within" if gap["within"] else "OUTSIDE"
         lines.append(
-            f"- predict_all of `{r['predict_model']}` on {r['device']} ({name}) against the CPU "
-            "in float32: largest "
-            f"difference {gap['largest_difference']:.2e} of the output's largest magnitude, "
-            f"{verdict} the tolerance {TOLERANCE[name]:g}"
+            f"predict_all of `{r['predict_model']}` on {r['device']} ({name}) against the CPU "
+            f"in float32: largest difference {gap['largest_difference']:.2e} of the output's "
+            f"largest magnitude, {verdict} the tolerance {TOLERANCE[name]:g}"
         )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def report(r: dict) -> str:
+    head = [
+        f"# GPU check on {r['device']} ({r['device_name']}), torch {r['torch']}",
+        "",
+        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s.",
+        "",
+    ]
+    return "\n".join(head + [f"- {line}" for line in r["findings"]]) + "\n"
 
 
 if __name__ == "__main__":
