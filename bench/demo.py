@@ -25,17 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import machine, provenance, table, versions, write_results  # noqa: E402
 
+F1 = "parsing.f1_"
 GROUPS = ("eyes", "brows", "overall")
 """The merged groups of examples/demo.toml: not classes of their own."""
 
 
 def findings(r: dict[str, Any]) -> list[str]:
     s = r["scores"]
-    classes = {k: v for k, v in s.items() if k.startswith("parsing.f1_") and k[11:] not in GROUPS}
+    classes = {
+        k[len(F1) :]: v for k, v in s.items() if k.startswith(F1) and k[len(F1) :] not in GROUPS
+    }
     weakest = min(classes, key=classes.get)
     return [
         f"`make demo` took {r['seconds']:.0f} s, of which training {r['train_seconds']:.0f} s",
-        f"weakest parsing class {weakest[len('parsing.f1_') :]}: {classes[weakest]:.1%} F1 "
+        f"weakest parsing class {weakest}: {classes[weakest]:.1%} F1 "
         f"({'above' if classes[weakest] > 0.5 else '**below**'} the 50 % target)",
         f"landmarks NME {s['landmarks.nme']:.2%} "
         f"({'below' if s['landmarks.nme'] < 0.1 else '**above**'} the 10 % target)",

@@ -81,21 +81,20 @@ def measure(model: str, photos: Path, picture: Path | None) -> list[dict[str, An
         prediction = predictor.predict(image)
         best = None
         for face in prediction.faces:
-            named = face.to_json()["tasks"]["landmarks"]["points"]
-            points = np.array(list(named.values()), dtype=float)
+            tasks = face.to_json()["tasks"]
+            points = np.array(list(tasks["landmarks"]["points"].values()), dtype=float)
             error = float(np.linalg.norm(points - truth, axis=1).mean() / iod)
             if best is None or error < best[0]:
-                best = (error, points, face.box)
+                best = (error, points, face.box, tasks.get("emotion", {}).get("label"))
         row = {"photo": image.name, "faces": len(prediction.faces), "iod_px": round(iod, 1)}
         if best is not None:
-            box = best[2]
+            error, _, box, emotion = best
             row.update(
-                nme=best[0],
-                passed=best[0] <= PASS,
+                nme=error,
+                passed=error <= PASS,
                 box=[round(box.x0), round(box.y0), round(box.x1), round(box.y1)],
+                emotion=emotion,  # of the face compared, not of the first one found
             )
-            emotion = prediction.faces[0].to_json()["tasks"].get("emotion", {})
-            row["emotion"] = emotion.get("label")
         rows.append(row)
         if picture is not None:
             drawn.append(_drawing(image, truth, None if best is None else best[1]))
