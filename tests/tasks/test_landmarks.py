@@ -160,6 +160,23 @@ def test_metric_nme_and_failure_by_hand():
     assert first.compute() == pytest.approx(values)
 
 
+def test_losses_euclidean_and_nme_by_hand():
+    truth = torch.tensor([[[0.0, 0.0], [1.0, 0.0]], [[0.0, 0.0], [2.0, 0.0]]])
+    prediction = torch.tensor([[[0.3, 0.4], [1.0, 0.0]], [[0.0, 0.0], [2.0, 1.0]]])
+    target = {"points": truth, "iod": torch.tensor([1.0, 2.0])}
+    # Squared distances 0.25, 0, 0, 1; distances over the iod 0.5, 0, 0, 0.5.
+    euclidean = LandmarksTask(labels=TWO).loss(prediction, target)
+    assert float(euclidean) == pytest.approx(1.25 / 4)
+    options = LandmarksTask.Options(loss="nme")
+    nme = LandmarksTask(options, labels=TWO).loss(prediction, target)
+    assert float(nme) == pytest.approx(1.0 / 4, rel=1e-5)
+    right = truth.clone().requires_grad_()
+    exact = LandmarksTask(options, labels=TWO).loss(right, target)
+    exact.backward()
+    assert float(exact) == pytest.approx(0.0, abs=1e-5)
+    assert torch.isfinite(right.grad).all()  # no NaN where a point is exactly right
+
+
 def test_json_in_crop_units_and_pixels():
     task = LandmarksTask()
     points = torch.tensor([[0.5, 0.5]] * 5)
