@@ -19,8 +19,10 @@ class Metric(ABC):
     """Accumulates one task's evaluation; subclasses define the state, the update and the values."""
 
     main: ClassVar[str]
-    """Name of the headline value in :meth:`compute` (used for plots and model selection)."""
+    """Name of the headline value in :meth:`compute`: the training curves draw it, and ``ifan
+    compare`` measures a run against a baseline by it (:mod:`ifan.comparison`)."""
     higher_is_better: ClassVar[bool] = True
+    """Which way :attr:`main` is better; recorded with every evaluation in ``metrics.jsonl``."""
     units: ClassVar[dict[str, str]] = {}
     """The unit of each value (by name, or by the name before ``_<class or point>``) that is not
     a fraction, e.g. ``{"mae": "years"}``; tables show every other value in percent."""

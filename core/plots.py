@@ -1,5 +1,5 @@
-"""Pictures of a run: training curves across both stages (like Fig. 7 of the paper) and
-confusion matrices.
+"""Pictures of a run: training curves across both stages (like Fig. 7 of the paper), confusion
+matrices, and the relative changes of ``ifan compare``.
 
 Figures are drawn on their own :class:`~matplotlib.figure.Figure` with an Agg canvas, never through
 ``pyplot``: no global state, so drawing is thread-safe and never opens a window. matplotlib is
@@ -9,7 +9,7 @@ imported here only, so ``import ifan`` stays light.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,3 +245,51 @@ def plot_confusion(
     figure.tight_layout()
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+
+
+def plot_changes(
+    changes: Mapping[str, Mapping[str, float | None]],
+    out: Path,
+    tolerance: float | None = None,
+) -> Path:
+    """Draw relative changes against baselines into the PNG ``out``: a group of bars per label
+    (each task's main value, then Δm), a bar per run in each, in percent, positive is better;
+    the gate's ``-tolerance`` as a dashed line. ``changes`` is ``run -> {label: fraction}``
+    (None: not finite, left out), with ``Δm`` among the labels. Returns ``out``."""
+    if not changes:
+        raise ValueError("no relative changes to plot: compare runs with baselines")
+    labels = list(dict.fromkeys(label for values in changes.values() for label in values))
+    labels.sort(key=lambda label: label == "Δm")  # last, also where runs have other tasks
+    width = 0.8 / len(changes)
+    figure = Figure(figsize=(max(5.0, 1.6 * len(labels) + 2.0), 4.2), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    for index, (run, values) in enumerate(changes.items()):
+        places = [
+            (position + (index - (len(changes) - 1) / 2) * width, 100 * values[label])
+            for position, label in enumerate(labels)
+            if values.get(label) is not None
+        ]
+        xs, ys = zip(*places, strict=True) if places else ((), ())
+        bars = axes.bar(xs, ys, width, color=colormaps["tab10"](index % 10), label=run)
+        axes.bar_label(bars, labels=[f"{y:+.1f} %" for y in ys], fontsize=7, padding=2)
+    axes.axhline(0, color="black", linewidth=0.8)
+    if tolerance is not None:
+        axes.axhline(
+            -100 * tolerance,
+            color="firebrick",
+            linestyle="--",
+            linewidth=1,
+            label=f"gate: -{100 * tolerance:.2f} %",
+        )
+    axes.set_xticks(range(len(labels)), labels=labels)
+    axes.set_ylabel("relative change, % (+ is better)")
+    axes.set_title("each task's main value against its baseline, and Δm")
+    axes.margins(y=0.15)
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, format="png", dpi=DPI)
+    return out

@@ -41,7 +41,7 @@ The checks, each named ``<task>-<check>``:
 - ``loss``: a finite scalar per iteration whose gradient reaches the decoder and the re-encoder;
 - ``metric``: an :class:`ifan.metric.Metric` whose state is a dict of additive tensors: one
   update with two samples equals two metrics of one sample each, merged; every value is a finite
-  number and ``main`` is one of them;
+  number, ``main`` is one of them and ``higher_is_better`` is True or False;
 - ``json``: ``to_json`` of one image's prediction is a dict that ``json.dumps`` accepts (no NaN);
   with ``size=`` too when the task takes it;
 - ``overlay``: ``draw_overlay`` returns a new ``PIL.Image`` (the given image is left unchanged)
@@ -560,6 +560,12 @@ def _check_metric(
         )
     main = getattr(whole, "main", None)
     _require(main in values, f"{name}.main = {main!r} is not among its values {sorted(values)}")
+    higher = getattr(whole, "higher_is_better", None)
+    _require(
+        isinstance(higher, bool),
+        f"{name}.higher_is_better = {higher!r}: expected True or False, which way {main!r} is "
+        "better (the curves and ifan compare's relative changes read it)",
+    )
     _require(
         set(merged) == set(values)
         and all(math.isclose(merged[k], values[k], rel_tol=1e-5, abs_tol=1e-6) for k in values),

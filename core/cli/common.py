@@ -20,15 +20,12 @@ def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     add_tasks_argument(parser)
 
 
-def add_tasks_argument(parser: argparse.ArgumentParser) -> None:
-    """``--tasks A,B``: only those tasks of the manifest, in ``args.only``."""
-    parser.add_argument(
-        "--tasks",
-        dest="only",
-        type=_names,
-        metavar="NAME[,NAME...]",
-        help="only these tasks of the manifest (a single-task baseline, a 2-task model)",
-    )
+def add_tasks_argument(
+    parser: argparse.ArgumentParser,
+    help: str = "only these tasks of the manifest (a single-task baseline, a 2-task model)",
+) -> None:
+    """``--tasks A,B``: only those tasks, in ``args.only``."""
+    parser.add_argument("--tasks", dest="only", type=_names, metavar="NAME[,NAME...]", help=help)
 
 
 def _names(text: str) -> list[str]:

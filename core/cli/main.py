@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import ifan
 from ifan.cli import (
+    compare,
     data,
     eval,
     export,
@@ -32,6 +33,7 @@ COMMANDS = (
     data,
     train,
     eval,
+    compare,
     predict,
     export,
     models,

@@ -92,6 +92,15 @@ class SmoothedMetric(EmotionTask):
         return metric
 
 
+class WordDirection(EmotionTask):
+    """Says which way its metric is better with a word, not True or False."""
+
+    def new_metric(self):
+        metric = super().new_metric()
+        metric.higher_is_better = "lower"
+        return metric
+
+
 class ShortReencoder(EmotionTask):
     def build_reencoder(self, levels, ctx):
         return super().build_reencoder(levels[:-1], ctx)
@@ -146,6 +155,7 @@ BROKEN = [
     (DetachedLoss, "loss", r"does not depend on the prediction"),
     (TensorJson, "json", r"to_json\(prediction\) is not JSON-serialisable .*Tensor"),
     (SmoothedMetric, "metric", r"state\['\w+'\] is not additive"),
+    (WordDirection, "metric", r"higher_is_better = 'lower': expected True or False"),
     (ShortReencoder, "shapes", r"the re-encoder returned .*one map per feedback level"),
     (FixedReencoder, "loss", r"the re-encoder has no parameters"),
     (DrawsOnInput, "overlay", r"drew on the image it was given"),
