@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,23 @@ def versions() -> dict[str, str | None]:
         except ImportError:
             out[name] = None
     return out
+
+
+def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, seed: int) -> dict[str, list]:
+    """Seconds of every run of every case: one warm-up each, then ``repeats`` rounds, each
+    running every case once in a fresh random order."""
+    for run in cases.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    rng = random.Random(seed)
+    for _ in range(repeats):
+        order = list(cases)
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def write_results(

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
     check_real_data,
+    interleaved,
     machine,
     provenance,
     real_data_settings,
@@ -87,23 +87,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure nothing: rewrite the report from OUT/performance.json",
     )
     return parser.parse_args(argv)  # fmt: skip
-
-
-def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, seed: int) -> dict[str, list]:
-    """Seconds of every run of every case: one warm-up each, then ``repeats`` rounds, each
-    running every case once in a fresh random order."""
-    for run in cases.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    rng = random.Random(seed)
-    for _ in range(repeats):
-        order = list(cases)
-        rng.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            cases[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def top_operators(run: Callable[[], Any], count: int = 8) -> list[dict[str, Any]]:

@@ -8,16 +8,21 @@ detector, margin and alignment it was trained with), runs every task on every cr
 prediction back onto the photo's pixels where the task can (``to_json(prediction, size=...,
 box=...)``). With ``detect=False``, or when no face is found, the whole photo is letterboxed
 (padded to a centred square, never cut) into the network as one face.
+
+:meth:`Predictor.predict_stream` does the same for a sequence too long to hold, batch by batch;
+:meth:`Predictor.predict_folder` and :meth:`Predictor.predict_video` feed it the photos of
+folders (:mod:`ifan.photos`) and the frames of a video (:mod:`ifan.video`).
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -26,14 +31,17 @@ from PIL import Image, ImageDraw
 from ifan.contract import Task
 from ifan.data.crop import NO_DETECTOR, detect_faces, face_crop
 from ifan.data.images import Box, crop_square, letterbox, load_rgb, to_tensor
-from ifan.detection import FaceBox, get_detector
+from ifan.detection import FaceBox, FaceDetector, get_detector
 from ifan.errors import IfanError
+from ifan.inputs import find_inputs
 from ifan.manifest import Manifest
 from ifan.network.model import IFAN, build_model
+from ifan.photos import PhotoRun
 from ifan.plugins import PluginRegistry, load_registry
 from ifan.pretrained import resolve_model
 from ifan.training.checkpoint import CheckpointError
 from ifan.training.run import manifest_from_meta, open_checkpoint
+from ifan.video import Frame, VideoReader
 from ifan.visual import side_by_side
 
 BOX_COLOUR = (0, 255, 0)
@@ -42,6 +50,8 @@ CARD_SIDE = 192
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
 """A photo: a file path, a PIL image or an ``H x W x 3`` uint8 RGB array."""
+
+K = TypeVar("K")
 
 
 @dataclass
@@ -133,6 +143,13 @@ class FacePrediction:
         """One picture with every face: its box, numbered, and the tasks that draw on the face
         within its crop; then, when a task draws beside the face (emotion), a row per face of
         those drawings to the right, numbered like the boxes."""
+        picture, beside = self.drawings()
+        return picture if beside is None else side_by_side([picture, beside])
+
+    def drawings(self) -> tuple[Image.Image, Image.Image | None]:
+        """The two parts of :meth:`overlay`: the photo with every face drawn on it, and the
+        column of drawings beside the faces (None when no task draws beside), which a video
+        fits into frames of one size."""
         picture = self.image.copy()
         rows = [face.overlay(picture, self.image) for face in self.faces]
         draw = ImageDraw.Draw(picture)
@@ -142,10 +159,10 @@ class FacePrediction:
             box = face.box
             draw.rectangle((box.x0, box.y0, box.x1, box.y1), outline=BOX_COLOUR, width=width)
             draw.text((box.x0 + width, box.y0 + width), str(number), fill=BOX_COLOUR)
-        if not any(rows):
-            return picture
         rows = [side_by_side(row) for row in rows if row]
-        return side_by_side([picture, stack(rows, [str(n) for n in range(1, len(rows) + 1)])])
+        if not rows:
+            return picture, None
+        return picture, stack(rows, [str(n) for n in range(1, len(rows) + 1)])
 
 
 def stack(images: Sequence[Image.Image], labels: Sequence[str]) -> Image.Image:
@@ -253,24 +270,82 @@ class Predictor:
         margin and alignment it was trained with); a photo where none is found, or every photo
         without ``detect``, is predicted whole as one face, and its ``note`` says so.
         """
+        return list(self.predict_stream(images, batch_size, detect))
+
+    def predict_stream(
+        self, images: Iterable[ImageInput], batch_size: int = 16, detect: bool = True
+    ) -> Iterator[FacePrediction]:
+        """:meth:`predict_batch` for a sequence too long to hold (a folder, a video's frames):
+        each photo's prediction, in order, as soon as its batch is through the network.
+
+        Photos are taken until they hold ``batch_size`` faces or more; their faces then go
+        through the network ``batch_size`` at a time, so only about one batch of photos is held.
+        """
         rule = self.manifest.model.crop
         detect = detect and rule.detector != NO_DETECTOR
         finder = get_detector(self.registry, rule.detector) if detect else None
-        predictions = []
+        pending: list[FacePrediction] = []
+        faces = 0
         for image in images:
-            photo, source = _photo(image)
-            prediction = FacePrediction(photo, [], source, finder.name if finder else None)
-            boxes = detect_faces(finder, photo, rule) if finder else []
-            if finder and not boxes:
-                prediction.note = f"no face found by {finder.name}: predicted the whole photo"
-            whole = not boxes
-            if whole:
-                boxes = [FaceBox(0, 0, photo.width, photo.height, 1.0)]
-            crops = [letterbox(*photo.size)] if whole else [face_crop(box, rule) for box in boxes]
-            prediction.faces = [Face(box, crop, {}) for box, crop in zip(boxes, crops, strict=True)]
-            predictions.append(prediction)
-        self._predict_faces(predictions, batch_size)
-        return predictions
+            pending.append(self._locate(image, finder))
+            faces += len(pending[-1].faces)
+            if faces >= batch_size:
+                self._predict_faces(pending, batch_size)
+                yield from pending
+                pending, faces = [], 0
+        self._predict_faces(pending, batch_size)
+        yield from pending
+
+    def predict_keyed(
+        self, items: Iterable[tuple[K, ImageInput]], batch_size: int = 16, detect: bool = True
+    ) -> Iterator[tuple[K, FacePrediction]]:
+        """:meth:`predict_stream` for photos that each come with a key (a file, a video
+        frame): every key with its photo's prediction, in order."""
+        keys, images = itertools.tee(items)
+        predictions = self.predict_stream((image for _, image in images), batch_size, detect)
+        for prediction, (key, _) in zip(predictions, keys, strict=True):
+            yield key, prediction
+
+    def predict_folder(
+        self, *paths: str | os.PathLike, batch_size: int = 16, detect: bool = True
+    ) -> PhotoRun:
+        """The photos of folders (walked recursively) and photo files, as ``ifan predict`` finds
+        them (:mod:`ifan.inputs`): iterate the run for each ``(InputFile, FacePrediction)``; the
+        files skipped, unreadable ones included, collect in its ``skipped``."""
+        found = find_inputs(paths)
+        if found.videos:
+            raise IfanError(
+                f"{found.videos[0].path} is a video: predict its frames with predict_video"
+            )
+        return PhotoRun(self, found.photos, batch_size, detect, found.skipped)
+
+    def predict_video(
+        self,
+        path: str | os.PathLike,
+        every: int = 1,
+        batch_size: int = 16,
+        detect: bool = True,
+    ) -> Iterator[tuple[Frame, FacePrediction]]:
+        """Every ``every``-th frame of a video file (read with PyAV, ``pip install
+        'ifan[video]'``) with its prediction, in order; see :mod:`ifan.video`."""
+        with VideoReader(path, every) as frames:
+            yield from self.predict_keyed(((f, f.image) for f in frames), batch_size, detect)
+
+    def _locate(self, image: ImageInput, finder: FaceDetector | None) -> FacePrediction:
+        """A photo's faces found and cropped by the crop rule (the whole photo when ``finder`` is
+        None or finds none), their task results still empty."""
+        rule = self.manifest.model.crop
+        photo, source = _photo(image)
+        prediction = FacePrediction(photo, [], source, finder.name if finder else None)
+        boxes = detect_faces(finder, photo, rule) if finder else []
+        if finder and not boxes:
+            prediction.note = f"no face found by {finder.name}: predicted the whole photo"
+        whole = not boxes
+        if whole:
+            boxes = [FaceBox(0, 0, photo.width, photo.height, 1.0)]
+        crops = [letterbox(*photo.size)] if whole else [face_crop(box, rule) for box in boxes]
+        prediction.faces = [Face(box, crop, {}) for box, crop in zip(boxes, crops, strict=True)]
+        return prediction
 
     def _predict_faces(self, predictions: Sequence[FacePrediction], batch_size: int) -> None:
         """Fill every face's task results, ``batch_size`` crops at a time."""

@@ -1,35 +1,61 @@
-"""``ifan predict RUN_OR_CHECKPOINT IMAGE... --out DIR``: every task's prediction per photo."""
+"""``ifan predict RUN_OR_CHECKPOINT INPUT... --out DIR``: every task's prediction for each face
+of photos, folders of photos and videos."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
 
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
-from ifan.data.images import image_size
 from ifan.detection import get_detector
-from ifan.errors import IfanError
+from ifan.inputs import Skipped, check_outputs, find_inputs
+from ifan.photos import PhotoRun
+from ifan.video import VideoSummary, annotate_video, require_av
+
+if TYPE_CHECKING:
+    from ifan.inference import FacePrediction
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
-        help="run a trained network on photos: JSON and overlay PNG each",
-        description="Load a checkpoint (or a run folder's latest), find the faces of each photo "
-        "and crop each by the model's crop rule ([model.crop]: the detector, margin and alignment "
-        "it was trained with), and run every task on it. Writes "
-        "DIR/<stem>.json with every face's box, score and task predictions, in the photo's "
-        "pixels where the task can map back, and DIR/<stem>.png showing all faces and tasks on "
-        "the photo. A photo where no face is found is predicted whole, letterboxed.",
+        help="run a trained network on photos, folders and videos: JSON and overlays",
+        description="Load a checkpoint (or a run folder's latest, or an installed pretrained "
+        "model by name), find the faces of each photo and crop each by the model's crop rule "
+        "([model.crop]: the detector, margin and alignment it was trained with), and run every "
+        "task on it. Writes DIR/<stem>.json with every face's box, score and task predictions, "
+        "in the photo's pixels where the task can map back, and DIR/<stem>.png showing all "
+        "faces and tasks on the photo. A photo where no face is found is predicted whole, "
+        "letterboxed. A folder is walked recursively for photos (by suffix, any case; other "
+        "files are skipped), written as DIR/<path below the folder>.json and .png. A video file "
+        "(.mp4, .mov, .mkv, .webm, .avi, ...; needs pip install 'ifan[video]') is written as "
+        "DIR/<stem>.jsonl, one line per frame predicted, and DIR/<stem>.mp4, the frames "
+        "annotated. Unreadable photos are skipped; a summary ends the output, and the exit "
+        "status is 1 when nothing could be predicted.",
     )
     add_checkpoint_arguments(parser)
-    parser.add_argument("images", metavar="IMAGE", nargs="+", type=Path, help="photos")
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="DIR", help="folder for the JSON and PNG files"
+        "inputs",
+        metavar="INPUT",
+        nargs="+",
+        type=Path,
+        help="photos, folders of photos, video files",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the outputs"
+    )
+    parser.add_argument(
+        "--every",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="predict every Nth frame of a video, the first included (1: every frame)",
     )
     parser.add_argument(
         "--batch-size", type=positive, default=16, metavar="N", help="faces per batch (16)"
@@ -49,24 +75,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def check_images(images: Sequence[Path]) -> None:
-    """Fail before loading the network when a photo is unreadable or two share a file stem (their
-    outputs would overwrite each other)."""
-    seen: dict[str, Path] = {}
-    for path in images:
-        image_size(path)
-        if path.stem in seen:
-            raise IfanError(
-                f"{seen[path.stem]} and {path} would both be written as {path.stem}.json and "
-                f"{path.stem}.png: predict them into separate --out folders"
-            )
-        seen[path.stem] = path
-
-
 def run(args: argparse.Namespace) -> int:
     from ifan.inference import load
 
-    check_images(args.images)
+    inputs = find_inputs(args.inputs)  # every input checked before the network is loaded
+    check_outputs(inputs, args.out)
+    if inputs.videos:
+        require_av()
     registry = registry_from_args(args)
     report_broken(registry)
     overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
@@ -75,20 +90,66 @@ def run(args: argparse.Namespace) -> int:
     if args.detect and rule.detector != NO_DETECTOR:
         get_detector(registry, rule.detector)  # fail before any photo
     args.out.mkdir(parents=True, exist_ok=True)
-    for start in range(0, len(args.images), args.batch_size):
-        paths = args.images[start : start + args.batch_size]
-        for path, prediction in zip(
-            paths,
-            predictor.predict_batch(paths, args.batch_size, args.detect),
-            strict=True,
-        ):
-            data = {**prediction.to_json(), "checkpoint": str(predictor.checkpoint)}
-            json_path = args.out / f"{path.stem}.json"
-            png_path = args.out / f"{path.stem}.png"
-            json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-            prediction.overlay().save(png_path)
-            found = prediction.note or f"{len(prediction.faces)} face(s)"
-            if prediction.detector is None:
-                found = "whole photo"
-            print(f"{path}: {found}; {json_path}, {png_path}")
-    return 0
+    photos = PhotoRun(predictor, inputs.photos, args.batch_size, args.detect, inputs.skipped)
+    predict_photos(photos, args.out)
+    videos = []
+    for file in inputs.videos:
+        jsonl, video = file.output(args.out, ".jsonl"), file.output(args.out, ".mp4")
+        done = annotate_video(
+            predictor, file.path, jsonl, video, args.every, args.batch_size, args.detect
+        )
+        print(
+            f"{file.path}: {done.predicted} of {done.decoded} frame(s), {done.faces} face(s); "
+            f"{jsonl}, {video}"
+        )
+        videos.append(done)
+    print(summary(photos, videos))
+    return 0 if photos.predicted or any(v.predicted for v in videos) else 1
+
+
+def predict_photos(photos: PhotoRun, out: Path) -> None:
+    """Predict and save every photo of ``photos``, a line each, under a progress bar."""
+    # disable=None: no bar when stderr is no terminal (a log, a pipe)
+    with tqdm(total=len(photos.files), unit="photo", leave=False, disable=None) as bar:
+        for file, prediction in photos:
+            json_path, png_path = photos.save(file, prediction, out)
+            bar.write(f"{file.path}: {found(prediction)}; {json_path}, {png_path}")
+            bar.update(photos.done - bar.n)
+
+
+def found(prediction: FacePrediction) -> str:
+    """What was predicted on a photo: its faces, or the whole photo and why."""
+    if prediction.detector is None:
+        return "whole photo"
+    return prediction.note or f"{len(prediction.faces)} face(s)"
+
+
+def summary(photos: PhotoRun, videos: Sequence[VideoSummary]) -> str:
+    """The last lines of ``ifan predict``: what was predicted, then each file skipped and why
+    (files skipped for one reason together)."""
+    done = []
+    if photos.files or not videos:
+        done.append(f"{photos.predicted} photo(s) with {photos.faces} face(s)")
+    if videos:
+        frames = sum(v.predicted for v in videos)
+        faces = sum(v.faces for v in videos)
+        done.append(f"{len(videos)} video(s): {frames} frame(s) with {faces} face(s)")
+    lines = ["predicted " + "; ".join(done)]
+    if photos.skipped:
+        lines.append(f"skipped {len(photos.skipped)} file(s):")
+        lines += [f"  {line}" for line in _skip_lines(photos.skipped)]
+    return "\n".join(lines)
+
+
+def _skip_lines(skipped: Sequence[Skipped]) -> list[str]:
+    by_reason: dict[str, list[Path]] = {}
+    for skip in skipped:
+        by_reason.setdefault(skip.reason, []).append(skip.path)
+    lines = []
+    for reason, paths in by_reason.items():
+        if len(paths) == 1:
+            lines.append(f"{paths[0]}: {reason}")
+        else:
+            shown = ", ".join(map(str, paths[:3])) + (", ..." if len(paths) > 3 else "")
+            lines.append(f"{len(paths)} files, {reason}: {shown}")
+    return lines

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_run import untrained_run, write_data
 from torch.utils.data import DataLoader
 
 import ifan
@@ -23,16 +24,11 @@ from ifan.detection import DetectorError, FaceBox, face_detectors
 from ifan.errors import IfanError
 from ifan.evaluation import Evaluation, evaluate, flat_json, format_task_table
 from ifan.inference import FacePrediction, load
-from ifan.manifest import load_manifest
-from ifan.network.model import build_model
 from ifan.plugins import PluginRegistry, load_registry
 from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from ifan.training.run import run_meta
 from ifan_tasks.faces import YuFace
 from ifan_tasks.synthetic.real_layout import drawn_photo
-from ifan_tasks.synthetic.writer import TASKS, write_datasets
-
-COUNTS = {task: {"train": 4, "val": 3, "test": 4} for task in TASKS}
+from ifan_tasks.synthetic.writer import TASKS
 
 
 @pytest.fixture(autouse=True)
@@ -43,21 +39,13 @@ def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    write_datasets(out, seed=0, size=32, counts=COUNTS)
-    return out
+    return write_data(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
 def run_dir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder with one checkpoint of an untrained network, as the trainer would leave it."""
-    manifest = load_manifest(data / "manifest.toml", ["model.iterations=1"])
-    torch.manual_seed(0)
-    model = build_model(manifest)
-    run = tmp_path_factory.mktemp("run")
-    meta = run_meta(manifest, {"step": 1})
-    save_checkpoint(checkpoint_path(run, 1), model.state_dict(), None, meta)
-    return run
+    return untrained_run(data, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,271 @@
+"""Faces per second of ``ifan predict``'s pipeline on this CPU, in float32 and bfloat16: the
+photos of a folder and the frames of a video, each through the path the command takes (reading,
+face detection, crop, network, drawing, writing the JSON and the pictures or the annotated
+video), with the share of each stage.
+
+The video is made here (``--work``, never the repository): ``--frames`` frames of 640 x 480 at
+25 per second zooming and panning over ``--pan``, a photo. The model is the shipped
+``faces3`` weights file (``--model`` takes a name, run folder or checkpoint). The four cases run
+interleaved (each once as a warm-up, then ``--repeats`` rounds in a fresh random order); a case's
+time is its median. Stage shares come from timers around the pipeline's own functions
+(``detect_faces``, ``Predictor._predict_faces`` for crop and network,
+``FacePrediction.drawings``), summed over the timed runs; the rest is reading, writing and
+encoding.
+
+    .venv/bin/python bench/predict.py
+    .venv/bin/python bench/predict.py --frames 4 --repeats 1 --out /tmp/bench   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import functools
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import interleaved, machine, provenance, table, versions, write_results  # noqa: E402
+
+from ifan import inference  # noqa: E402
+from ifan.inputs import find_inputs  # noqa: E402
+from ifan.photos import PhotoRun  # noqa: E402
+from ifan.video import annotate_video, require_av  # noqa: E402
+
+FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / "faces3.safetensors"
+VIDEO_SIZE = (640, 480)
+VIDEO_RATE = 25
+STAGES: dict[str, tuple[Any, str]] = {
+    "detection": (inference, "detect_faces"),
+    "crop and network": (inference.Predictor, "_predict_faces"),
+    "drawing": (inference.FacePrediction, "drawings"),
+}
+"""Each stage timed, as the function the pipeline calls for it: (its owner, its name)."""
+PRECISIONS = {"float32": False, "bf16": True}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(FACES3), help="a model name, run or checkpoint")
+    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared" / "data" / "faces")
+    parser.add_argument("--pan", type=Path, default=ROOT / "examples" / "photos" / "einstein.jpg")
+    parser.add_argument("--frames", type=int, default=100, help="frames of the video (100)")
+    parser.add_argument("--batch-size", type=int, default=16, help="faces per batch (16)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds (3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-predict")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--name", default="predict", help="results name (predict)")
+    return parser.parse_args(argv)
+
+
+def pan_video(photo: Path, path: Path, frames: int) -> Path:
+    """``frames`` frames of ``VIDEO_SIZE`` over ``photo``: from its full width, zooming in by a
+    third towards its left edge (where the face of ``examples/photos/einstein.jpg`` is)."""
+    av = require_av()
+    source = Image.open(photo).convert("RGB")
+    width, height = VIDEO_SIZE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=VIDEO_RATE)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            t = index / max(1, frames - 1)
+            side = source.width * (1 - t / 3)  # the window's width, from the whole photo
+            x = (source.width - side) / 2 * (1 - t)
+            y = min(source.height - side * height / width, source.height * 0.1)
+            window = (x, max(0.0, y), x + side, max(0.0, y) + side * height / width)
+            frame = source.resize(VIDEO_SIZE, Image.Resampling.BILINEAR, box=window)
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _timed(function: Callable, stage: str, seconds: dict[str, float]) -> Callable:
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[stage] += time.perf_counter() - start
+
+    return timed
+
+
+@contextlib.contextmanager
+def stage_times() -> Iterator[dict[str, float]]:
+    """Seconds spent in each of ``STAGES`` while inside, by timers put around their functions."""
+    seconds = dict.fromkeys(STAGES, 0.0)
+    originals = {stage: getattr(owner, name) for stage, (owner, name) in STAGES.items()}
+    for stage, (owner, name) in STAGES.items():
+        setattr(owner, name, _timed(originals[stage], stage, seconds))
+    try:
+        yield seconds
+    finally:
+        for stage, (owner, name) in STAGES.items():
+            setattr(owner, name, originals[stage])
+
+
+def photo_case(predictor: inference.Predictor, photos: Path, out: Path, batch: int) -> Callable:
+    """One run of ``ifan predict MODEL PHOTOS``: every photo predicted and saved."""
+
+    def run() -> dict[str, int]:
+        found = find_inputs([photos])
+        photo_run = PhotoRun(predictor, found.photos, batch, True, found.skipped)
+        for file, prediction in photo_run:
+            photo_run.save(file, prediction, out)
+        return {"inputs": photo_run.predicted, "faces": photo_run.faces}
+
+    return run
+
+
+def video_case(predictor: inference.Predictor, video: Path, out: Path, batch: int) -> Callable:
+    """One run of ``ifan predict MODEL VIDEO``: every frame predicted, the JSON lines and the
+    annotated video written."""
+
+    def run() -> dict[str, int]:
+        done = annotate_video(
+            predictor, video, out / "pan.jsonl", out / "pan.mp4", 1, batch, progress=False
+        )
+        return {"inputs": done.predicted, "faces": done.faces}
+
+    return run
+
+
+def measure(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+    """Every case's times, counts and stage seconds (the timed runs only)."""
+    runs: dict[str, Callable] = {}
+    for precision, bf16 in PRECISIONS.items():
+        predictor = inference.load(args.model, "cpu", bf16=bf16)
+        out = args.work / precision
+        runs[f"photos, {precision}"] = photo_case(predictor, args.photos, out, args.batch_size)
+        runs[f"video, {precision}"] = video_case(predictor, video, out, args.batch_size)
+    counts: dict[str, dict[str, int]] = {}
+    stages: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+
+    def timed(name: str) -> Callable[[], None]:
+        def run() -> None:
+            with stage_times() as seconds:
+                counts[name] = runs[name]()
+            stages[name].append(seconds)
+
+        return run
+
+    times = interleaved({name: timed(name) for name in runs}, args.repeats, seed=0)
+    cases = {}
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        spent = {s: sum(run[s] for run in stages[name][1:]) for s in STAGES}  # [0]: warm-up
+        cases[name] = {
+            **counts[name],
+            "seconds": seconds,
+            "median_seconds": median,
+            "faces_per_second": counts[name]["faces"] / median,
+            "inputs_per_second": counts[name]["inputs"] / median,
+            "stage_share": {s: value / sum(seconds) for s, value in spent.items()},
+        }
+    return cases
+
+
+def findings(r: dict[str, Any]) -> list[str]:
+    cases = r["cases"]
+    lines = []
+    for kind, what in (("photos", "photos of"), ("video", "frames of the pan video,")):
+        f32, bf16 = cases[f"{kind}, float32"], cases[f"{kind}, bf16"]
+        speed, faster = f32["faces_per_second"], bf16["faces_per_second"]
+        lines.append(
+            f"{kind}: {speed:.1f} faces/s in float32 and {faster:.1f} in bf16 "
+            f"({faster / speed:.2f}x) over {f32['inputs']} {what} {f32['faces']} faces, "
+            f"batch {r['settings']['batch_size']}"
+        )
+        share = f32["stage_share"]
+        rest = 1 - sum(share.values())
+        lines.append(
+            f"{kind}, float32, where the time goes: "
+            + ", ".join(f"{stage} {value:.0%}" for stage, value in share.items())
+            + f", reading, writing and encoding {rest:.0%}"
+        )
+    flags = r["machine"]["cpu_flags"]
+    native = [f for f in ("avx512_bf16", "amx_tile") if f in flags]
+    lines.append(
+        "this CPU has "
+        + (" and ".join(native) if native else "neither avx512_bf16 nor amx_tile")
+        + ", so bf16 runs "
+        + ("in hardware" if native else "emulated, through float32 arithmetic")
+    )
+    return lines
+
+
+def markdown(r: dict[str, Any]) -> str:
+    rows = []
+    for name, c in r["cases"].items():
+        share = c["stage_share"]
+        rows.append(
+            [
+                name,
+                c["inputs"],
+                c["faces"],
+                f"{c['median_seconds']:.2f}",
+                f"{c['faces_per_second']:.1f}",
+                f"{c['inputs_per_second']:.1f}",
+                *(f"{share[stage]:.0%}" for stage in STAGES),
+                f"{1 - sum(share.values()):.0%}",
+            ]
+        )
+    headers = ["case", "photos or frames", "faces", "median s", "faces/s", "inputs/s"]
+    headers += [*STAGES, "reading, writing, encoding"]
+    return (
+        "\n\n".join(
+            [
+                "# `ifan predict`: faces per second on photos and video",
+                provenance("bench/predict.py", r),
+                f"Command: `{r['command']}`",
+                table(headers, rows),
+                "## What this shows\n\n" + "\n".join(f"- {line}" for line in r["findings"]),
+            ]
+        )
+        + "\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.photos.is_dir():
+        raise SystemExit(f"{args.photos}: no such folder of photos; give --photos")
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    video = pan_video(args.pan, args.work / "pan.mp4", args.frames)
+    result: dict[str, Any] = {
+        "command": "python bench/predict.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(args.threads),
+        "versions": versions(),
+        "settings": {
+            "model": args.model,
+            "photos": str(args.photos),
+            "video": f"{args.frames} frames of {VIDEO_SIZE[0]} x {VIDEO_SIZE[1]} over {args.pan}",
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+        },
+        "cases": measure(args, video),
+    }
+    result["seconds"] = time.perf_counter() - started
+    write_results(args.out, args.name, result, findings, markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
