@@ -6,20 +6,29 @@ Every experiment is an ``ifan train`` of ``examples/real-3task.toml`` changed by
 validation splits (and FER2013's test split). Two scales share the experiments:
 
 - ``cpu`` (default): sized for this project's 2-core machine; input 32, training subsets
-  (``train_samples``), a short schedule. The numbers show the method's trends at a laptop's
-  scale, not the paper's accuracy.
+  (``train_samples``), a short schedule, and the recipe's crop (the detector's box,
+  ``model.crop.margin=0``). The numbers show the method's trends at a laptop's scale, not the
+  paper's accuracy.
 - ``gpu``: the paper's setting as the manifest gives it (input 128, 30 + 200 epochs, all
   samples), on CUDA.
 
-It is resumable: each experiment lives in ``WORK/<scale>/<name>/``; a finished step (training,
-evaluation, the peers) is not redone, and a training that was stopped continues from its last
-checkpoint (``ifan train --resume``). Kill it at any time and run the same command again.
+Seeds (``--seeds``, default 0 1): the single-task runs, 3T Iter0 and 3T Iter2, whose order the
+paper claims, run once per seed (``--set train.seed=N``); the other experiments once, with the
+first seed. A seed draws the weights, the batches, the augmentation, the training subsets and the
+validation faces. The report gives each seed's scores, their mean and spread, and whether the
+paper's order holds beyond that spread.
+
+It is resumable: a run (an experiment at one seed) lives in ``WORK/<scale>/<name>/`` for seed 0
+and ``WORK/<scale>/<name>-seed<N>/`` for another; a finished step (training, evaluation, the
+peers) is not redone, and a training that was stopped continues from its last checkpoint
+(``ifan train --resume``). Kill it at any time and run the same command again. A folder whose run
+was trained with other settings (its ``recipe.json``) stops the script instead of being reused.
 
     .venv/bin/python bench/reproduce.py                       # everything at the cpu scale
-    .venv/bin/python bench/reproduce.py --only single-landmarks 3t-iter2
+    .venv/bin/python bench/reproduce.py --only single-landmarks 3t-iter2 --seeds 1
     .venv/bin/python bench/reproduce.py --scale gpu --threads 0
     .venv/bin/python bench/reproduce.py --report-only         # tables from what is done
-    .venv/bin/python bench/reproduce.py --commands            # each experiment's ifan train
+    .venv/bin/python bench/reproduce.py --commands            # each run's ifan train, and the time
 
 The landmark peers (MediaPipe face mesh, MTCNN) run on the same MTFL validation faces in an
 environment of their own (``--peers-python``; bench/README.md says how to make it), because
@@ -36,7 +45,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +60,7 @@ from benchlib import (  # noqa: E402
     versions,
     write_results,
 )
+from seeds import describe, order, seed_values, summarize  # noqa: E402
 
 MANIFEST = ROOT / "examples" / "real-3task.toml"
 POINTS = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"]
@@ -66,12 +76,17 @@ class Experiment:
     tasks: tuple[str, ...]
     settings: tuple[str, ...] = ()
     scales: tuple[str, ...] = ("cpu", "gpu")
+    seeded: bool = field(default=False, kw_only=True)
+    """Run once per seed of ``--seeds`` (else once, with the first)."""
 
 
 EXPERIMENTS = [
-    Experiment("single-parsing", "Single Task", ("parsing",), ("model.iterations=0",)),
-    Experiment("single-landmarks", "Single Task", ("landmarks",), ("model.iterations=0",)),
-    Experiment("single-emotion", "Single Task", ("emotion",), ("model.iterations=0",)),
+    Experiment("single-parsing", "Single Task", ("parsing",), ("model.iterations=0",),
+               seeded=True),
+    Experiment("single-landmarks", "Single Task", ("landmarks",), ("model.iterations=0",),
+               seeded=True),
+    Experiment("single-emotion", "Single Task", ("emotion",), ("model.iterations=0",),
+               seeded=True),
     Experiment("2t-iter0", "iFAN 2T Iter0", ("parsing", "landmarks"), ("model.iterations=0",),
                ("gpu",)),
     Experiment("2t-iter1", "iFAN 2T Iter1", ("parsing", "landmarks"), ("model.iterations=1",),
@@ -79,11 +94,11 @@ EXPERIMENTS = [
     Experiment("2t-iter2", "iFAN 2T Iter2", ("parsing", "landmarks"), ("model.iterations=2",),
                ("gpu",)),
     Experiment("3t-iter0", "iFAN 3T Iter0", ("parsing", "landmarks", "emotion"),
-               ("model.iterations=0",)),
+               ("model.iterations=0",), seeded=True),
     Experiment("3t-iter1", "iFAN 3T Iter1", ("parsing", "landmarks", "emotion"),
                ("model.iterations=1",)),
     Experiment("3t-iter2", "iFAN 3T Iter2", ("parsing", "landmarks", "emotion"),
-               ("model.iterations=2",)),
+               ("model.iterations=2",), seeded=True),
     Experiment("3t-iter3", "iFAN 3T Iter3", ("parsing", "landmarks", "emotion"),
                ("model.iterations=3",), ("gpu",)),
     Experiment("3t-iter4", "iFAN 3T Iter4", ("parsing", "landmarks", "emotion"),
@@ -96,13 +111,42 @@ EXPERIMENTS = [
                ("model.iterations=2", "model.batchnorm=shared")),
 ]  # fmt: skip
 
+
+def folder_name(name: str, seed: int) -> str:
+    """A run's folder in ``WORK/<scale>/``: the experiment's name for seed 0 (where the runs
+    made before seeds are), ``<name>-seed<N>`` for another seed."""
+    return name if seed == 0 else f"{name}-seed{seed}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training: an experiment at one seed."""
+
+    exp: Experiment
+    seed: int
+
+    def folder(self, work: Path, scale: str) -> Path:
+        """Where the run is trained and scored, under ``--work``."""
+        return work / scale / folder_name(self.exp.name, self.seed)
+
+
+def plan(experiments: list[Experiment], seeds: list[int]) -> list[Run]:
+    """The runs of ``experiments``, every experiment at its first seed before any at the next,
+    so that a run cut short has whole tables at one seed first."""
+    runs = [Run(e, s) for e in experiments for s in (seeds if e.seeded else seeds[:1])]
+    return sorted(runs, key=lambda r: seeds.index(r.seed))
+
+
 # The cpu scale: a quarter of the paper's input side, 4,000 of MTFL's 9,000 training faces and
 # 9,600 of FER2013's 25,838 (all 16 of FASSEG V2's), 3 pre-training epochs per task, 3 alternating
 # epochs of 60 rounds, bfloat16 autocast (2x faster steps on this machine's AVX512-BF16 CPU,
-# bench/results/performance.md). The gpu scale keeps the manifest's schedule and data.
+# bench/results/performance.md), and the recipe's crop, the detector's box (docs/recipe.md: at
+# small inputs it scored better for landmarks and emotion). The gpu scale keeps the manifest's
+# schedule, data and crop.
 SCALES: dict[str, list[str]] = {
     "cpu": [
         "model.input_size=32",
+        "model.crop.margin=0",
         "train.pretrain_epochs=3",
         "train.finetune_epochs=3",
         "train.finetune_rounds=60",
@@ -112,6 +156,14 @@ SCALES: dict[str, list[str]] = {
         "tasks.emotion.data.train_samples=9600",
     ],
     "gpu": ["train.device=cuda", "train.workers=8"],
+}
+SCALE_NOTES = {
+    "cpu": "The cpu scale crops each face to the detector's box (`model.crop.margin=0`), as the "
+    "recipe `examples/faces3-cpu.toml` does: at small inputs that crop scored better for "
+    "landmarks and emotion (docs/recipe.md). Everything else is the paper's setup: its "
+    "FC-DenseNet, its Euclidean landmark loss, RMSprop, FASSEG V2 for parsing; so these tables "
+    "reproduce the paper, not the recipe.",
+    "gpu": "The gpu scale is the paper's setting as the manifest gives it, crop included.",
 }
 
 # The paper's numbers (Li et al. 2017), in %. Table 1: NME per point on MTFL ("MTFD");
@@ -163,6 +215,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these experiments")
     parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1],
+        metavar="N",
+        help="train.seed of each run of the seeded experiments; the others run with the first",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -178,7 +238,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--commands",
         action="store_true",
-        help="run nothing: print each experiment's ifan train command",
+        help="run nothing: print each run's ifan train command, and how long they take",
     )
     parser.add_argument(
         "--report-only",
@@ -206,41 +266,61 @@ def ifan(args: list[str], env: dict[str, str], log: Path) -> float:
     return time.perf_counter() - start
 
 
-def experiment_settings(exp: Experiment, scale: str, data: Path) -> list[str]:
-    """The ``--set`` values of ``exp`` at ``scale`` on the datasets in ``data``."""
-    return [*SCALES[scale], *exp.settings, *real_data_settings(data)]
+def recipe(run: Run, scale: str) -> dict[str, Any]:
+    """What a run is trained with, but for the data paths (which may move): its tasks and
+    ``--set`` values. Recorded in its folder as ``recipe.json``."""
+    settings = [*SCALES[scale], *run.exp.settings, f"train.seed={run.seed}"]
+    return {"tasks": list(run.exp.tasks), "settings": settings}
 
 
-def train_command(exp: Experiment, scale: str, data: Path, run: Path) -> list[str]:
-    """The ``ifan`` arguments that train ``exp`` into ``run``."""
-    settings = [f"--set={s}" for s in experiment_settings(exp, scale, data)]
-    return ["train", str(MANIFEST), "--tasks", ",".join(exp.tasks), *settings, "--out", str(run),
-            "--quiet"]  # fmt: skip
+def trained_as(folder: Path, expected: dict[str, Any]) -> bool:
+    """Whether ``folder`` holds no run yet or one trained with ``expected``: a run of other
+    settings (a scale since changed, a run made before seeds) must not stand for this one."""
+    recorded = folder / "recipe.json"
+    if recorded.exists():
+        return json.loads(recorded.read_text()) == expected
+    return not (folder / "run").exists()
 
 
-def run_experiment(exp: Experiment, args: argparse.Namespace, env: dict[str, str]) -> None:
-    """Train (or resume) and score one experiment; steps already done are skipped."""
-    folder = args.work / args.scale / exp.name
+def train_command(run: Run, scale: str, data: Path, out: Path) -> list[str]:
+    """The ``ifan`` arguments that train ``run`` into ``out`` on the datasets in ``data``."""
+    settings = [f"--set={s}" for s in [*recipe(run, scale)["settings"], *real_data_settings(data)]]
+    return ["train", str(MANIFEST), "--tasks", ",".join(run.exp.tasks), *settings, "--out",
+            str(out), "--quiet"]  # fmt: skip
+
+
+def run_one(run: Run, args: argparse.Namespace, env: dict[str, str]) -> None:
+    """Train (or resume) and score one run; steps already done are skipped."""
+    folder = run.folder(args.work, args.scale)
+    expected = recipe(run, args.scale)
+    if not trained_as(folder, expected):
+        raise SystemExit(
+            f"{folder} holds a run trained with other settings than {expected} (see its "
+            "recipe.json, or it has none: made before it was recorded); move it away, or give "
+            "another --work, to train it anew"
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    run, log, timing = folder / "run", folder / "log.txt", folder / "timing.json"
+    (folder / "recipe.json").write_text(json.dumps(expected))
+    out, log, timing = folder / "run", folder / "log.txt", folder / "timing.json"
+    name = f"{run.exp.name} seed {run.seed}"
     seconds = json.loads(timing.read_text()) if timing.exists() else {}
     if "train" not in seconds:
-        resuming = (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir())
+        resuming = (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
         if resuming:
-            command = ["train", "--resume", str(run), "--quiet"]
+            command = ["train", "--resume", str(out), "--quiet"]
         else:
-            command = train_command(exp, args.scale, args.data, run)
-        print(f"  {exp.name}: training ({' '.join(command[:1] + command[2:4])})", flush=True)
+            command = train_command(run, args.scale, args.data, out)
+        print(f"  {name}: training ({' '.join(command[:1] + command[2:4])})", flush=True)
         seconds["train"] = ifan(command, env, log)
         seconds["resumed"] = resuming  # then "train" is the time of the last, resumed part
         timing.write_text(json.dumps(seconds))
     for split in ("val", "test"):
-        if split == "test" and "emotion" not in exp.tasks:
+        if split == "test" and "emotion" not in run.exp.tasks:
             continue
         scores = folder / f"{split}.json"
         if not scores.exists():
-            print(f"  {exp.name}: scoring the {split} split", flush=True)
-            command = ["eval", str(run), "--split", split, "--json", str(scores)]
+            print(f"  {name}: scoring the {split} split", flush=True)
+            command = ["eval", str(out), "--split", split, "--json", str(scores)]
             seconds[f"eval_{split}"] = ifan(command, env, log)
             timing.write_text(json.dumps(seconds))
 
@@ -323,11 +403,11 @@ def run_baselines(args: argparse.Namespace) -> None:
     from ifan_tasks.landmarks.metric import LandmarksMetric
 
     path = args.work / args.scale / "baselines.json"
-    if path.exists():
+    if path.exists() and json.loads(path.read_text()).get("settings") == SCALES[args.scale]:
         return
     print("  baselines: mean shape and majority class", flush=True)
     manifest = load_manifest(MANIFEST, [*SCALES[args.scale], *real_data_settings(args.data)])
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"settings": SCALES[args.scale]}
     opened = {}
     for name in ("landmarks", "emotion"):
         config = manifest.tasks[name]
@@ -360,19 +440,40 @@ def run_baselines(args: argparse.Namespace) -> None:
 # the report
 
 
-def load_scores(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    out = {}
-    for exp in EXPERIMENTS:
-        folder = args.work / args.scale / exp.name
-        if not (folder / "val.json").exists():
-            continue
-        entry: dict[str, Any] = {"val": json.loads((folder / "val.json").read_text())}
-        if (folder / "test.json").exists():
-            entry["test"] = json.loads((folder / "test.json").read_text())
-        if (folder / "timing.json").exists():
-            entry["seconds"] = json.loads((folder / "timing.json").read_text())
-        out[exp.name] = entry
+def load_run(run: Run, args: argparse.Namespace) -> dict[str, Any] | None:
+    """One run's scores by split and its timings; None before it is scored, or when its folder
+    holds a run of other settings (which is said)."""
+    folder = run.folder(args.work, args.scale)
+    if not (folder / "val.json").exists():
+        return None
+    if not trained_as(folder, recipe(run, args.scale)):
+        print(f"  {folder}: trained with other settings (recipe.json), left out", flush=True)
+        return None
+    entry: dict[str, Any] = {"val": json.loads((folder / "val.json").read_text())}
+    for file, key in (("test.json", "test"), ("timing.json", "seconds")):
+        if (folder / file).exists():
+            entry[key] = json.loads((folder / file).read_text())
+    return entry
+
+
+def planned_seeds(runs: list[Run]) -> dict[str, list[int]]:
+    """The seeds each experiment of ``runs`` is run with, by name."""
+    out: dict[str, list[int]] = {}
+    for run in runs:
+        out.setdefault(run.exp.name, []).append(run.seed)
     return out
+
+
+def load_scores(runs: list[Run], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every experiment with a scored run, as ``seeds.summarize`` makes it: the mean of its
+    seeds where ``val`` and ``test`` were, their half range, and each seed's run."""
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for run in runs:
+        entry = load_run(run, args)
+        if entry is not None:
+            found.setdefault(run.exp.name, {})[run.seed] = entry
+    planned = planned_seeds(runs)
+    return {name: summarize(found[name], seeds) for name, seeds in planned.items() if name in found}
 
 
 def pct(value: float | None) -> str:
@@ -383,8 +484,17 @@ def paper(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def score(scores: dict, name: str, key: str, split: str = "val") -> float | None:
-    return scores.get(name, {}).get(split, {}).get(key)
+def cell(scores: dict[str, Any], name: str, key: str, split: str = "val") -> str:
+    """A table's number for experiment ``name``, in %: the mean of its seeds, ± half their
+    range when two or more are done, and how many are done when some are not yet."""
+    entry = scores.get(name, {})
+    value = entry.get(split, {}).get(key)
+    if value is None:
+        return "-"
+    half = entry.get("half_range", {}).get(split, {}).get(key)
+    text = pct(value) if half is None else f"{pct(value)} ± {pct(half)}"
+    done, planned = len(seed_values(entry, key, split)), len(entry["planned"])
+    return text if done == planned else f"{text} ({done} of {planned} seeds)"
 
 
 def single_or(exp: Experiment, task: str) -> str:
@@ -398,6 +508,109 @@ def rows_for(task: str, scale: str) -> list[Experiment]:
     rows += [e for e in EXPERIMENTS
              if e.row.startswith("iFAN") and task in e.tasks and scale in e.scales]  # fmt: skip
     return rows
+
+
+@dataclass(frozen=True)
+class MainMetric:
+    """The metric of a task that the paper's order is judged on."""
+
+    key: str
+    subject: str
+    """What it is, as a finding opens."""
+    higher_is_better: bool
+
+
+MAIN_METRICS = {
+    "landmarks": MainMetric("landmarks.nme", "Landmarks, mean NME in % on MTFL val (lower is "
+                            "better)", higher_is_better=False),
+    "parsing": MainMetric("parsing.f1_overall", "Parsing, overall F-score in % on FASSEG V2 val "
+                          "(higher is better)", higher_is_better=True),
+    "emotion": MainMetric("emotion.accuracy", "Emotion, accuracy in % on FER2013 val (higher is "
+                          "better)", higher_is_better=True),
+}  # fmt: skip
+CLAIM = "the paper's order (single task > 3T Iter0 > 3T Iter2 in error)"
+CLAIM_ROWS = ("single task", "3T Iter0", "3T Iter2")
+
+
+def claim_names(task: str) -> list[str]:
+    """The experiments of the paper's order on ``task``, worst first by its claim."""
+    return [f"single-{task}", "3t-iter0", "3t-iter2"]
+
+
+def verdicts(scores: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each task: every seed's value of its main metric in the experiments of the paper's
+    order, whether the order holds (``seeds.order``), and that in words."""
+    out = []
+    for task, metric in MAIN_METRICS.items():
+        names = claim_names(task)
+        values = {n: seed_values(scores.get(n), metric.key) for n in names}
+        result = order(values, names, metric.higher_is_better)
+        labels = dict(zip(names, CLAIM_ROWS, strict=True))
+        sentence = describe(result, values, labels, metric.subject, CLAIM, pct)
+        out.append({"task": task, "metric": metric.key, "values": values, **result,
+                    "sentence": sentence})  # fmt: skip
+    return out
+
+
+def step_cell(step: dict[str, Any] | None) -> str:
+    """One step of the order in a table cell: the difference of the means and the spread."""
+    if step is None:
+        return "-"
+    better = "better" if step["gain"] > 0 else "worse"
+    spread = "unknown" if step["spread"] is None else pct(step["spread"])
+    return f"{pct(abs(step['gain']))} {better} (spread {spread})"
+
+
+def verdict_table(r: dict[str, Any]) -> str:
+    """The paper's order on each task: the rows, each step against the spread, the verdict."""
+    rows = []
+    for v in r["verdicts"]:
+        steps = v["steps"] or [None, None]
+        rows.append([f"{v['task']} ({v['metric']})",
+                     *(cell(r["scores"], n, v["metric"]) for n in claim_names(v["task"])),
+                     *map(step_cell, steps), v["verdict"]])  # fmt: skip
+    return table(["task", *CLAIM_ROWS, "3T Iter0 against single task",
+                  "3T Iter2 against 3T Iter0", "the paper's order"], rows)  # fmt: skip
+
+
+def seeds_paragraph(r: dict[str, Any]) -> str:
+    """What the seeds are and how the tables show them, from the report's settings."""
+    seeds = r["settings"]["seeds"]
+    seeded = [e["name"] for e in r["experiments"] if len(e["seeds"]) > 1]
+    runs = (
+        f"Seeds {', '.join(map(str, seeds))} (`--set train.seed=N`) for {', '.join(seeded)}; "
+        f"the other experiments once, with seed {seeds[0]}."
+        if seeded
+        else f"Every experiment once, with seed {seeds[0]} (`--set train.seed={seeds[0]}`)."
+    )
+    return (
+        f"{runs} A seed draws the initial weights, the batches, the augmentation, the "
+        "training subsets and the validation faces (`train.seed` carves them out of the "
+        "training sets): the experiments of one seed are scored on the same faces, two seeds on "
+        "different ones, so the spread between seeds includes which faces were held out. A row "
+        "with several seeds shows their mean ± half their range (with two seeds: the mean, and "
+        'the distance from it to either seed\'s value); "(1 of 2 seeds)" marks a row whose '
+        "other seeds are not done yet. Each seed's own scores are in the table of runs."
+    )
+
+
+def runs_table(r: dict[str, Any]) -> str:
+    """Every planned run: its folder, its training time and its main scores, or that it is
+    not done yet."""
+    rows = []
+    for e in r["experiments"]:
+        entry = r["scores"].get(e["name"], {})
+        for seed in e["seeds"]:
+            run = entry.get("seeds", {}).get(str(seed))
+            got = [pct(seed_values(entry, k, split).get(str(seed))) for k, split in
+                   (("parsing.f1_overall", "val"), ("landmarks.nme", "val"),
+                    ("emotion.accuracy", "val"), ("emotion.accuracy", "test"))]  # fmt: skip
+            train = (run or {}).get("seconds", {}).get("train")
+            rows.append([e["name"], seed, f"`{folder_name(e['name'], seed)}/`",
+                         "-" if train is None else f"{train / 60:.1f} min", *got,
+                         "yes" if run else "not yet"])  # fmt: skip
+    return table(["experiment", "seed", "folder", "training", "parsing F", "landmark NME",
+                  "emotion acc. (val)", "emotion acc. (test)", "done"], rows)  # fmt: skip
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -415,14 +628,25 @@ def markdown(r: dict[str, Any]) -> str:
         *r["settings"]["common"],
         "```",
         "",
-        table(["experiment", "paper's row", "tasks", "its own settings", "training", "done"],
-              [[e["name"], e["row"], ",".join(e["tasks"]), " ".join(e["settings"]) or "-",
-                f"{e['train_seconds'] / 60:.1f} min" if e["train_seconds"] else "-",
-                "yes" if e["name"] in s else "no"] for e in r["experiments"]]),
+        SCALE_NOTES[scale],
         "",
-        "Validation splits carved out of the training sets by `val_fraction` and the seed, the",
-        "same faces in every experiment: MTFL 1,000 faces, FASSEG V2 4 faces, FER2013 2,871",
-        "faces (its test split: PublicTest, 3,589 faces). Numbers in %.",
+        seeds_paragraph(r),
+        "",
+        table(["experiment", "paper's row", "tasks", "its own settings", "seeds",
+               "training (all seeds)", "seeds done"],
+              [[e["name"], e["row"], ",".join(e["tasks"]), " ".join(e["settings"]) or "-",
+                ", ".join(map(str, e["seeds"])),
+                f"{e['train_seconds'] / 60:.1f} min" if e["train_seconds"] else "-",
+                ", ".join(map(str, e["done"])) or "none"] for e in r["experiments"]]),
+        "",
+        "Validation splits carved out of the training sets by `val_fraction` and the seed (the",
+        "same faces in every experiment of one seed): MTFL 1,000 faces, FASSEG V2 4 faces,",
+        "FER2013 2,871 faces (its test split: PublicTest, 3,589 faces, the same for every seed).",
+        "The peers and the no-model rows use seed 0's validation faces. Numbers in %.",
+        "",
+        "## Each run",
+        "",
+        runs_table(r),
         "",
         "## Table 1: landmarks, NME per point (MTFL)",
         "",
@@ -432,9 +656,8 @@ def markdown(r: dict[str, Any]) -> str:
     rows = []
     for exp in rows_for("landmarks", scale):
         name = single_or(exp, "landmarks")
-        values = [score(s, name, f"landmarks.nme_{p}") for p in POINTS]
-        values.append(score(s, name, "landmarks.nme"))
-        rows.append([exp.row, *map(pct, values), pct(score(s, name, "landmarks.failure_rate")),
+        keys = [*(f"landmarks.nme_{p}" for p in POINTS), "landmarks.nme", "landmarks.failure_rate"]
+        rows.append([exp.row, *(cell(s, name, k) for k in keys),
                      paper(PAPER_NME.get(exp.row, [None] * 6)[-1])])  # fmt: skip
     peers = r.get("peers") or {}
     for peer in ("mediapipe-face-mesh", "mtcnn"):
@@ -459,17 +682,17 @@ def markdown(r: dict[str, Any]) -> str:
     rows = []
     for exp in rows_for("parsing", scale):
         name = single_or(exp, "parsing")
-        values = [score(s, name, f"parsing.f1_{c}") for c in classes]
-        rows.append([exp.row, *map(pct, values), pct(score(s, name, "parsing.f1_overall")),
+        rows.append([exp.row, *(cell(s, name, f"parsing.f1_{c}") for c in classes),
+                     cell(s, name, "parsing.f1_overall"),
                      paper(PAPER_PARSING.get(exp.row))])  # fmt: skip
     lines += [table(["row", *classes, "overall", "paper's overall"], rows)]
     lines += ["", "## Table 3: emotion, accuracy (FER2013; the paper: BNU-LSVED)", ""]
     rows = []
     for exp in rows_for("emotion", scale):
         name = single_or(exp, "emotion")
-        rows.append([exp.row, pct(score(s, name, "emotion.accuracy")),
-                     pct(score(s, name, "emotion.accuracy", "test")),
-                     pct(score(s, name, "emotion.mean_accuracy", "test")),
+        rows.append([exp.row, cell(s, name, "emotion.accuracy"),
+                     cell(s, name, "emotion.accuracy", "test"),
+                     cell(s, name, "emotion.mean_accuracy", "test"),
                      paper(PAPER_EMOTION.get(exp.row))])  # fmt: skip
     floor = (r.get("baselines") or {}).get("emotion_majority")
     if floor:
@@ -484,19 +707,30 @@ def markdown(r: dict[str, Any]) -> str:
         if exp.row in singles and exp.name != "single-parsing":
             continue
         p = PAPER_TABLE4[exp.row]
-        get = lambda t, k, e=exp: score(s, single_or(e, t), k)  # noqa: E731
-        rows.append([exp.row, pct(get("parsing", "parsing.f1_overall")), paper(p[0]),
-                     pct(get("landmarks", "landmarks.nme")), paper(p[1]),
-                     pct(get("emotion", "emotion.accuracy")), paper(p[2])])  # fmt: skip
+        get = lambda t, k, e=exp: cell(s, single_or(e, t), k)  # noqa: E731
+        rows.append([exp.row, get("parsing", "parsing.f1_overall"), paper(p[0]),
+                     get("landmarks", "landmarks.nme"), paper(p[1]),
+                     get("emotion", "emotion.accuracy"), paper(p[2])])  # fmt: skip
     lines += [table(["row", "parsing F", "paper", "landmark NME", "paper", "emotion acc.",
                      "paper"], rows)]  # fmt: skip
+    lines += [
+        "",
+        "## Does single task > 3T Iter0 > 3T Iter2 in error hold here?",
+        "",
+        "The paper's claim, on each task's main metric. A step is beyond the seed-to-seed spread",
+        "when the difference of the two rows' means is larger than the spread, the larger range",
+        "(largest minus smallest) of the two rows' seeds; the findings below also compare the",
+        "rows seed by seed, on the same faces.",
+        "",
+        verdict_table(r),
+    ]
     lines += ["", "## Ablations (§4.3): after two iterations", ""]
     rows = []
     for name in PAPER_ABLATION:
         p = PAPER_ABLATION[name]
-        rows.append([name, pct(score(s, name, "parsing.f1_overall")), paper(p[0]),
-                     pct(score(s, name, "landmarks.nme")), paper(p[1]),
-                     pct(score(s, name, "emotion.accuracy")), paper(p[2])])  # fmt: skip
+        rows.append([name, cell(s, name, "parsing.f1_overall"), paper(p[0]),
+                     cell(s, name, "landmarks.nme"), paper(p[1]),
+                     cell(s, name, "emotion.accuracy"), paper(p[2])])  # fmt: skip
     lines += [table(["experiment", "parsing F", "paper", "landmark NME", "paper", "emotion acc.",
                      "paper"], rows)]  # fmt: skip
     lines += ["", "## What this shows", "", *[f"- {f}" for f in r["findings"]], ""]
@@ -504,61 +738,71 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def findings(r: dict[str, Any]) -> list[str]:
-    """Sentences whose numbers all come from the scores (none when too little is done)."""
-    s, out = r["scores"], []
-    nme = {n: score(s, n, "landmarks.nme") for n in s}
-    trio = ["single-landmarks", "3t-iter0", "3t-iter1", "3t-iter2"]
-    if all(nme.get(n) is not None for n in trio):
-        out.append(
-            "Landmark NME (MTFL val): single task {}, 3T Iter0 {}, Iter1 {}, Iter2 {} (paper: "
-            "10.06, 7.55, 5.85, 5.84).".format(*(pct(nme[n]) for n in trio))
-        )
+    """Sentences whose numbers all come from the scores: the paper's order on each task (judged
+    or not yet), then the peers and the ablations where they are done."""
+    s = r["scores"]
+    out = [v["sentence"] for v in r["verdicts"]]
     peers = r.get("peers") or {}
-    if "mediapipe-face-mesh" in peers and nme.get("3t-iter2") is not None:
+    if "mediapipe-face-mesh" in peers and "3t-iter2" in s:
         out.append(
             f"On the same MTFL faces, MediaPipe face mesh reaches an NME of "
             f"{pct(peers['mediapipe-face-mesh']['nme'])} and MTCNN {pct(peers['mtcnn']['nme'])}, "
-            f"against {pct(nme['3t-iter2'])} for 3T Iter2 at this scale: the peers were trained "
-            "on far more faces at full resolution, and see the photo at its own size."
+            f"against {cell(s, '3t-iter2', 'landmarks.nme')} for 3T Iter2 at this scale: the "
+            "peers were trained on far more faces at full resolution, and see the photo at its "
+            "own size."
         )
     for name, what in (("3t-iter2-resize", "resizing instead of re-encoders"),
                        ("3t-iter2-shared-bn", "shared batch norm")):  # fmt: skip
-        base, other = s.get("3t-iter2"), s.get(name)
-        if base and other:
+        if "3t-iter2" in s and name in s:
             out.append(
-                f"With {what}: landmark NME {pct(score(s, name, 'landmarks.nme'))} (3T Iter2: "
-                f"{pct(score(s, '3t-iter2', 'landmarks.nme'))}), parsing F "
-                f"{pct(score(s, name, 'parsing.f1_overall'))} "
-                f"({pct(score(s, '3t-iter2', 'parsing.f1_overall'))}), emotion accuracy "
-                f"{pct(score(s, name, 'emotion.accuracy'))} "
-                f"({pct(score(s, '3t-iter2', 'emotion.accuracy'))})."
+                f"With {what}: landmark NME {cell(s, name, 'landmarks.nme')} (3T Iter2: "
+                f"{cell(s, '3t-iter2', 'landmarks.nme')}), parsing F "
+                f"{cell(s, name, 'parsing.f1_overall')} "
+                f"({cell(s, '3t-iter2', 'parsing.f1_overall')}), emotion accuracy "
+                f"{cell(s, name, 'emotion.accuracy')} "
+                f"({cell(s, '3t-iter2', 'emotion.accuracy')})."
             )
     return out
 
 
-def report(args: argparse.Namespace, common: list[str]) -> None:
+def experiment_entry(exp: Experiment, planned: list[int], scores: dict[str, Any]) -> dict:
+    """One experiment in the report: what it is, its seeds planned and done, and its training
+    time summed over the seeds done."""
+    runs = scores.get(exp.name, {}).get("seeds", {})
+    trained = [r["seconds"]["train"] for r in runs.values() if "train" in r.get("seconds", {})]
+    return {
+        "name": exp.name,
+        "row": exp.row,
+        "tasks": list(exp.tasks),
+        "settings": list(exp.settings),
+        "seeds": planned,
+        "done": [int(seed) for seed in runs],
+        "train_seconds": sum(trained) if trained else None,
+    }
+
+
+def report(args: argparse.Namespace, common: list[str], runs: list[Run]) -> None:
     import torch
 
-    scores = load_scores(args)
+    scores = load_scores(runs, args)
+    planned = planned_seeds(runs)
     peers_file = args.work / args.scale / "peers" / "scores.json"
     baselines = args.work / args.scale / "baselines.json"
     result: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(torch.get_num_threads()),
         "versions": versions(),
-        "settings": {"scale": args.scale, "common": common, "threads": args.threads},
+        "settings": {
+            "scale": args.scale,
+            "common": common,
+            "threads": args.threads,
+            "seeds": args.seeds,
+        },
         "experiments": [
-            {
-                "name": e.name,
-                "row": e.row,
-                "tasks": list(e.tasks),
-                "settings": list(e.settings),
-                "train_seconds": scores.get(e.name, {}).get("seconds", {}).get("train"),
-            }
-            for e in EXPERIMENTS
-            if args.scale in e.scales
+            experiment_entry(e, planned[e.name], scores) for e in EXPERIMENTS if e.name in planned
         ],
         "scores": scores,
+        "verdicts": verdicts(scores),
         "peers": json.loads(peers_file.read_text()) if peers_file.exists() else None,
         "baselines": json.loads(baselines.read_text()) if baselines.exists() else None,
         "paper": {  # (parsing F-score, landmark NME, emotion accuracy) in %, per experiment
@@ -574,33 +818,97 @@ def report(args: argparse.Namespace, common: list[str]) -> None:
     write_results(args.out, f"reproduce-{args.scale}", result, findings, markdown)
 
 
+# ---------------------------------------------------------------------------------------------
+# how long it takes
+
+TIMED = ("train", "eval_val", "eval_test")
+
+
+def seconds_per_run(earlier: dict[str, Any]) -> dict[str, float]:
+    """What training and scoring one run of each experiment took in an ``earlier`` report (the
+    mean of its seeds trained in one go), by name."""
+    out = {}
+    for name, entry in earlier["scores"].items():
+        seconds = entry.get("seconds") or {}
+        if seconds and not seconds.get("resumed"):
+            out[name] = sum(seconds.get(k, 0.0) for k in TIMED)
+    return out
+
+
+def duration(seconds: float) -> str:
+    """``7 min``, ``2 h 05 min``."""
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def estimate(runs: list[Run], earlier: dict[str, Any], source: Path) -> str:
+    """How long ``runs`` take, from the timings of the ``earlier`` report read from ``source``,
+    in words."""
+    took = seconds_per_run(earlier)
+    known = sum(took[r.exp.name] for r in runs if r.exp.name in took)
+    untimed = sorted({r.exp.name for r in runs} - set(took))
+    m = earlier["machine"]
+    text = (
+        f"about {duration(known)} for the training and scoring of these {len(runs)} runs, from "
+        f"the timings of {source} ({earlier['date']}, {m['cpu']}, {m['cpus_available']} CPUs); "
+        "not counted: preparing the crops once, the baselines and the peers"
+    )
+    if untimed:
+        text += f", and the runs of {', '.join(untimed)}, which it did not time"
+    return text
+
+
+def print_commands(runs: list[Run], args: argparse.Namespace) -> None:
+    """Each run's ``ifan train`` under a comment naming it and how long it took before, then
+    how long all of them take."""
+    source = args.out / f"reproduce-{args.scale}.json"
+    earlier = json.loads(source.read_text()) if source.exists() else None
+    took = seconds_per_run(earlier) if earlier else {}
+    for run in runs:
+        before = run.exp.name in took and f"about {duration(took[run.exp.name])}"
+        print(f"# {run.exp.name}, seed {run.seed} ({run.exp.row}): {before or 'not timed'}")
+        out = run.folder(args.work, args.scale) / "run"
+        print(shlex.join(["ifan", *train_command(run, args.scale, args.data, out)]))
+    if earlier is None:
+        print(f"# no estimate: {source} does not exist")
+    else:
+        print(f"# {estimate(runs, earlier, source)}")
+
+
+def chosen_runs(args: argparse.Namespace) -> tuple[list[Run], list[Run]]:
+    """Every run of the scale at ``--seeds``, and those of them ``--only`` keeps."""
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        raise SystemExit(f"--seeds: give distinct seeds of 0 or more, not {args.seeds}")
+    runs = plan([e for e in EXPERIMENTS if args.scale in e.scales], args.seeds)
+    if not args.only:
+        return runs, runs
+    unknown = sorted(set(args.only) - {e.name for e in EXPERIMENTS})
+    if unknown:
+        raise SystemExit(f"--only: no experiment {unknown}; see EXPERIMENTS in {__file__}")
+    return runs, [r for r in runs if r.exp.name in args.only]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    chosen = [e for e in EXPERIMENTS if args.scale in e.scales]
-    if args.only:
-        unknown = sorted(set(args.only) - {e.name for e in EXPERIMENTS})
-        if unknown:
-            raise SystemExit(f"--only: no experiment {unknown}; see EXPERIMENTS in {__file__}")
-        chosen = [e for e in chosen if e.name in args.only]
+    runs, chosen = chosen_runs(args)
     common = ["examples/real-3task.toml", *SCALES[args.scale]]
     if args.commands:
-        for exp in chosen:
-            run = args.work / args.scale / exp.name / "run"
-            print(shlex.join(["ifan", *train_command(exp, args.scale, args.data, run)]))
+        print_commands(chosen, args)
         return 0
     if not args.report_only:
         check_real_data(args.data)
         env = {**os.environ, "TQDM_DISABLE": "1"}
         if args.threads:
             env["OMP_NUM_THREADS"] = str(args.threads)
-        for index, exp in enumerate(chosen, 1):
-            print(f"[{index}/{len(chosen)}] {exp.name} ({exp.row})", flush=True)
-            run_experiment(exp, args, env)
-            report(args, common)
+        for index, run in enumerate(chosen, 1):
+            print(f"[{index}/{len(chosen)}] {run.exp.name} seed {run.seed} ({run.exp.row})",
+                  flush=True)  # fmt: skip
+            run_one(run, args, env)
+            report(args, common, runs)
         run_baselines(args)
         if not args.no_peers:
             run_peers(args)
-    report(args, common)
+    report(args, common, runs)
     return 0
 
 

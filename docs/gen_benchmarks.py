@@ -121,8 +121,12 @@ def reproduce() -> str:
     s = r["scores"]
 
     def pct(name: str, key: str, split: str = "val") -> str:
+        """The score in %: the mean of the experiment's seeds, ± half their range if several."""
         value = s.get(name, {}).get(split, {}).get(key)
-        return "-" if value is None else f"{100 * value:.2f}"
+        half = s.get(name, {}).get("half_range", {}).get(split, {}).get(key)
+        if value is None:
+            return "-"
+        return f"{100 * value:.2f}" + ("" if half is None else f" ± {100 * half:.2f}")
 
     rows = []
     shown = ("single", "3t-iter0", "3t-iter1", "3t-iter2", "3t-iter2-resize", "3t-iter2-shared-bn")
@@ -153,11 +157,20 @@ def reproduce() -> str:
             rows.append([f"{peer} {p['version']} ({p['found']}/{peers['faces']} faces)", "-",
                          f"{100 * p['nme']:.2f}", "-"])  # fmt: skip
     minutes = sum(e["train_seconds"] or 0 for e in r["experiments"]) / 60
+    seeded = [e for e in r["experiments"] if len(e.get("seeds", [])) > 1]
+    seeds = (
+        f" {', '.join(e['name'] for e in seeded)} ran with seeds "
+        f"{', '.join(map(str, seeded[0]['seeds']))}: their rows show the mean ± half the range "
+        "of the seeds (each seed's scores and the spread against the paper's order are in the "
+        "report)."
+        if seeded
+        else ""
+    )
     return (
         written(r, "bench/reproduce.py", "reproduce-cpu.md")
         + f"The cpu scale (`{' '.join(r['settings']['common'][1:])}`), {minutes:.0f} minutes of "
-        "training in all. Validation splits (FER2013 also its test split); the paper's number in "
-        "brackets, on its own datasets for parsing (Helen) and emotion (BNU-LSVED):\n\n"
+        f"training in all.{seeds} Validation splits (FER2013 also its test split); the paper's "
+        "number in brackets, on its own datasets for parsing (Helen) and emotion (BNU-LSVED):\n\n"
         + table(
             [
                 "experiment",

@@ -3,27 +3,15 @@ run here, so this is what checks it), and its report puts the paper's numbers be
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import json
 from pathlib import Path
 
 import pytest
+from bench_scripts import load_script
 
 from ifan.manifest import load_manifest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _reproduce():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("reproduce", BENCH / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce = _reproduce()
+reproduce = load_script("reproduce")
 CASES = [
     (scale, e) for scale in reproduce.SCALES for e in reproduce.EXPERIMENTS if scale in e.scales
 ]
@@ -31,32 +19,64 @@ CASES = [
 
 @pytest.mark.parametrize(("scale", "experiment"), CASES, ids=[f"{s}-{e.name}" for s, e in CASES])
 def test_every_experiment_is_a_valid_manifest(scale, experiment, tmp_path):
-    settings = reproduce.experiment_settings(experiment, scale, tmp_path)
+    run = reproduce.Run(experiment, seed=1)
+    command = reproduce.train_command(run, scale, tmp_path, tmp_path / "run")
+    assert command[:4] == ["train", str(reproduce.MANIFEST), "--tasks", ",".join(experiment.tasks)]
+    settings = [a.removeprefix("--set=") for a in command if a.startswith("--set=")]
     manifest = load_manifest(reproduce.MANIFEST, settings, only=list(experiment.tasks))
     assert list(manifest.tasks) == list(experiment.tasks)
     values = dict(s.split("=", 1) for s in experiment.settings)
     assert manifest.model.iterations == int(values["model.iterations"])
+    assert manifest.train.seed == 1
     if scale == "gpu":  # the paper's setting, as the manifest gives it
         assert (manifest.model.input_size, manifest.train.pretrain_epochs) == (128, 30)
         assert manifest.train.finetune_epochs == 200 and manifest.train.device == "cuda"
-    command = reproduce.train_command(experiment, scale, tmp_path, tmp_path / "run")
-    assert command[:4] == ["train", str(reproduce.MANIFEST), "--tasks", ",".join(experiment.tasks)]
+    else:  # the paper's model on the recipe's crop: the detector's box
+        assert (manifest.model.crop.margin, manifest.model.backbone) == (0, "fc-densenet")
+
+
+def test_seeded_experiments_run_once_per_seed_and_the_others_once():
+    runs = reproduce.plan(reproduce.EXPERIMENTS, [0, 1])
+    once = {e.name for e in reproduce.EXPERIMENTS if not e.seeded}
+    assert {"3t-iter1", "3t-iter2-resize", "3t-iter2-shared-bn"} <= once
+    assert [r.seed for r in runs if r.exp.name == "3t-iter2"] == [0, 1]
+    assert [r.seed for r in runs if r.exp.name in once] == [0] * len(once)
+    assert [r.seed for r in runs] == sorted(r.seed for r in runs)  # every seed 0 first
+    work = Path("work")
+    assert runs[0].folder(work, "cpu") == work / "cpu" / runs[0].exp.name  # as before seeds
+    assert runs[-1].folder(work, "cpu") == work / "cpu" / f"{runs[-1].exp.name}-seed1"
+
+
+def test_a_folder_trained_with_other_settings_is_not_reused(tmp_path):
+    run = reproduce.Run(reproduce.EXPERIMENTS[0], seed=0)
+    expected = reproduce.recipe(run, "cpu")
+    assert reproduce.trained_as(tmp_path, expected)  # nothing there yet
+    (tmp_path / "run").mkdir()
+    assert not reproduce.trained_as(tmp_path, expected)  # a run made before recipe.json
+    (tmp_path / "recipe.json").write_text(json.dumps(expected))
+    assert reproduce.trained_as(tmp_path, expected)
+    assert not reproduce.trained_as(tmp_path, reproduce.recipe(run, "gpu"))
 
 
 def test_the_report_puts_the_papers_numbers_beside_the_scores():
+    landmarks = {"landmarks.nme": 0.2, "landmarks.failure_rate": 0.9,
+                 **{f"landmarks.nme_{p}": 0.2 for p in reproduce.POINTS}}  # fmt: skip
+    three = {"val": {"landmarks.nme": 0.1, "parsing.f1_overall": 0.5, "emotion.accuracy": 0.4},
+             "test": {"emotion.accuracy": 0.41}}  # fmt: skip
     scores = {
-        "single-landmarks": {"val": {"landmarks.nme": 0.2, **{
-            f"landmarks.nme_{p}": 0.2 for p in reproduce.POINTS}, "landmarks.failure_rate": 0.9}},
-        "3t-iter2": {"val": {"landmarks.nme": 0.1, "parsing.f1_overall": 0.5,
-                             "emotion.accuracy": 0.4}, "test": {"emotion.accuracy": 0.41}},
-    }  # fmt: skip
+        "single-landmarks": reproduce.summarize({0: {"val": landmarks}}, [0]),
+        "3t-iter2": reproduce.summarize({0: three}, [0]),
+    }
     result = {
         "date": "today", "machine": {"cpu": "cpu", "cpus_available": 2},
-        "versions": {"torch": "2", "ifan": "0"}, "settings": {"scale": "cpu", "common": ["x"]},
-        "experiments": [], "scores": scores, "peers": None, "baselines": None,
+        "versions": {"torch": "2", "ifan": "0"},
+        "settings": {"scale": "cpu", "common": ["x"], "seeds": [0]},
+        "experiments": [], "scores": scores, "verdicts": reproduce.verdicts(scores),
+        "peers": None, "baselines": None,
     }  # fmt: skip
     result["findings"] = reproduce.findings(result)
     text = reproduce.markdown(result)
     assert "| Single Task | 20.00 | 20.00 | 20.00 | 20.00 | 20.00 | 20.00 | 90.00 | 10.06 |" in text
     assert "| iFAN 3T Iter2 | 50.00 | 91.15 | 10.00 | 5.84 | 40.00 | 45.40 |" in text
     assert "| iFAN 3T Iter0 | - | - | - | - | - | - | - | 7.55 |" in text  # not run: no number
+    assert all(finding in text for finding in result["findings"])

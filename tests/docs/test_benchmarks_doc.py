@@ -29,3 +29,17 @@ def test_every_result_file_has_its_report_and_findings() -> None:
         report = (results / f"{name}.md").read_text(encoding="utf-8")
         for finding in data["findings"]:
             assert finding in report, f"{name}.md lacks a finding of {name}.json: {finding[:60]}"
+
+
+def test_rows_run_with_several_seeds_show_their_spread(tmp_path, monkeypatch) -> None:
+    generator = load_generator("gen_benchmarks")
+    r = generator.result("reproduce-cpu")
+    r["scores"]["3t-iter0"]["half_range"] = {"val": {"landmarks.nme": 0.004}}
+    for e in r["experiments"]:
+        e["seeds"] = [0, 1] if e["name"] == "3t-iter0" else [0]
+    (tmp_path / "reproduce-cpu.json").write_text(json.dumps(r), encoding="utf-8")
+    monkeypatch.setattr(generator, "RESULTS", tmp_path)
+    text = generator.reproduce()
+    nme = 100 * r["scores"]["3t-iter0"]["val"]["landmarks.nme"]
+    assert f"| {nme:.2f} ± 0.40 (" in text
+    assert "3t-iter0 ran with seeds 0, 1: their rows show the mean ± half the range" in text
