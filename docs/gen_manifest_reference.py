@@ -39,6 +39,8 @@ DEFAULT_OVERRIDES = {
 TYPE_OVERRIDES = {("TaskCommon", "augment"): "table", ("ModelConfig", "crop"): "table"}
 ALLOWED_OVERRIDES = {
     ("ModelConfig", "backbone"): '`"fc-densenet"` or a timm model name',
+    ("TrainConfig", "device"): '`"auto"`, `"cpu"`, `"cuda"`, `"cuda:N"`',
+    ("TrainConfig", "keep_best"): '`"<task>.<main metric>"`',
     ("TaskCommon", "tap"): ", ".join(f"`{t}`" for t in TAP_NAMES),
 }
 TYPE_NAMES = {"integer": "integer", "number": "float", "string": "string", "boolean": "boolean"}

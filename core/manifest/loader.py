@@ -117,6 +117,8 @@ def validate_document(
     model = checker.validate(ModelConfig, data.get("model", {}), ("model",), context)
     train = checker.validate(TrainConfig, data.get("train", {}), ("train",), context)
     tasks = _validate_tasks(data.get("tasks"), registry, checker, context)
+    if train is not None and train.keep_best is not None and tasks:
+        _check_keep_best(train.keep_best, tasks, checker)
 
     if checker.problems:
         raise ManifestError(str(document.source), checker.problems)
@@ -147,6 +149,33 @@ def _keep_tasks(document: Document, data: dict[str, Any], only: Sequence[str]) -
             ],
         )
     return {**data, "tasks": {name: tables[name] for name in names if name in only}}
+
+
+def _check_keep_best(keep_best: str, tasks: dict[str, TaskConfig], checker: _Checker) -> None:
+    """``train.keep_best`` names a task of the manifest, with a validation split, and its main
+    metric: the only value whose direction (``higher_is_better``) the task declares."""
+    key = ("train", "keep_best")
+    name, _, metric = keep_best.partition(".")
+    if name not in tasks:
+        checker.add(key, f"no task {name!r} here; the tasks are {', '.join(tasks)}", keep_best)
+        return
+    data = tasks[name].data
+    if "val" not in data.splits and data.val_fraction is None:
+        checker.add(
+            key,
+            f"tasks.{name} has no validation split to compare: give tasks.{name}.data.val or "
+            f"tasks.{name}.data.val_fraction",
+            keep_best,
+        )
+    scorer = tasks[name].build_task().new_metric()
+    if metric != scorer.main:
+        direction = "higher" if scorer.higher_is_better else "lower"
+        checker.add(
+            key,
+            f"{name}'s metric declares which way is better for its main value only, "
+            f"{scorer.main!r} ({direction} is better): use '{name}.{scorer.main}'",
+            keep_best,
+        )
 
 
 def _validate_tasks(

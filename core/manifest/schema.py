@@ -8,6 +8,7 @@ both tell a user what is allowed.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -39,6 +40,8 @@ MAX_ITERATIONS = 8
 MAX_EPOCHS = 100_000
 MAX_UPDATES = 10_000_000
 """The most updates a count of updates may name (``finetune_rounds``, ``checkpoint_every``)."""
+DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
+"""``train.device``: ``auto``, ``cpu``, ``cuda`` or one GPU by its index, ``cuda:1``."""
 
 
 def _resolve_against_manifest(value: Path, info: ValidationInfo) -> Path:
@@ -164,8 +167,29 @@ class TrainConfig(_Strict):
         description="also checkpoint every this many updates (0: at epoch ends only)",
     )
     keep_checkpoints: int = Field(3, ge=1, le=1000, description="checkpoints kept in the run")
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="'auto': a GPU when there is one (each process its own), else CPU"
+    keep_best: str | None = Field(
+        None,
+        description="'<task>.<metric>' (the task's main metric, e.g. 'landmarks.nme'): also keep "
+        "the checkpoint of the best stage-2 validation by it, as checkpoints/best.safetensors",
+    )
+    patience: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_EPOCHS,
+        description="stop after this many stage-2 validations in a row without a better "
+        "keep_best value (early stopping; default: never)",
+    )
+    device: str = Field(
+        "auto",
+        description="'auto': a GPU when there is one (each process its own), else CPU; 'cpu', "
+        "'cuda', or one GPU of a single process: 'cuda:1'",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="CPU threads of the training process's tensor operations (default: "
+        "torch's, one per core)",
     )
     bf16: bool = Field(
         False,
@@ -181,12 +205,41 @@ class TrainConfig(_Strict):
         Path("runs"), validate_default=True, description="where runs are written"
     )
 
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not DEVICES.fullmatch(value):
+            raise ValueError("expected 'auto', 'cpu', 'cuda' or one GPU by its index, 'cuda:1'")
+        return value
+
+    @field_validator("keep_best")
+    @classmethod
+    def _task_dot_metric(cls, value: str | None) -> str | None:
+        task, dot, metric = (value or "").partition(".")
+        if value is not None and not (task and dot and metric):
+            raise ValueError("expected '<task>.<metric>', e.g. 'landmarks.nme'")
+        return value
+
     @model_validator(mode="after")
     def _decaying(self) -> TrainConfig:
         if self.lr_finetune_end > self.lr_finetune:
             raise ValueError(
                 f"lr_finetune_end ({self.lr_finetune_end}) is above lr_finetune "
                 f"({self.lr_finetune}); stage 2 decays the learning rate"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _best_needs_stage_2(self) -> TrainConfig:
+        if self.patience is not None and self.keep_best is None:
+            raise ValueError(
+                "patience counts validations without a better keep_best value: set keep_best "
+                'too (e.g. keep_best = "landmarks.nme"), or drop patience'
+            )
+        if self.keep_best is not None and self.finetune_epochs == 0:
+            raise ValueError(
+                f"keep_best = {self.keep_best!r} compares stage-2 validations, and "
+                "finetune_epochs = 0 leaves no stage 2: train at least one stage-2 epoch"
             )
         return self
 

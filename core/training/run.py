@@ -3,12 +3,14 @@
 Layout of ``RUN_DIR``::
 
     checkpoints/step-00000123.safetensors   weights, optimizer and the metadata below
+    checkpoints/best.safetensors            the best by train.keep_best, when set
     metrics.jsonl                           every training loss and validation metric
     curves.png                              each task's main metric across both stages
 
 A checkpoint's ``meta`` holds the manifest as data (``--set`` overrides applied) and the path it
 was read from, so that a checkpoint alone rebuilds the network and finds the data; the plugin
-(distribution and version) of every task; and the trainer's progress.
+(distribution and version) of every task; the trainer's progress; and, for a run started from
+another run's weights, what it took from which checkpoint (``init_from``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ HISTORY = "metrics.jsonl"
 CURVES = "curves.png"
 
 
-def run_meta(manifest: Manifest, progress: dict[str, Any]) -> dict[str, Any]:
-    """The metadata a checkpoint of ``manifest``'s run carries."""
-    return {
+def run_meta(
+    manifest: Manifest, progress: dict[str, Any], init_from: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The metadata a checkpoint of ``manifest``'s run carries; ``init_from``: where its weights
+    started, for a run started from another run's (:mod:`ifan.training.init_from`)."""
+    meta = {
         "ifan_version": ifan.__version__,
         "manifest": manifest.data,
         "manifest_path": str(manifest.source.resolve()),
@@ -44,6 +49,9 @@ def run_meta(manifest: Manifest, progress: dict[str, Any]) -> dict[str, Any]:
         },
         "progress": progress,
     }
+    if init_from is not None:
+        meta["init_from"] = init_from
+    return meta
 
 
 def manifest_from_meta(

@@ -39,6 +39,12 @@ def batches_per_pass(size: int, batch_size: int) -> int:
     return max(1, size // batch_size)
 
 
+def epoch_rounds(finetune_rounds: int | None, passes: dict[str, int]) -> int:
+    """Rounds of a stage-2 epoch: ``train.finetune_rounds``, or by default the batches of one pass
+    over the largest training split (``passes``: each task's batches per pass)."""
+    return finetune_rounds or max(passes.values())
+
+
 def schedule(
     tasks: Sequence[str],
     passes: dict[str, int],

@@ -2,10 +2,12 @@
 
 One optimizer and one learning-rate schedule (torch's and timm's factories) serve both stages:
 stage 1 at ``lr_pretrain``; stage 2 decaying exponentially from ``lr_finetune`` to
-``lr_finetune_end`` over its rounds. Each update trains exactly the parameters Algorithm 1 names:
-the shared backbone (with the task's own batch norm) and the task's decoder, plus in stage 2 every
-re-encoder and the integrator; every other parameter's gradient is dropped before the step, so a
-task never moves another task's decoder or batch-norm copy.
+``lr_finetune_end`` over its rounds (after a resume that changes stage 2's length, from the rate
+reached to ``lr_finetune_end`` over the new rest: :meth:`Trainer._replan_decay`). Each update
+trains exactly the parameters Algorithm 1 names: the shared backbone (with the task's own batch
+norm) and the task's decoder, plus in stage 2 every re-encoder and the integrator; every other
+parameter's gradient is dropped before the step, so a task never moves another task's decoder or
+batch-norm copy.
 
 Under ``torchrun`` each process reads its shard of every batch (the global batch is the
 manifest's ``batch_size``), DistributedDataParallel averages the gradients, metrics are summed
@@ -31,8 +33,10 @@ from tqdm import tqdm
 from ifan.data.splits import as_float, open_splits
 from ifan.errors import IfanError
 from ifan.manifest import Manifest
+from ifan.manifest.schema import TrainConfig
 from ifan.network.model import IFAN, build_model
 from ifan.network.task_batchnorm import TaskBatchNorm
+from ifan.training.best import Best, best_path
 from ifan.training.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -44,6 +48,8 @@ from ifan.training.checkpoint import (
     set_rng_state,
 )
 from ifan.training.history import History
+from ifan.training.init_from import take_weights
+from ifan.training.resume import check_schedule
 from ifan.training.run import CURVES, HISTORY, run_meta
 from ifan.training.scheduler import (
     SeededCollate,
@@ -51,6 +57,7 @@ from ifan.training.scheduler import (
     StreamSampler,
     TaskStream,
     Update,
+    epoch_rounds,
     schedule,
 )
 from ifan.training.validation import evaluate_task
@@ -81,22 +88,37 @@ class Processes:
 
 
 def start_processes(device: str) -> Processes:
-    """Join the process group when launched by torchrun (gloo on CPU, NCCL on GPU)."""
-    cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise IfanError("train.device = 'cuda' but torch sees no GPU; use 'auto' or 'cpu'")
+    """Join the process group when launched by torchrun (gloo on CPU, NCCL on GPU). ``device``
+    is ``train.device``: ``auto``, ``cpu``, ``cuda`` (each process the GPU of its local rank)
+    or one GPU of a single process, ``cuda:N``."""
+    kind, _, index = device.partition(":")
+    cuda = torch.cuda.is_available() if kind == "auto" else kind == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise IfanError(f"train.device = {device!r} but torch sees no GPU; use 'auto' or 'cpu'")
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    if index and world > 1:
+        raise IfanError(
+            f"train.device = {device!r} names one GPU, but torchrun started {world} processes, "
+            "each on the GPU of its local rank: use 'cuda' (CUDA_VISIBLE_DEVICES picks the GPUs)"
+        )
+    gpus = torch.cuda.device_count() if cuda else 0
+    if index and int(index) >= gpus:
+        raise IfanError(
+            f"train.device = {device!r} but torch sees {gpus} GPU(s): cuda:0 to cuda:{gpus - 1}"
+        )
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
     rank = dist.get_rank() if dist.is_initialized() else 0
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    gpu = int(index or os.environ.get("LOCAL_RANK", "0"))
     if cuda:
-        torch.cuda.set_device(local)
-    return Processes(rank, world, torch.device(f"cuda:{local}" if cuda else "cpu"))
+        torch.cuda.set_device(gpu)
+    return Processes(rank, world, torch.device(f"cuda:{gpu}" if cuda else "cpu"))
 
 
 class Trainer:
-    """Trains the manifest's network into ``run_dir``, from ``checkpoint`` when resuming."""
+    """Trains the manifest's network into ``run_dir``: from ``checkpoint`` when resuming (the
+    manifest may change only what :mod:`ifan.training.resume` allows), or as a new run whose
+    matching weights come from the checkpoint ``init_from`` (:mod:`ifan.training.init_from`)."""
 
     def __init__(
         self,
@@ -104,21 +126,33 @@ class Trainer:
         run_dir: Path,
         checkpoint: Checkpoint | None = None,
         progress_bars: bool = True,
+        init_from: Checkpoint | None = None,
     ):
+        if checkpoint is not None and init_from is not None:
+            raise IfanError("a run is either resumed or started from another run's weights")
         self.manifest = manifest
         self.config = manifest.train
         self.run_dir = Path(run_dir)
+        if self.config.threads is not None:
+            torch.set_num_threads(self.config.threads)
         self.procs = start_processes(self.config.device)
         self.bars = progress_bars and self.procs.main
         torch.manual_seed(self.config.seed)
         self.model = build_model(manifest).to(self.procs.device, memory_format=self._layout())
         self.names = self.model.task_names
+        self.inherited = None if init_from is None else take_weights(self.model, init_from)
+        self.origin = None if self.inherited is None else self.inherited.meta()
+        """Where the run's weights started (``init_from`` in its checkpoints' metadata)."""
+        self.best = self._new_best()
+        self.stopped = False
+        """Whether ``train.patience`` stopped the run early."""
         self.data = {
             name: open_splits(config, self.model.tasks[name], manifest, progress=self.procs.main)
             for name, config in manifest.tasks.items()
         }
         self.streams = self._streams()
-        self.rounds = self.config.finetune_rounds or max(s.per_pass for s in self.streams.values())
+        self.passes = {name: stream.per_pass for name, stream in self.streams.items()}
+        self.rounds = epoch_rounds(self.config.finetune_rounds, self.passes)
         self.optimizer = _optimizer(self.model, manifest)
         self.decay: torch.optim.lr_scheduler.LRScheduler | None = None
         self.progress = Progress(consumed=dict.fromkeys(self.names, 0))
@@ -153,10 +187,9 @@ class Trainer:
 
     def updates(self) -> Iterator[Update]:
         """The updates still to do (all of them for a new run)."""
-        passes = {name: stream.per_pass for name, stream in self.streams.items()}
         plan = schedule(
             self.names,
-            passes,
+            self.passes,
             self.config.pretrain_epochs,
             self.config.finetune_epochs,
             self.rounds,
@@ -164,10 +197,13 @@ class Trainer:
         return itertools.islice(plan, self.progress.step, None)
 
     def fit(self, stop_after: int | None = None) -> Progress:
-        """Train to the end of the schedule (or ``stop_after`` more updates, for tests)."""
+        """Train to the end of the schedule, or until ``train.patience`` stops it (or for
+        ``stop_after`` more updates, for tests)."""
         bar = None
         losses: dict[str, list[float]] = {}
         for done, update in enumerate(self.updates()):
+            if self.stopped:
+                break
             if stop_after is not None and done >= stop_after:
                 break
             if update.stage == 2 and self.decay is None:
@@ -308,12 +344,29 @@ class Trainer:
             return nullcontext()
         return torch.autocast(self.procs.device.type, dtype=torch.bfloat16)
 
+    def _stage2_updates(self, config: TrainConfig) -> int:
+        """Updates in stage 2 of ``config``'s schedule."""
+        rounds = epoch_rounds(config.finetune_rounds, self.passes)
+        return config.finetune_epochs * rounds * len(self.names)
+
     def _start_finetuning(self) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr_finetune
-        steps = max(1, self.config.finetune_epochs * self.rounds * len(self.names) - 1)
+        steps = max(1, self._stage2_updates(self.config) - 1)
         gamma = (self.config.lr_finetune_end / self.config.lr_finetune) ** (1 / steps)
         self.decay = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma)
+
+    def _replan_decay(self) -> None:
+        """After a resume that changed stage 2's length: the updates still to come decay from the
+        rate the next update would have had (never below ``lr_finetune_end``) to
+        ``lr_finetune_end`` at the new end of stage 2; the updates done keep their rates."""
+        assert self.decay is not None
+        end = self.config.lr_finetune_end
+        left = self._stage2_updates(self.config) - self.decay.last_epoch
+        for group in self.optimizer.param_groups:
+            group["lr"] = max(group["lr"], end)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.decay.gamma = (end / lr) ** (1 / (left - 1)) if left > 1 else 1.0
 
     def _epoch_length(self, update: Update) -> int:
         if update.stage == 1:
@@ -331,6 +384,11 @@ class Trainer:
         lr = self.optimizer.param_groups[0]["lr"]
         tasks = [update.task] if update.stage == 1 else self.names
         results = self.validate(tasks, 0 if update.stage == 1 else None)
+        improved = False
+        if self.best is not None and update.stage == 2:
+            values, _ = results[self.best.task]
+            improved = self.best.offer(values[self.best.metric], self.progress.step, update.epoch)
+            self.stopped = self.best.exhausted(self.config.patience)
         if self.history is not None:
             for task, values in losses.items():
                 self.history.log_train(
@@ -352,7 +410,30 @@ class Trainer:
                     higher_is_better=metric.higher_is_better,
                 )
             self._print_epoch(update, losses, results)
-        self.save()
+        self.save(best=improved)
+
+    def _new_best(self) -> Best | None:
+        """The tracker of ``train.keep_best``, with its metric's direction (None without)."""
+        key = self.config.keep_best
+        if key is None:
+            return None
+        task = self.model.tasks[key.partition(".")[0]]
+        return Best(key, task.new_metric().higher_is_better)
+
+    def best_message(self) -> str | None:
+        """Where the best checkpoint is and what it scored, and why the run stopped early if it
+        did (None without ``train.keep_best``)."""
+        if self.best is None:
+            return None
+        where = f"best: {best_path(self.run_dir)} ({self.best.describe()})"
+        if self.best.value is None:
+            where = f"no best checkpoint yet: no finite {self.best.key} value"
+        if not self.stopped:
+            return where
+        return (
+            f"stopped early: no better {self.best.key} in {self.best.since} stage-2 validations "
+            f"(train.patience = {self.config.patience})\n{where}"
+        )
 
     def validate(self, tasks: list[str], iterations: int | None) -> dict[str, tuple[dict, Any]]:
         """Every named task's metrics on its val split (summed over processes)."""
@@ -379,26 +460,29 @@ class Trainer:
         parts += [f"{t} {m.main} {values[m.main]:.4f}" for t, (values, m) in results.items()]
         tqdm.write(f"{self._epoch_name(update)}: {', '.join(parts)}")
 
-    def save(self, curves: bool = True) -> None:
-        """Checkpoint the run (rank 0), keep the newest few, redraw the curves (if ``curves``)."""
+    def save(self, curves: bool = True, best: bool = False) -> None:
+        """Checkpoint the run (rank 0), keep the newest few, redraw the curves (if ``curves``);
+        with ``best``, the checkpoint is also the run's best (written first: a crash between the
+        two writes resumes from the checkpoint before, which validates and writes it again)."""
         if not self.procs.main:
             return
         progress = {**self.progress.state(), "rng": rng_state()}
         if self.decay is not None:
             progress["decay"] = self.decay.state_dict()
+        if self.best is not None:
+            progress["best"] = self.best.state()
         if not _finite(p.detach() for p in self.model.parameters()):
             raise IfanError(
                 f"the weights are no longer finite after update {self.progress.step}, so they are "
                 f"not saved; {self._kept()}. {DIVERGED}"
             )
-        path = checkpoint_path(self.run_dir, self.progress.step)
+        paths = [checkpoint_path(self.run_dir, self.progress.step)]
+        if best:
+            paths.insert(0, best_path(self.run_dir))
+        meta = run_meta(self.manifest, progress, self.origin)
         try:
-            save_checkpoint(
-                path,
-                self.model.state_dict(),
-                self.optimizer.state_dict(),
-                run_meta(self.manifest, progress),
-            )
+            for path in paths:
+                save_checkpoint(path, self.model.state_dict(), self.optimizer.state_dict(), meta)
         except CheckpointError as exc:
             raise CheckpointError(
                 f"{exc} Training stopped after update {self.progress.step}; continue it from its "
@@ -433,6 +517,8 @@ class Trainer:
         progress = checkpoint.meta["progress"]
         consumed = {name: int(progress["consumed"][name]) for name in self.names}
         self.progress = Progress(int(progress["step"]), consumed)
+        was = TrainConfig.model_validate(checkpoint.meta["manifest"].get("train", {}))
+        check_schedule(self.names, self.passes, was, self.config, self.progress.step)
         if "decay" in progress:
             self._start_finetuning()
             assert self.decay is not None
@@ -440,6 +526,12 @@ class Trainer:
             rates = self.decay.get_last_lr()
             for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
                 group["lr"] = lr
+            if self._stage2_updates(was) != self._stage2_updates(self.config):
+                self._replan_decay()
+        if self.best is not None and progress.get("best", {}).get("key") == self.best.key:
+            self.best = Best.from_state(progress["best"])
+            self.stopped = self.best.exhausted(self.config.patience)
+        self.origin = checkpoint.meta.get("init_from")
         set_rng_state(progress["rng"])
         if self.history is not None:
             self.history.truncate_after(self.progress.step)

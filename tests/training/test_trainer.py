@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from short_run import SMALL, TASKS, trainer, write_faces
 
 from ifan.cli.main import main
 from ifan.errors import IfanError
@@ -16,34 +17,11 @@ from ifan.manifest import load_manifest
 from ifan.training.checkpoint import latest_checkpoint, load_checkpoint
 from ifan.training.scheduler import TaskStream, schedule
 from ifan.training.trainer import Trainer
-from ifan_tasks.synthetic.writer import write_datasets
-
-TASKS = ("parsing", "landmarks", "emotion")
-COUNTS = {
-    "parsing": {"train": 8, "val": 2, "test": 2},
-    "landmarks": {"train": 12, "val": 2, "test": 2},
-    "emotion": {"train": 20, "val": 4, "test": 4},
-}
-SMALL = [
-    "model.iterations=1",
-    "train.pretrain_epochs=1",
-    "train.finetune_epochs=2",
-    "train.finetune_rounds=2",
-    "tasks.parsing.batch_size=4",
-    "tasks.landmarks.batch_size=4",
-    "tasks.emotion.batch_size=4",
-]
 
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("faces")
-    write_datasets(out, seed=0, size=32, counts=COUNTS)
-    return out / "manifest.toml"
-
-
-def trainer(faces: Path, run: Path, *extra: str, checkpoint=None) -> Trainer:
-    return Trainer(load_manifest(faces, [*SMALL, *extra]), run, checkpoint, progress_bars=False)
+    return write_faces(tmp_path_factory.mktemp("faces"))
 
 
 def test_schedule_pretrains_each_task_then_alternates_equally():

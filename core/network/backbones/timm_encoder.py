@@ -13,6 +13,14 @@ the encoder reads the raw image.
 
 The up path: at each level, bilinear 2x upsampling, concatenation with the down-path features of
 that level and conv3x3-BN-ReLU, with ``min(128, 16 * 2**L)`` channels at level L.
+
+Input normalisation: an encoder that starts from pretrained weights (``backbone_checkpoint``)
+reads its images normalised as it was trained, with the mean and standard deviation of timm's
+``pretrained_cfg``; the stem reads the raw [0, 1] pixels. The two are buffers of the backbone
+(``backbone.input_mean``, ``backbone.input_std``), so every checkpoint records them and
+evaluation, prediction and ONNX export apply them without the pretrained file. An encoder trained
+from scratch has mean 0 and std 1, which leave every pixel exactly as it is, and a checkpoint
+written before they were recorded loads with those, as it was trained.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from ifan.network.registry import DEPTH
 from ifan.network.task_batchnorm import NormFactory
 
 STEM_CHANNELS = 16
+RAW_PIXELS = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+"""The mean and std that leave the pixels as they are: an encoder trained from scratch."""
 
 
 def up_width(level: int) -> int:
@@ -122,6 +132,24 @@ def create_encoder(name: str, checkpoint: Path | None = None) -> nn.Module:
     )
 
 
+def pretrained_normalisation(encoder: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The input mean and std an encoder's pretrained weights were trained with (timm's
+    ``pretrained_cfg``, ImageNet's where it names none)."""
+    from timm.data import resolve_model_data_config
+
+    config = resolve_model_data_config(encoder)
+    return tuple(config["mean"]), tuple(config["std"])
+
+
+def _raw_pixels_if_absent(
+    module: nn.Module, state_dict: dict[str, Tensor], prefix: str, *_
+) -> None:
+    """A load_state_dict pre-hook: weights without a recorded normalisation were trained on raw
+    pixels (checkpoints written before it was recorded), so they load with mean 0 and std 1."""
+    for name, values in zip(("input_mean", "input_std"), RAW_PIXELS, strict=True):
+        state_dict.setdefault(prefix + name, torch.tensor(values).view(1, 3, 1, 1))
+
+
 def feature_levels(name: str, reductions: list[int]) -> dict[int, int]:
     """Down level (1..5) -> index of the encoder feature at stride 2**level (the deepest one).
 
@@ -201,6 +229,10 @@ class TimmEncoder(Backbone):
         self.name = model_name
         self.input_size = input_size
         encoder = create_encoder(model_name, checkpoint)
+        mean, std = RAW_PIXELS if checkpoint is None else pretrained_normalisation(encoder)
+        self.register_buffer("input_mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("input_std", torch.tensor(std).view(1, 3, 1, 1))
+        self.register_load_state_dict_pre_hook(_raw_pixels_if_absent)
         info = encoder.feature_info
         levels = feature_levels(model_name, list(info.reduction()))
         channels, names = list(info.channels()), list(info.module_name())
@@ -247,7 +279,7 @@ class TimmEncoder(Backbone):
             taps["down1"] = inject(1, down1) if inject is not None else down1
         self._inject, self._captured = inject, {}
         try:
-            self.encoder(images)
+            self.encoder((images - self.input_mean) / self.input_std)
             captured = self._captured
         finally:
             self._inject, self._captured = None, {}
