@@ -28,10 +28,17 @@ if TYPE_CHECKING:
     from ifan.data.face_boxes import CropReport, FaceHint, FaceLocator
     from ifan.data.images import Box
 
-CONTRACT_VERSION = "1.2"
+CONTRACT_VERSION = "1.3"
 """1.1 added :meth:`OpenContext.crops` (the crop rule for readers) and
 :meth:`Task.augment_batch` (augmentation of whole batches); 1.2 the optional ``ifan_models`` hook
-(pretrained models shipped by plugins, :mod:`ifan.pretrained`)."""
+(pretrained models shipped by plugins, :mod:`ifan.pretrained`); 1.3 :mod:`ifan.api` (the helpers
+of plugins, stable within the major version), ``Metric.layout`` (how ``ifan eval`` lays a metric's
+values out), ``BadSamples.leave_out`` (samples a reader leaves out on purpose), augmentation's
+``classes=`` (the default ``augment_batch`` swaps a ``label`` a flip swaps), ``Line.file`` and
+``read_csv_lines(header=)``; and it refuses to augment a points or mask task whose
+``augment_batch`` would leave its labels behind (:func:`moves_geometry`); 1.3 also added the
+optional ``ifan_balancers`` and ``ifan_loggers`` hooks (loss balancers and training loggers,
+chosen by ``train.balancer`` and ``train.loggers``: :mod:`ifan.balancers`, :mod:`ifan.loggers`)."""
 
 TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """Task names: lower-case identifiers, usable as manifest keys and metric prefixes."""
@@ -49,6 +56,7 @@ RESERVED_DATA_KEYS = frozenset({"format", "train", "val", "test", "val_fraction"
 MAX_BATCH_SIZE = 4096
 
 Split = Literal["train", "val", "test"]
+"""The split a format opens: what the manifest's ``train``, ``val`` or ``test`` points to."""
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
@@ -235,18 +243,24 @@ class Task(ABC):
     def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
         """A training batch randomly changed by ``augment`` (contract 1.1), on the batch's device.
 
-        ``augment(images, masks=None, points=None)`` returns the changed batch (``.image``
-        ``B x 3 x S x S``, ``.mask``, ``.points``, and ``.scale``, how much each sample's lengths
-        grew). The default changes the images only (right for per-image labels such as a class);
-        a task whose target has a geometry (a mask, points) overrides this and passes it too, so
-        both move together. A contract 1.0 task that overrides :meth:`augment` is served sample
-        by sample.
+        ``augment(images, masks=None, points=None, classes=None)`` returns the changed batch
+        (``.image`` ``B x 3 x S x S``, ``.mask``, ``.points``, ``.classes`` and ``.scale``, how
+        much each sample's lengths grew). The default changes the images, and a class task's
+        ``target["label"]`` where a flip swaps its class (its labels' mirror pairs, e.g. a head
+        pose's left and right): right for per-image labels. A task whose target has a geometry
+        (points, a mask) must override this and pass it too, so that both move together; ifan
+        refuses to augment one that does not (:func:`moves_geometry`). A contract 1.0 task that
+        overrides :meth:`augment` is served sample by sample.
         """
-        if type(self).augment is Task.augment:
-            return augment(images).image, target
-        from ifan.data.batch_augment import augment_per_sample
+        if type(self).augment is not Task.augment:
+            from ifan.data.batch_augment import augment_per_sample
 
-        return augment_per_sample(self, images, target, augment)
+            return augment_per_sample(self, images, target, augment)
+        swaps = self.labels.kind == "class" and bool(self.labels.mirror_pairs())
+        if swaps and isinstance(target, dict) and "label" in target:
+            out = augment(images, classes=target["label"])
+            return out.image, {**target, "label": out.classes}
+        return augment(images).image, target
 
     @abstractmethod
     def loss(self, prediction: Any, target: Any) -> Any:
@@ -258,11 +272,34 @@ class Task(ABC):
 
     @abstractmethod
     def to_json(self, prediction: Any) -> dict[str, Any]:
-        """One image's prediction as JSON-serialisable data."""
+        """One image's prediction as JSON-serialisable data.
+
+        A task whose prediction has a place in the image (points, a mask) defines it as
+        ``to_json(prediction, size=None, box=None)``: with ``size = (width, height)`` it returns
+        the places in the pixels of that photo, whose face crop is ``box`` (None: the photo
+        letterboxed), as ``ifan predict`` asks for them; ``Box.from_crop`` and
+        ``ifan.data.images.uncrop`` map crop coordinates and maps there.
+        """
 
     @abstractmethod
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """One image's prediction (and ground truth when given) drawn on a ``PIL.Image``."""
+
+
+GEOMETRIC_KINDS = frozenset({"points", "segmentation"})
+"""Kinds of label with a place in the image, which augmentation must move with the image."""
+
+
+def moves_geometry(task: Task | type[Task]) -> bool:
+    """Whether augmentation keeps ``task``'s target in step with its images: a task whose labels
+    have no place in the image (a class, a value), or one that overrides
+    :meth:`Task.augment_batch` (or contract 1.0's :meth:`Task.augment`) to move them. The
+    default of a points or mask task moves the image alone, which would train it on flipped
+    faces with unflipped labels."""
+    cls = task if isinstance(task, type) else type(task)
+    labels = task.labels
+    overridden = cls.augment_batch is not Task.augment_batch or cls.augment is not Task.augment
+    return labels.kind not in GEOMETRIC_KINDS or overridden
 
 
 def _crop_report() -> CropReport:

@@ -15,34 +15,34 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch.distributed as dist
-from tqdm import tqdm
 
 from ifan.contract import LabelSchema, Split
 from ifan.data.splits import open_splits
-from ifan.metric import Metric
-from ifan.metrics.names import value_name
+from ifan.metric import Cell, Metric
+from ifan.metrics.names import ALL, value_name
+from ifan.progress import bar
 from ifan.tables import format_table
 from ifan.training.validation import evaluate_task
 
 if TYPE_CHECKING:
     from ifan.manifest import Manifest
+    from ifan.manifest.loader import TaskConfig
     from ifan.network.model import IFAN
 
-ALL = "all"
-"""The table column of values that belong to no single class or point (e.g. the mean NME)."""
 TABLE_WIDTH = 100
 """Tables wider than this are cut into several, each repeating the metric column."""
 
 
 class Evaluation(dict[str, dict[str, float]]):
     """``task -> {metric: value}`` of one split (what the trainer logs), and what ``ifan eval``
-    shows besides: the images scored per task, the tasks skipped and why, and each task's metric
-    for its pictures."""
+    shows besides: the images scored per task, what its reader left out on purpose, the tasks
+    skipped and why, and each task's metric for its pictures."""
 
     def __init__(self, split: str):
         super().__init__()
         self.split = split
         self.samples: dict[str, int] = {}
+        self.left_out: dict[str, str] = {}
         self.skipped: dict[str, str] = {}
         self.metrics: dict[str, Metric] = {}
 
@@ -77,26 +77,33 @@ def evaluate(
     shard = _shard()
     talk = progress and shard[0] == 0
     results = Evaluation(split)
-    # disable=None: no bar when stderr is no terminal (a log, a pipe)
-    bar = tqdm(
-        manifest.tasks.items(), desc=f"eval {split}", unit="task", disable=None if talk else True
-    )
-    for name, config in bar:
-        bar.set_postfix_str(name)
+    tasks = bar(manifest.tasks.items(), desc=f"eval {split}", unit="task", enabled=talk)
+    for name, config in tasks:
+        tasks.set_postfix_str(name)
         task = model.tasks[name]
         opened = open_splits(config, task, manifest, splits=(split,), augment=False, progress=talk)
         if split not in opened.datasets:
-            results.skipped[name] = f"tasks.{name}.data has no {split} split"
+            results.skipped[name] = missing_split(config, split)
             if talk:
-                bar.write(f"skipped {name}: {results.skipped[name]}", file=sys.stderr)
+                tasks.write(f"skipped {name}: {results.skipped[name]}", file=sys.stderr)
             continue
         dataset = opened.datasets[split]
         size = batch_size or config.batch_size
         metric = evaluate_task(model, name, dataset, size, device=device, shard=shard)
         results[name] = metric.compute()
         results.samples[name] = len(dataset)  # type: ignore[arg-type]
+        results.left_out[name] = opened.bad[split].left_out_summary()
         results.metrics[name] = metric
     return results
+
+
+def missing_split(config: TaskConfig, split: Split) -> str:
+    """Why a task is not scored on ``split``, and what to do: give the split, or (for the test
+    split of a task that has a validation split) score that one with ``--split val``."""
+    message = f"tasks.{config.name}.data has no {split} split"
+    if split == "test" and ("val" in config.data.splits or config.data.val_fraction is not None):
+        return f"{message}; score its validation split with --split val"
+    return message
 
 
 def flat_json(results: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -108,21 +115,37 @@ def flat_json(results: dict[str, dict[str, float]]) -> dict[str, float]:
     }
 
 
-def _grid(
-    values: dict[str, float], labels: LabelSchema
-) -> tuple[list[str], dict[str, dict[str, float]]]:
-    """The values as rows (the metric, e.g. ``nme``) by columns (the class, point or group the
-    value's name ends with, e.g. ``left_eye``; ``all`` for none), columns in the labels' order."""
-    columns = list(dict.fromkeys(value_name(n) for n in (*labels.names, *labels.groups)))
+def _cells(
+    values: dict[str, float], columns: list[str], layout: dict[str, Cell] | None
+) -> dict[str, Cell]:
+    """Each value's row and column: as the metric's ``layout`` says (a value it leaves out in a
+    row of its own under ``all``), or without one by the value's name: ``<row>_<column>`` for a
+    column of the labels, else ``all``."""
+    if layout is not None:
+        return {key: layout.get(key, (key, ALL)) for key in values}
     longest_first = sorted(columns, key=len, reverse=True)
-    grid: dict[str, dict[str, float]] = {}
-    for key, value in values.items():
+    cells = {}
+    for key in values:
         column = next(
             (c for c in longest_first if key.endswith(f"_{c}") and len(key) > len(c) + 1), ALL
         )
-        row = key if column == ALL else key[: -len(column) - 1]
-        grid.setdefault(row, {})[column] = value
-    used = [c for c in (*columns, ALL) if any(c in cells for cells in grid.values())]
+        cells[key] = (key if column == ALL else key[: -len(column) - 1], column)
+    return cells
+
+
+def _grid(
+    values: dict[str, float], labels: LabelSchema, layout: dict[str, Cell] | None = None
+) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """The values as rows (the metric, e.g. ``nme``) by columns (the class, point or group, e.g.
+    ``left_eye``; ``all`` for none; see :func:`_cells`), columns in the labels' order, then any
+    other column of the layout."""
+    columns = list(dict.fromkeys(value_name(n) for n in (*labels.names, *labels.groups)))
+    grid: dict[str, dict[str, float]] = {}
+    for key, (row, column) in _cells(values, columns, layout).items():
+        grid.setdefault(row, {})[column] = values[key]
+    seen = [c for cells in grid.values() for c in cells]
+    order = dict.fromkeys([*columns, *(c for c in seen if c != ALL), ALL])
+    used = [c for c in order if any(c in cells for cells in grid.values())]
     return used, grid
 
 
@@ -148,13 +171,15 @@ def format_task_table(
     labels: LabelSchema,
     note: str,
     units: dict[str, str] | None = None,
+    layout: dict[str, Cell] | None = None,
 ) -> str:
     """One task's values as the paper's tables show them: a row per metric (NME and failure rate,
-    F-score, accuracy), a column per point or class (and group), ``all`` for the overall value;
-    fractions in percent with two decimals, values with a unit (the metric's ``units``) as they
-    are, the unit beside the row's name."""
+    F-score, accuracy), a column per point or class (and group), ``all`` for the overall value
+    (as the metric's ``layout`` places them, or by their names); fractions in percent with two
+    decimals, values with a unit (the metric's ``units``) as they are, the unit beside the row's
+    name."""
     units = units or {}
-    columns, grid = _grid(values, labels)
+    columns, grid = _grid(values, labels, layout)
     headers = ["metric", *columns]
     cells = [
         [
@@ -181,7 +206,11 @@ def format_tables(results: Evaluation, manifest: Manifest) -> str:
     tables = []
     for name, values in results.items():
         labels = manifest.tasks[name].build_task().labels
+        left_out = results.left_out.get(name)
         note = f"{results.split}, {results.samples[name]} images"
-        units = results.metrics[name].units if name in results.metrics else {}
-        tables.append(format_task_table(name, values, labels, note, units))
+        note += f", {left_out}" if left_out else ""
+        metric = results.metrics.get(name)
+        units = metric.units if metric is not None else {}
+        layout = metric.layout() if metric is not None else None
+        tables.append(format_task_table(name, values, labels, note, units, layout))
     return "\n\n".join(tables)

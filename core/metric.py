@@ -14,6 +14,10 @@ from typing import Any, ClassVar
 import torch
 import torch.distributed as dist
 
+Cell = tuple[str, str]
+"""Where ``ifan eval`` shows a value: its row (what is measured, e.g. ``nme``) and its column (the
+class, point or group it is of, or ``all``)."""
+
 
 class Metric(ABC):
     """Accumulates one task's evaluation; subclasses define the state, the update and the values."""
@@ -41,6 +45,15 @@ class Metric(ABC):
     @abstractmethod
     def compute(self) -> dict[str, float]:
         """The named values from the accumulated state."""
+
+    def layout(self) -> dict[str, Cell] | None:
+        """Where ``ifan eval``'s table shows each value of :meth:`compute` (contract 1.3):
+        ``{value: (row, column)}``, the column a class, point or group of the labels (as
+        :func:`ifan.metrics.names.value_name` writes it) or ``all``;
+        :func:`ifan.metrics.names.per_label` makes the cells of a value per label. A value left
+        out has a row of its own, under ``all``. None (the default): laid out by name, a value
+        ``<row>_<label>`` in that row and column, any other under ``all``."""
+        return None
 
     def pictures(self) -> dict[str, Any]:
         """Named ``PIL.Image`` pictures of the accumulated state (e.g. a confusion matrix), which

@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from ifan.cli.common import (
     add_manifest_arguments,
     manifest_from_args,
     registry_from_args,
 )
+from ifan.data.bad_samples import left_out_summary
 from ifan.data.dataset import RecordDataset, under_subsets
 from ifan.data.errors import DatasetError
 from ifan.data.splits import TaskSplits, open_splits
+from ifan.progress import bar
 from ifan.tables import format_table
 
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                     "samples": len(dataset),  # type: ignore[arg-type]
                     "skipped": opened.bad[split].count,
                     "reasons": opened.bad[split].reasons,
+                    "left_out": opened.bad[split].left_out,
                     "source": opened.sources[split],
                     "crops": {
                         "detected": opened.crops[split].detected,
@@ -108,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {split}: skipped {counts['skipped']} bad samples, e.g.")
                 for reason in counts["reasons"][: args.reasons]:
                     print(f"    {reason}")
+            if counts["left_out"]:
+                print(f"  {split}: {left_out_summary(counts['left_out'])}, as the data table says")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
@@ -119,7 +123,7 @@ def _scan(opened: TaskSplits) -> None:
     for split, dataset in opened.datasets.items():
         records, indices = under_subsets(dataset)
         bad = opened.bad[split]
-        for index in tqdm(indices, desc=f"scan {opened.task} {split}", unit="img", leave=False):
+        for index in bar(indices, desc=f"scanning {opened.task} {split}", unit="image"):
             reason = _problem(records, index)
             if reason is not None:
                 bad.report(DatasetError(reason))

@@ -95,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
     with predictor.precision():
         results = evaluate(predictor.model, predictor.manifest, args.split, args.batch_size)
     if not results:
-        raise IfanError(
-            f"no task has a {args.split} split: give one with "
-            f"--set tasks.<name>.data.{args.split}=PATH"
-        )
+        hint = f"give one with --set tasks.<name>.data.{args.split}=PATH"
+        if any("--split val" in why for why in results.skipped.values()):
+            hint = f"score the validation split with --split val, or {hint}"
+        raise IfanError(f"no task has a {args.split} split: {hint}")
     print(format_tables(results, predictor.manifest))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

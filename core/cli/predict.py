@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
 from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
 from ifan.inputs import Skipped, check_outputs, find_inputs
 from ifan.photos import PhotoRun
+from ifan.progress import bar
 from ifan.video import VideoSummary, annotate_video, require_av
 
 if TYPE_CHECKING:
@@ -109,12 +108,11 @@ def run(args: argparse.Namespace) -> int:
 
 def predict_photos(photos: PhotoRun, out: Path) -> None:
     """Predict and save every photo of ``photos``, a line each, under a progress bar."""
-    # disable=None: no bar when stderr is no terminal (a log, a pipe)
-    with tqdm(total=len(photos.files), unit="photo", leave=False, disable=None) as bar:
+    with bar(total=len(photos.files), desc="predicting", unit="photo") as shown:
         for file, prediction in photos:
             json_path, png_path = photos.save(file, prediction, out)
-            bar.write(f"{file.path}: {found(prediction)}; {json_path}, {png_path}")
-            bar.update(photos.done - bar.n)
+            shown.write(f"{file.path}: {found(prediction)}; {json_path}, {png_path}")
+            shown.update(photos.done - shown.n)
 
 
 def found(prediction: FacePrediction) -> str:

@@ -8,7 +8,8 @@ sample is augmented alike whatever batch, position or device it is in, and torch
 generator is never touched. The input is the network's crop enlarged by ``room`` about its centre
 (so that rotations and zooms out bring in real pixels); the output is the network's ``S x S``
 crop. A flip swaps the labels' left and right by the mirror permutation
-(:func:`~ifan.data.augment.mirror_permutation`).
+(:func:`~ifan.data.augment.mirror_permutation`): point order, mask classes, and class labels (a
+head pose's left and right).
 """
 
 from __future__ import annotations
@@ -46,15 +47,17 @@ _COLUMNS = 25
 @dataclass
 class AugmentedBatch:
     """Augmented crops: image ``B x 3 x S x S`` in [0, 1], mask ``B x S x S`` (int64, IGNORE where
-    the input did not reach), points ``B x K x 2`` in [0, 1] of the output crop, and ``scale``
+    the input did not reach), points ``B x K x 2`` in [0, 1] of the output crop, ``scale``
     (``B``): how much lengths grew from the input's [0, 1] units to the output's (the zoom times
-    ``room``), to rescale distances held in the input's units by.
+    ``room``), to rescale distances held in the input's units by, and class indices ``B`` with
+    the flipped samples' swapped (contract 1.3).
     :meth:`SeededAugment.sample` gives the same without the batch dimension."""
 
     image: torch.Tensor
     mask: torch.Tensor | None
     points: torch.Tensor | None
     scale: torch.Tensor
+    classes: torch.Tensor | None = None
 
 
 class BatchAugment:
@@ -151,9 +154,11 @@ class SeededAugment:
         images: torch.Tensor,
         masks: torch.Tensor | None = None,
         points: torch.Tensor | None = None,
+        classes: torch.Tensor | None = None,
     ) -> AugmentedBatch:
         """Augment a batch: ``images`` ``B x 3 x P x P`` (uint8, or float in [0, 1]), ``masks``
-        ``B x P x P`` class indices, ``points`` ``B x K x 2`` (x, y) in [0, 1] of the input."""
+        ``B x P x P`` class indices, ``points`` ``B x K x 2`` (x, y) in [0, 1] of the input,
+        ``classes`` ``B`` class indices (contract 1.3: swapped where a flip swaps them)."""
         if len(images) != len(self):
             raise ValueError(f"{len(images)} images for {len(self)} seeds")
         device = images.device
@@ -191,32 +196,50 @@ class SeededAugment:
             if swap is not None:
                 moved = torch.where(flipped[:, None, None], moved[:, swap.to(device)], moved)
             out.points = moved.to(dtype)
+        if classes is not None:
+            out.classes = _swapped(classes, flipped, self.augment.swap)
         return out
 
     def sample(self, index: int) -> Callable[..., AugmentedBatch]:
         """What sample ``index`` of the batch gets, for one unbatched crop: ``f(image 3 x P x P,
-        mask=None, points=None)`` -> fields ``3 x S x S``, ``S x S``, ``K x 2`` and a 0-d scale.
-        For plugins whose ``Task.augment`` works on one sample at a time."""
+        mask=None, points=None, label=None)`` -> fields ``3 x S x S``, ``S x S``, ``K x 2``, a 0-d
+        scale and a 0-d class. For plugins whose ``Task.augment`` works on one sample at a time."""
         one = SeededAugment(self.augment, self.draws[index].unsqueeze(0))
 
         def apply(
             image: torch.Tensor,
             mask: torch.Tensor | None = None,
             points: torch.Tensor | None = None,
+            label: torch.Tensor | None = None,
         ) -> AugmentedBatch:
             out = one(
                 image[None],
                 None if mask is None else mask[None],
                 None if points is None else points[None],
+                None if label is None else torch.as_tensor(label).reshape(1),
             )
             return AugmentedBatch(
                 out.image[0],
                 None if out.mask is None else out.mask[0],
                 None if out.points is None else out.points[0],
                 out.scale[0],
+                None if out.classes is None else out.classes[0],
             )
 
         return apply
+
+
+def _swapped(
+    classes: torch.Tensor, flipped: torch.Tensor, swap: torch.Tensor | None
+) -> torch.Tensor:
+    """Class indices ``B`` with those of the flipped samples swapped by ``swap`` (indices it does
+    not cover, such as an ignore value, kept)."""
+    classes = torch.as_tensor(classes)
+    if swap is None:
+        return classes
+    swap = swap.to(classes.device)
+    known = flipped.to(classes.device) & (classes >= 0) & (classes < len(swap))
+    return torch.where(known, swap[classes.clamp(0, len(swap) - 1)], classes)
 
 
 def _colour(image: torch.Tensor, p: torch.Tensor) -> torch.Tensor:

@@ -32,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from ifan.data.crop import CropRule, detect_faces, face_crop
 from ifan.data.errors import DatasetError
 from ifan.data.images import Box, load_rgb
 from ifan.detection import FaceBox, FaceDetector
 from ifan.files import cache_folder
+from ifan.progress import bar
 
 MIN_TYPICAL = 3
 """Detected faces a split needs before its typical detector box is used by the fallback."""
@@ -245,9 +245,8 @@ class FaceLocator:
         cached = self.cache.get(sorted(set(keys))) if self.cache is not None else {}
         missing = {key: image for key, image in zip(keys, images, strict=True) if key not in cached}
         found: dict[str, list[FaceBox]] = {}
-        bar = tqdm(missing.items(), desc=progress, unit="image", disable=None if progress else True)
         unreadable: set[str] = set()
-        for key, image in bar:
+        for key, image in bar(missing.items(), desc=progress, unit="image", enabled=bool(progress)):
             try:
                 photo = _photo(image)
             except DatasetError:  # reported with its file when the sample is loaded

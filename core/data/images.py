@@ -22,6 +22,7 @@ from PIL import Image
 from ifan.data.errors import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+"""The file suffixes readers take for photos (compared in lower case)."""
 
 UNREADABLE = (
     OSError,  # UnidentifiedImageError, a truncated file, ...

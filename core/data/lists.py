@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -43,6 +43,14 @@ class Line:
             if str(error).startswith(f"{self.where}:"):
                 raise
             raise self.error(str(error)) from None
+
+    def file(self, name: str, what: str = "image") -> Path:
+        """The file ``name`` (a field of this line) is, relative to the list file's folder; a
+        :class:`DatasetError` pointing at this line when there is none (contract 1.3)."""
+        path = self.path.parent / name
+        if not path.is_file():
+            raise self.error(f"{what} {path} not found")
+        return path
 
     def csv_fields(self) -> list[str]:
         """The line's comma-separated fields (CSV quoting honoured), stripped."""
@@ -111,20 +119,25 @@ def read_lines(path: Path, what: str, bad: BadSamples | None = None) -> list[Lin
     return lines
 
 
-def read_csv_lines(path: Path, what: str, bad: BadSamples | None = None) -> list[Line]:
-    """The records of a CSV file (see :func:`read_lines`) whose second column is a number: a
-    first line whose second field is missing or not a number names the columns and is dropped."""
+def read_csv_lines(
+    path: Path, what: str, bad: BadSamples | None = None, header: Sequence[str] | None = None
+) -> list[Line]:
+    """The records of a CSV file (see :func:`read_lines`). Its first line names the columns and
+    is dropped when it is ``header`` (contract 1.3: for records whose columns are not numbers)
+    or, without ``header``, when its second field is missing or not a number."""
     lines = read_lines(path, what, bad)
-    if lines and _is_header(lines[0]):
+    if lines and _is_header(lines[0], header):
         lines = lines[1:]
     return lines
 
 
-def _is_header(line: Line) -> bool:
+def _is_header(line: Line, header: Sequence[str] | None) -> bool:
     try:
         fields = line.csv_fields()
     except DatasetError:
         return False  # a malformed record, reported as such when it is read
+    if header is not None:
+        return fields == list(header)
     if len(fields) < 2:
         return True
     try:

@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from ifan.data.errors import DatasetError
 from ifan.files import fsync_folder, write_failure
+from ifan.progress import bar
 
 FORMAT_VERSION = 1
 
@@ -479,9 +479,9 @@ def _write(
     shapes: dict[str, list[tuple[int, ...]]] = {}
     with contextlib.ExitStack() as stack:
         files[IMAGES] = stack.enter_context(open(tmp / IMAGES, "wb", buffering=_BUFFER))
-        with tqdm(total=total, desc=progress, unit="face", disable=progress is None or None) as bar:
+        with bar(total=total, desc=progress, unit="face", enabled=progress is not None) as shown:
             for item in _samples(dataset, workers):
-                bar.update(1)
+                shown.update(1)
                 if len(item) == 2:
                     skipped.append(item[1])
                     continue

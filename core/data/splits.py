@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import Dataset, Subset
 
-from ifan.contract import SPLITS, OpenContext, Split, Task
+from ifan.contract import SPLITS, OpenContext, Split, Task, moves_geometry
 from ifan.data.augment import mirror_permutation
 from ifan.data.bad_samples import BadSamples
 from ifan.data.crop import NO_DETECTOR
@@ -172,9 +172,20 @@ def _limit_train(out: TaskSplits, samples: int, seed: int) -> None:
 
 
 def batch_augment(config: TaskConfig, task: Task, input_size: int, room: float) -> BatchAugment:
-    """The task's augmentation, with the mirror permutation of its labels."""
+    """The task's augmentation, with the mirror permutation of its labels; an error for a task
+    whose labels augmentation would leave behind (see :func:`ifan.contract.moves_geometry`)."""
     from ifan.data.batch_augment import BatchAugment
 
+    if not moves_geometry(task):
+        cls = type(task).__name__
+        raise IfanError(
+            f"tasks.{config.name}.augment: {config.name}'s labels are {task.labels.kind}, which "
+            f"augmentation must move with the image (flip, rotation, zoom), but {cls} does not "
+            "override Task.augment_batch to pass them to it, so it would train on moved faces "
+            f"with labels left in place: implement {cls}.augment_batch (docs/plugins.md, "
+            f"Augmentation), or turn augmentation off with [tasks.{config.name}.augment] "
+            "enabled = false"
+        )
     pairs = task.labels.mirror_pairs()
     swap = None if pairs is None else mirror_permutation(task.labels.names, pairs)
     try:

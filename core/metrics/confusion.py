@@ -59,6 +59,12 @@ class ConfusionMetric(Metric):
         total = self.confusion.sum()
         return float(self.confusion.diagonal().sum().double() / total) if total > 0 else 0.0
 
+    def balanced_accuracy(self) -> float:
+        """The classes' accuracies (:meth:`class_accuracies`) averaged over the classes that
+        occur, so that a rare class counts as much as a common one; 0 when nothing was counted."""
+        present = [a for a in self.class_accuracies() if a is not None]
+        return sum(present) / len(present) if present else 0.0
+
     def class_accuracies(self) -> list[float | None]:
         """Per class, the fraction of its items predicted right (recall); None when it has none."""
         rows = self.confusion.sum(dim=1)

@@ -17,11 +17,33 @@ class FolderOptions(FormatOptions):
         min_length=2,
         description="class names = sub-folder names, in class-index order (default FER2013's)",
     )
+    rename: dict[str, str] = Field(
+        {},
+        description="sub-folders named otherwise than their class, each folder's name mapped to "
+        'its class: { anger = "angry", sadness = "sad" } scores CK+ with FER2013\'s classes',
+    )
+    leave_out: list[str] = Field(
+        [],
+        description='sub-folders not read, e.g. ["contempt"], a class the model does not '
+        "have; their images are counted and reported",
+    )
 
     @model_validator(mode="after")
-    def _unique(self) -> FolderOptions:
+    def _consistent(self) -> FolderOptions:
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"classes {self.classes} name a class twice")
+        unknown = {f: c for f, c in self.rename.items() if c not in self.classes}
+        if unknown:
+            raise ValueError(
+                f"rename maps folders to {', '.join(map(repr, unknown.values()))}, which "
+                f"classes does not list ({', '.join(self.classes)})"
+            )
+        both = [f for f in self.leave_out if f in self.classes or f in self.rename]
+        if both:
+            raise ValueError(
+                f"leave_out names {', '.join(map(repr, both))}, which classes or rename read: "
+                "leave it out of one of them"
+            )
         return self
 
 
@@ -39,7 +61,7 @@ class FolderFormat(DatasetFormat):
     def open(
         self, path: Path, split: Split, options: FolderOptions, ctx: OpenContext
     ) -> RecordDataset:
-        return open_class_folders(path, options.classes, ctx)
+        return open_class_folders(path, options.classes, ctx, options.rename, options.leave_out)
 
 
 FER2013_USAGE: dict[Split, str] = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import FaceHint
+from ifan.data.hints import photo_hint
 from ifan.data.images import IMAGE_SUFFIXES, Box, crop_square, image_size, load_rgb, to_tensor
 from ifan.data.lists import undecodable
 
@@ -52,35 +53,50 @@ def load_file(
 
 def file_hint(record: tuple[Path, int]) -> FaceHint:
     """A face photo: the largest face in it; the whole image is the reference."""
-    path, _ = record
-    width, height = image_size(path)
-    return FaceHint(path, (0, 0, width, height), None, str(path))
+    return photo_hint(record[0])
 
 
 def read_class_folders(
-    path: Path, classes: Sequence[str], bad: BadSamples
+    path: Path,
+    classes: Sequence[str],
+    bad: BadSamples,
+    rename: Mapping[str, str] | None = None,
+    leave_out: Collection[str] = (),
 ) -> list[tuple[Path, int]]:
-    """``(image, class index)`` for every image in the class sub-folders of ``path``; an image
-    whose header cannot be read goes to ``bad``."""
+    """``(image, class index)`` for every image in the class sub-folders of ``path``: a folder is
+    named after its class, or ``rename`` maps its name to the class; the folders of
+    ``leave_out`` are not read, their images counted in ``bad.left_out``. An image whose header
+    cannot be read goes to ``bad``."""
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; a folder split holds one sub-folder per class")
+    rename = rename or {}
     records = []
     for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if folder.name not in classes:
+        if folder.name in leave_out:
+            bad.leave_out(folder.name, len(_images(folder)))
+            continue
+        name = rename.get(folder.name, folder.name)
+        if name not in classes:
             raise DatasetError(
                 f"{folder}: folder {folder.name!r} is not a class ({', '.join(classes)}); rename "
-                "or remove it, or list it in the data table's classes"
+                "or remove it, or in the data table list it in classes, map it to a class with "
+                f'rename = {{ {folder.name} = "<class>" }} or skip it with leave_out = '
+                f'["{folder.name}"]'
             )
-        label = classes.index(folder.name)
-        images = [
-            p
-            for p in sorted(folder.rglob("*"))
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        ]
-        records += [(p, label) for p in bad.keep_each(images, _readable)]
+        label = classes.index(name)
+        records += [(p, label) for p in bad.keep_each(_images(folder), _readable)]
     if not records:
         raise DatasetError(f"{path}: no usable images in class folders ({', '.join(classes)})")
     return records
+
+
+def _images(folder: Path) -> list[Path]:
+    """The images under ``folder`` (searched recursively), in order; hidden files left out."""
+    return [
+        p
+        for p in sorted(folder.rglob("*"))
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
 
 
 def _readable(path: Path) -> Path:
@@ -89,9 +105,15 @@ def _readable(path: Path) -> Path:
     return path
 
 
-def open_class_folders(path: Path, classes: Sequence[str], ctx: OpenContext) -> RecordDataset:
-    """The ``folder`` split at ``path``."""
-    records = read_class_folders(path, classes, ctx.bad)
+def open_class_folders(
+    path: Path,
+    classes: Sequence[str],
+    ctx: OpenContext,
+    rename: Mapping[str, str] | None = None,
+    leave_out: Collection[str] = (),
+) -> RecordDataset:
+    """The ``folder`` split at ``path`` (see :func:`read_class_folders`)."""
+    records = read_class_folders(path, classes, ctx.bad, rename, leave_out)
     return face_dataset(records, file_hint, partial(load_file, size=ctx.input_size), ctx)
 
 

@@ -71,18 +71,18 @@ class EmotionTask(Task):
 
     def new_metric(self) -> Any:
         """Accuracy, mean per-class accuracy and the confusion matrix."""
-        from ifan_tasks.emotion.metric import EmotionMetric
+        from ifan.metrics.classes import ClassMetric
 
-        return EmotionMetric(self.labels)
+        return ClassMetric(self.labels)
 
     def to_json(self, prediction: Any) -> dict[str, Any]:
         """The label, its probability and every class's probability."""
-        from ifan_tasks.emotion.output import emotion_json
+        from ifan.outputs.classes import class_json
 
-        return emotion_json(prediction, self.labels)
+        return class_json(prediction, self.labels)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """The face with its label and top probabilities beside it (and the truth when given)."""
-        from ifan_tasks.emotion.output import emotion_overlay
+        from ifan.outputs.classes import class_overlay
 
-        return emotion_overlay(image, prediction, self.labels, target)
+        return class_overlay(image, prediction, self.labels, target)

@@ -12,14 +12,10 @@ from pydantic import Field, model_validator
 
 from ifan.contract import DatasetFormat, LabelSchema, OpenContext, Split
 from ifan.data.dataset import RecordDataset, face_dataset
+from ifan.data.points import FacePoints
 from ifan_tasks.landmarks.mtfl import MTFL_EYES, read_mtfl
 from ifan_tasks.landmarks.pointfiles import read_point_csv, read_pts_folder
-from ifan_tasks.landmarks.samples import (
-    CropOptions,
-    LandmarkRecord,
-    face_hint,
-    load_landmarks,
-)
+from ifan_tasks.landmarks.samples import CropOptions, face_hint, load_landmarks
 
 IBUG68_EYES = ((36, 39), (42, 45))
 """The eye corners of the 68-point iBUG/300-W mark-up; each eye's centre is their middle."""
@@ -35,7 +31,7 @@ IBUG68_MIRROR = (
 
 
 def _dataset(
-    records: list[LandmarkRecord],
+    records: list[FacePoints],
     ctx: OpenContext,
     eyes: Sequence[Sequence[int]],
     options: CropOptions,
@@ -47,7 +43,7 @@ def _dataset(
 
 class MtflFormat(DatasetFormat):
     """MTFL's 5 points (the task's default point names) and 4 attributes; see
-    :mod:`ifan_tasks.landmarks.mtfl`. The eye centres are points 1 and 2."""
+    :mod:`ifan.data.mtfl`. The eye centres are points 1 and 2."""
 
     name = "mtfl"
     description = "MTFL: training.txt / testing.txt, 5 points and 4 attributes a line"

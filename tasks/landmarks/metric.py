@@ -1,62 +1,15 @@
-"""The landmark metric: normalised mean error and failure rate (the paper's Table 1 and Fig. 5)."""
+"""The landmark metric: the points metric normalised by the inter-ocular distance (the paper's
+Table 1 and Fig. 5)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
-
 from ifan.contract import LabelSchema
-from ifan.metric import Metric
-from ifan.metrics.names import value_name
+from ifan.metrics.points import PointsMetric
 
 
-class LandmarksMetric(Metric):
-    """A point's error is its distance to the truth divided by the inter-ocular distance (between
-    the eye centres). Values, as fractions: ``nme`` (main: the error averaged over points and
-    faces), ``nme_<point>``, ``failure_rate`` (share of faces whose mean error is above the
-    threshold) and ``failure_rate_<point>`` (share of faces where that point's error is above
-    it, as Fig. 5).
-
-    ``update`` takes points ``B x K x 2`` and a target with ``points`` and ``iod`` (``B``) in the
-    same (crop) units.
-    """
-
-    main = "nme"
-    higher_is_better = False
+class LandmarksMetric(PointsMetric):
+    """:class:`~ifan.metrics.points.PointsMetric` with each error divided by the face's
+    inter-ocular distance (between the eye centres), the target's ``iod``."""
 
     def __init__(self, labels: LabelSchema, threshold: float):
-        self.names = [value_name(name) for name in labels.names]
-        self.threshold = threshold
-        super().__init__()
-
-    def initial_state(self) -> dict[str, torch.Tensor]:
-        points = len(self.names)
-        return {
-            "error_sum": torch.zeros(points, dtype=torch.float64),
-            "point_failures": torch.zeros(points, dtype=torch.float64),
-            "face_failures": torch.zeros((), dtype=torch.float64),
-            "faces": torch.zeros((), dtype=torch.float64),
-        }
-
-    def update(self, prediction: torch.Tensor, target: dict[str, Any]) -> None:
-        prediction = prediction.detach().double().cpu()
-        truth = target["points"].double().cpu()
-        iod = target["iod"].double().cpu().reshape(-1, 1)
-        errors = (prediction - truth).norm(dim=-1) / iod
-        self.state["error_sum"] += errors.sum(dim=0)
-        self.state["point_failures"] += (errors > self.threshold).sum(dim=0)
-        self.state["face_failures"] += (errors.mean(dim=1) > self.threshold).sum()
-        self.state["faces"] += errors.shape[0]
-
-    def compute(self) -> dict[str, float]:
-        faces = max(float(self.state["faces"]), 1.0)  # no faces: every sum is 0, and so every value
-        per_point = (self.state["error_sum"] / faces).tolist()
-        failures = (self.state["point_failures"] / faces).tolist()
-        values = {
-            "nme": sum(per_point) / len(per_point),
-            "failure_rate": float(self.state["face_failures"]) / faces,
-        }
-        values.update({f"nme_{n}": v for n, v in zip(self.names, per_point, strict=True)})
-        values.update({f"failure_rate_{n}": v for n, v in zip(self.names, failures, strict=True)})
-        return values
+        super().__init__(labels, threshold, scale="iod")

@@ -18,7 +18,8 @@ from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
 from ifan.data.images import find_image
 from ifan.data.lists import Line, read_csv_lines, read_lines
-from ifan_tasks.landmarks.samples import LandmarkRecord, checked_record
+from ifan.data.points import FacePoints
+from ifan_tasks.landmarks.samples import checked_record
 
 
 def _pairs(values: list[float]) -> tuple[tuple[float, float], ...]:
@@ -54,7 +55,7 @@ def read_pts_file(path: Path, count: int, one_based: bool) -> tuple[tuple[float,
 
 def read_pts_folder(
     path: Path, count: int, eyes: Sequence[Sequence[int]], one_based: bool, bad: BadSamples
-) -> list[LandmarkRecord]:
+) -> list[FacePoints]:
     """Every face of a folder of images with ``.pts`` files (searched recursively); each bad
     file goes to ``bad``."""
     if not path.is_dir():
@@ -66,16 +67,16 @@ def read_pts_folder(
     )
 
 
-def _pts_record(pts: Path, count: int, one_based: bool) -> LandmarkRecord:
+def _pts_record(pts: Path, count: int, one_based: bool) -> FacePoints:
     image = find_image(pts.parent, pts.stem)
     if image is None:
         raise DatasetError(f"{pts}: no image named {pts.stem} beside it")
-    return LandmarkRecord(image, read_pts_file(pts, count, one_based), str(pts))
+    return FacePoints(image, read_pts_file(pts, count, one_based), str(pts))
 
 
 def read_point_csv(
     path: Path, count: int, eyes: Sequence[Sequence[int]], bad: BadSamples
-) -> list[LandmarkRecord]:
+) -> list[FacePoints]:
     """Every face of a CSV file of ``image,x1,y1,...`` lines; each bad line goes to ``bad``."""
     return bad.keep_each(
         read_csv_lines(path, "landmark CSV file", bad),
@@ -84,7 +85,7 @@ def read_point_csv(
     )
 
 
-def _csv_record(line: Line, count: int) -> LandmarkRecord:
+def _csv_record(line: Line, count: int) -> FacePoints:
     fields = line.csv_fields()
     if len(fields) != 1 + 2 * count:
         raise line.error(
@@ -92,4 +93,4 @@ def _csv_record(line: Line, count: int) -> LandmarkRecord:
             f"{len(fields)}; set points in the task's data table if the count differs"
         )
     points = _pairs(line.floats(fields[1:], "x,y pairs"))
-    return LandmarkRecord(line.path.parent / fields[0], points, f"{line.path}:{line.number}")
+    return FacePoints(line.path.parent / fields[0], points, f"{line.path}:{line.number}")

@@ -22,14 +22,14 @@ from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, load_rgb, open_image
-from ifan_tasks.parsing.classes import FASSEG_COLOURS
-from ifan_tasks.parsing.samples import (
+from ifan.data.masks import (
     LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    parsing_dataset,
+    mask_dataset,
 )
+from ifan_tasks.parsing.classes import FASSEG_COLOURS
 
 COLOURS = np.array(list(FASSEG_COLOURS.values()), dtype=np.int32)
 
@@ -118,6 +118,6 @@ def read_fasseg(record: FassegRecord, policy: SizeMismatch) -> LabelledPhoto:
 def open_fasseg(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The FASSEG split whose photos are in ``path``."""
     records = read_fasseg_folder(path, ctx.bad, policy)
-    return parsing_dataset(
+    return mask_dataset(
         records, attrgetter("photo"), partial(read_fasseg, policy=policy), ctx, scored
     )

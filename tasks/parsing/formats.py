@@ -1,6 +1,6 @@
 """Dataset formats of the parsing task. Every reader crops the face by the model's crop rule into
 the ``S x S`` input and, on the splits that are scored, keeps the crop's labels at the photo's
-resolution (see :mod:`ifan_tasks.parsing.samples`)."""
+resolution (see :mod:`ifan.data.masks`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pydantic import Field, model_validator
 
 from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, OpenContext, Split
 from ifan.data.dataset import RecordDataset
+from ifan.data.masks import SizeMismatch
 from ifan_tasks.parsing.classes import CELEBAMASK_LABELS, FASSEG_LABELS
 from ifan_tasks.parsing.fasseg import open_fasseg
 from ifan_tasks.parsing.helen import open_helen
 from ifan_tasks.parsing.masks import open_masked, read_celebamask, read_mask_folder
-from ifan_tasks.parsing.samples import SizeMismatch
 
 
 class ParsingFormatOptions(FormatOptions):

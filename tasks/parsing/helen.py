@@ -25,12 +25,12 @@ from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import find_image, load_rgb, open_image
 from ifan.data.lists import Line, read_lines
-from ifan_tasks.parsing.samples import (
+from ifan.data.masks import (
     LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    parsing_dataset,
+    mask_dataset,
 )
 
 HELEN_MAPS = 11
@@ -103,6 +103,6 @@ def read_helen(record: HelenRecord, policy: SizeMismatch) -> LabelledPhoto:
 def open_helen(path: Path, ctx: OpenContext, policy: SizeMismatch, scored: bool) -> RecordDataset:
     """The Helen split listed in ``path``."""
     records = read_helen_list(path, ctx.bad, policy)
-    return parsing_dataset(
+    return mask_dataset(
         records, attrgetter("image"), partial(read_helen, policy=policy), ctx, scored
     )

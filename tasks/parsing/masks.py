@@ -22,12 +22,12 @@ from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.images import IMAGE_SUFFIXES, find_image, load_rgb
 from ifan.data.lists import Line, read_lines
-from ifan_tasks.parsing.samples import (
+from ifan.data.masks import (
     LabelledPhoto,
     SizeMismatch,
     check_label_size,
     fit_labels,
-    parsing_dataset,
+    mask_dataset,
     read_index_mask,
 )
 
@@ -108,4 +108,4 @@ def open_masked(
 ) -> RecordDataset:
     """A dataset of photo/mask pairs."""
     read = partial(read_masked, num_classes=num_classes, policy=policy)
-    return parsing_dataset(records, attrgetter("photo"), read, ctx, scored)
+    return mask_dataset(records, attrgetter("photo"), read, ctx, scored)

@@ -82,28 +82,28 @@ class ParsingTask(Task):
 
     def collate(self, samples: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
         """Stack images and ``S x S`` masks; keep the original-size labels as a list."""
-        from ifan_tasks.parsing.samples import collate
+        from ifan.data.masks import collate_masks
 
-        return collate(samples)
+        return collate_masks(samples)
 
     def new_metric(self) -> Any:
         """F-scores per class and merged group, at the labels' original size."""
-        from ifan_tasks.parsing.metric import ParsingMetric
+        from ifan.metrics.masks import MaskMetric
 
-        return ParsingMetric(self.labels)
+        return MaskMetric(self.labels)
 
     def to_json(
         self, prediction: Any, size: tuple[int, int] | None = None, box: Box | None = None
     ) -> dict[str, Any]:
-        """Class names, pixel shares and a run-length mask (see ``parsing.output.parsing_json``);
+        """Class names, pixel shares and a run-length mask (see ``ifan.outputs.masks.mask_json``);
         at the crop's size, or on the image of ``size = (width, height)`` where the crop is ``box``
         (default: the image letterboxed)."""
-        from ifan_tasks.parsing.output import parsing_json
+        from ifan.outputs.masks import mask_json
 
-        return parsing_json(prediction, self.labels, size, box)
+        return mask_json(prediction, self.labels, size, box)
 
     def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
         """Class colours blended on the photo; the ground truth beside it when given."""
-        from ifan_tasks.parsing.output import parsing_overlay
+        from ifan.outputs.masks import mask_overlay
 
-        return parsing_overlay(image, prediction, self.labels, target)
+        return mask_overlay(image, prediction, self.labels, target)

@@ -1,4 +1,5 @@
-"""``ifan new-task``: the generated plugin project installs, is discovered and passes its tests."""
+"""``ifan new-task``: the generated plugin project, of every kind of label, installs, is discovered
+and passes its tests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from ifan.cli.main import main
 from ifan.contract import CONTRACT_VERSION
-from ifan.scaffold import render
+from ifan.scaffold import KINDS, render
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,6 +61,31 @@ def test_new_task_writes_a_complete_project(tmp_path: Path, capsys) -> None:
     assert f'contract_version = "{CONTRACT_VERSION}"' in task
 
 
+LABELS = {
+    "class": ('kind="class"', 'ClassMetric(self.labels, main="mean_accuracy")'),
+    "points": ('kind="points"', 'out = augment(images, points=target["points"])'),
+    "mask": ('kind="segmentation"', 'out = augment(images, masks=target["mask"])'),
+    "value": ('kind="value"', 'ValueMetric("value")'),
+}
+"""What each kind's task must hold: its kind of label, and the part that makes it that kind."""
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_writes_its_own_task_on_the_public_api(kind: str, tmp_path: Path, capsys) -> None:
+    assert new_task(capsys, "head_pose", "--kind", kind, "--dir", str(tmp_path))[0] == 0
+    root = tmp_path / "ifan-task-head-pose"
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == FILES
+    task = (root / "src/ifan_task_head_pose/task.py").read_text(encoding="utf-8")
+    assert all(part in task for part in LABELS[kind])
+    lines = task.splitlines()
+    imports = {line.split()[1] for line in lines if line.startswith(("from ifan", "import ifan"))}
+    assert imports == {"ifan.api"}  # nothing but the stable API
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"`ifan new-task head_pose --kind {kind}`" in readme
+    assert KINDS[kind].summary in " ".join(readme.split())
+
+
 def test_new_task_refuses_bad_names_and_used_folders(tmp_path: Path, capsys) -> None:
     code, _, err = new_task(capsys, "Smile", "--dir", str(tmp_path))
     assert code == 2 and "'Smile' is not a valid task name" in err
@@ -73,6 +99,10 @@ def test_new_task_refuses_bad_names_and_used_folders(tmp_path: Path, capsys) -> 
     code, _, err = new_task(capsys, "frown", "--dir", str(tmp_path))
     assert code == 2 and "ifan-task-frown exists and is not a folder" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ifan-task-frown", "ifan-task-smile"]
+    with pytest.raises(SystemExit):
+        new_task(capsys, "tree", "--kind", "tree", "--dir", str(tmp_path))
+    err = capsys.readouterr().err
+    assert "argument --kind: invalid choice: 'tree'" in err and "mask" in err
 
 
 def test_render_fails_on_a_placeholder_without_value() -> None:
@@ -87,9 +117,16 @@ def _python(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     )
 
 
+PASSED = {"class": 13, "points": 14, "mask": 14, "value": 13}
+"""The tests each kind's project has: 9 conformance checks and its own."""
+
+
 @pytest.mark.slow
-def test_generated_plugin_installs_and_passes_its_own_tests(tmp_path: Path, capsys) -> None:
-    assert new_task(capsys, "smile", "--dir", str(tmp_path))[0] == 0
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_generated_plugin_installs_and_passes_its_own_tests(
+    kind: str, tmp_path: Path, capsys
+) -> None:
+    assert new_task(capsys, "smile", "--kind", kind, "--dir", str(tmp_path))[0] == 0
     project = tmp_path / "ifan-task-smile"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFAN_")}
 
@@ -111,4 +148,4 @@ def test_generated_plugin_installs_and_passes_its_own_tests(tmp_path: Path, caps
 
     done = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", env=env, cwd=project)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "12 passed" in done.stdout
+    assert f"{PASSED[kind]} passed" in done.stdout, done.stdout[-2000:]

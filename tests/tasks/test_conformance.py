@@ -9,10 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
+from ifan.contract import Task
 from ifan.testing import Check, Fixture, check_task, task_checks
 from ifan_tasks.emotion.formats import FolderFormat
 from ifan_tasks.emotion.task import EmotionTask
 from ifan_tasks.landmarks.task import MTFL_POINTS, LandmarksTask
+from ifan_tasks.parsing.formats import MaskFolderFormat
 from ifan_tasks.parsing.task import ParsingTask
 
 
@@ -61,7 +63,17 @@ def test_built_in_tasks_conform(check: Check, tmp_path: Path) -> None:
 
 def test_every_check_is_named_after_task_and_part() -> None:
     names = [str(check) for check in task_checks(EmotionTask, emotion_folder)]
-    parts = ["contract", "options", "reader", "shapes", "loss", "metric", "json", "overlay"]
+    parts = [
+        "contract",
+        "options",
+        "reader",
+        "augment",
+        "shapes",
+        "loss",
+        "metric",
+        "json",
+        "overlay",
+    ]
     assert names == [f"emotion-{part}" for part in parts]
     with pytest.raises(ValueError, match="multiples of 32"):
         task_checks(EmotionTask, emotion_folder, sizes=(48,))
@@ -169,6 +181,187 @@ def test_a_broken_task_fails_the_matching_check(task, part, message, tmp_path: P
     check = {str(c): c for c in task_checks(task, emotion_folder, sizes=(32,))}[f"emotion-{part}"]
     with pytest.raises(AssertionError, match=message):
         check(tmp_path)
+
+
+# The mistakes a plugin author made in practice (issue 20), each caught by one check that names
+# the method to fix.
+
+
+class Codes(FolderFormat):
+    """MTFL's way: class codes 1 and 2 where the task expects indices 0 and 1."""
+
+    def open(self, path, split, options, ctx):
+        dataset = super().open(path, split, options, ctx)
+        return [(image, {"label": t["label"] + 1}) for image, t in (dataset[0], dataset[1])]
+
+
+class CodedLabels(EmotionTask):
+    formats = (Codes(),)
+
+
+class CodedMetric(EmotionTask):
+    """A metric that reads codes: sample 1's label becomes 2, which the confusion matrix drops."""
+
+    def new_metric(self):
+        metric = super().new_metric()
+        update = metric.update
+        metric.update = lambda prediction, target: update(
+            prediction, {"label": target["label"] + 1}
+        )
+        return metric
+
+
+class StrayLayout(EmotionTask):
+    def new_metric(self):
+        metric = super().new_metric()
+        metric.layout = lambda: {"accuracy": ("accuracy", "all"), "top5": ("top5", "all")}
+        return metric
+
+
+def pose_folder(folder: Path) -> Fixture:
+    """A face in each of two classes a flip swaps."""
+    for value, label in ((60, "left"), (200, "right")):
+        (folder / label).mkdir(parents=True)
+        Image.new("L", (24, 24), value).save(folder / label / "face.png")
+    return Fixture("folder", folder, {"classes": ["left", "right"]})
+
+
+class UnswappedPose(EmotionTask):
+    """Flips the faces but not their left and right classes."""
+
+    def augment_batch(self, images, target, augment):
+        return augment(images).image, target
+
+
+class PointsLeftBehind(LandmarksTask):
+    """Moves the faces, not the points."""
+
+    def augment_batch(self, images, target, augment):
+        return augment(images).image, target
+
+
+class DefaultAugment(LandmarksTask):
+    """Keeps Task's default augmentation, which moves the images alone."""
+
+    augment_batch = Task.augment_batch
+
+
+class CropPointsOnly(LandmarksTask):
+    """Gives crop coordinates whatever photo it is asked for."""
+
+    def to_json(self, prediction, size=None, box=None):
+        return super().to_json(prediction)
+
+
+class BoxIgnored(LandmarksTask):
+    """Takes the crop's box but places the points on the letterboxed photo."""
+
+    def to_json(self, prediction, size=None, box=None):
+        return super().to_json(prediction, size)
+
+
+class NoPhotoPoints(LandmarksTask):
+    def to_json(self, prediction):
+        return super().to_json(prediction)
+
+
+class MaskBoxIgnored(ParsingTask):
+    def to_json(self, prediction, size=None, box=None):
+        return super().to_json(prediction, size)
+
+
+class ShiftedMasks(MaskFolderFormat):
+    """Mask classes shifted by one: the last class becomes 3 of 3 classes."""
+
+    def open(self, path, split, options, ctx):
+        dataset = super().open(path, split, options, ctx)
+        shifted = []
+        for image, target in (dataset[0], dataset[1]):
+            mask = torch.where(target["mask"] == 255, 255, target["mask"] + 1)
+            shifted.append((image, {"mask": mask}))
+        return shifted
+
+
+class MasksOffByOne(ParsingTask):
+    formats = (ShiftedMasks(),)
+
+
+MISTAKES = [
+    (
+        CodedLabels,
+        emotion_folder,
+        "reader",
+        r"Codes.open\(...\) at input size 32, sample 1: target\['label'\] = 2 is not a class "
+        r"index of the label schema \(0 to 1: calm, joy\): class indices start at 0",
+    ),
+    (
+        MasksOffByOne,
+        mask_folder,
+        "reader",
+        r"ShiftedMasks.open\(...\) at input size 32, sample 0: target\['mask'\] holds 3, "
+        r"which is neither a class index of the label schema \(0 to 2: background, skin, "
+        r"hair\) nor 255",
+    ),
+    (
+        CodedMetric,
+        emotion_folder,
+        "metric",
+        r"ClassMetric.update\(prediction, target\) left the state as it was for "
+        r"sample 1: the metric ignored it",
+    ),
+    (StrayLayout, emotion_folder, "metric", r"layout\(\) places top5, which compute\(\) "),
+    (
+        UnswappedPose,
+        pose_folder,
+        "augment",
+        r"UnswappedPose.augment_batch: a flip swaps the classes of \(\('left', 'right'\),\), but "
+        r"target\['label'\] was not swapped",
+    ),
+    (
+        PointsLeftBehind,
+        landmark_csv,
+        "augment",
+        r"PointsLeftBehind.augment_batch left target\['points'\] behind while the images were "
+        r"flipped, turned and zoomed: pass it to the augmentation \(augment\(images, "
+        r"points=target\['points'\]\)\)",
+    ),
+    (
+        DefaultAugment,
+        landmark_csv,
+        "augment",
+        r"DefaultAugment does not override Task.augment_batch, whose default moves the images "
+        r"alone, but its labels are points",
+    ),
+    (
+        CropPointsOnly,
+        landmark_csv,
+        "json",
+        r"CropPointsOnly.to_json\(prediction, size=\(100, 60\), box=Box\(x0=13, y0=-7, "
+        r"side=48, angle=0.0\)\): the point at .points.left_eye is \(0\.\d+, 0\.\d+\), but "
+        r"the crop's \(0\.\d+, 0\.\d+\) is at \(\d+\.\d, \d+\.\d\) in the photo",
+    ),
+    (BoxIgnored, landmark_csv, "json", r"BoxIgnored.to_json\(prediction, size=\(100, 60\), box="),
+    (NoPhotoPoints, landmark_csv, "json", r"NoPhotoPoints.to_json takes no size= and box="),
+    (MaskBoxIgnored, mask_folder, "json", r"MaskBoxIgnored.to_json\(.*\) gives the same for"),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "fixture", "part", "message"), MISTAKES, ids=[m[0].__name__ for m in MISTAKES]
+)
+def test_each_mistake_fails_the_check_of_the_method_to_fix(
+    task, fixture, part, message, tmp_path: Path
+) -> None:
+    checks = {str(c).split("-", 1)[1]: c for c in task_checks(task, fixture, sizes=(32,))}
+    with pytest.raises(AssertionError, match=message):
+        checks[part](tmp_path)
+
+
+def test_the_augment_check_passes_a_pose_task_whose_default_swaps_left_and_right(
+    tmp_path: Path,
+) -> None:
+    check = {str(c): c for c in task_checks(EmotionTask, pose_folder, sizes=(32,))}
+    check["emotion-augment"](tmp_path)
 
 
 def test_check_task_lists_every_failed_check(tmp_path: Path) -> None:

@@ -142,3 +142,46 @@ def test_class_weights_must_name_classes_and_be_positive():
         EmotionTask(EmotionTask.Options(class_weights={"digust": 2.0}))
     with pytest.raises(ValidationError, match="weights must be above 0"):
         EmotionTask.Options(class_weights={"disgust": 0.0})
+
+
+def test_folder_classes_renamed_and_left_out_are_counted(tmp_path):
+    """CK+'s layout scored with FER2013's classes: anger and sadness renamed, contempt left out."""
+    for folder, count in (("anger", 2), ("sadness", 1), ("happy", 1), ("contempt", 3)):
+        for index in range(count):
+            save_grey(tmp_path / folder / f"{index}.png")
+    options = fmt("folder").Options(
+        rename={"anger": "angry", "sadness": "sad"}, leave_out=["contempt"]
+    )
+    ctx = OpenContext(SIZE)
+    data = fmt("folder").open(tmp_path, "test", options, ctx)
+    labels = sorted(FER2013_CLASSES[int(data[i][1]["label"])] for i in range(len(data)))
+    assert labels == ["angry", "angry", "happy", "sad"]
+    assert ctx.bad.left_out == {"contempt": 3} and ctx.bad.count == 0
+    assert ctx.bad.left_out_summary() == "3 left out (contempt 3)"
+    with pytest.raises(DatasetError, match=r"folder 'anger' is not a class .*rename = \{ anger"):
+        fmt("folder").open(tmp_path, "test", fmt("folder").Options(), OpenContext(SIZE))
+
+
+def test_folder_mapping_options_are_checked():
+    with pytest.raises(ValidationError, match=r"rename maps folders to 'angre', which classes"):
+        fmt("folder").Options(rename={"anger": "angre"})
+    with pytest.raises(ValidationError, match=r"leave_out names 'sad', which classes or rename"):
+        fmt("folder").Options(leave_out=["sad"])
+
+
+def test_ifan_data_reports_the_folders_left_out(tmp_path, capsys):
+    from ifan.cli.main import main
+
+    for folder, count in (("happy", 1), ("sadness", 1), ("contempt", 2)):
+        for index in range(count):
+            save_grey(tmp_path / "faces" / folder / f"{index}.png")
+    (tmp_path / "m.toml").write_text(
+        '[model]\ninput_size = 32\n[tasks.emotion.data]\nformat = "folder"\ntrain = "faces"\n'
+        'classes = ["happy", "sad"]\nrename = { sadness = "sad" }\nleave_out = ["contempt"]\n'
+    )
+    report = tmp_path / "report.json"
+    assert main(["data", str(tmp_path / "m.toml"), "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "  train: 2 left out (contempt 2), as the data table says" in out
+    split = json.loads(report.read_text())["emotion"]["splits"]["train"]
+    assert (split["samples"], split["left_out"]) == (2, {"contempt": 2})

@@ -6,6 +6,7 @@ on a drawn face."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,57 @@ def test_eval_val_split(capsys, run_dir: Path, scores: Evaluation, tmp_path: Pat
     values, out = eval_json(capsys, tmp_path, str(run_dir), "--split", "val")
     assert set(values) == set(flat_json(scores))
     assert "parsing (val, 3 images;" in out
+
+
+def test_eval_without_a_test_split_suggests_the_validation_split(
+    capsys, data: Path, tmp_path: Path
+) -> None:
+    text = (data / "manifest.toml").read_text()
+    (data / "no-test.toml").write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("test ="))
+    )
+    run = untrained_run(data, tmp_path / "run", "no-test.toml")
+    code, _, err = run_cli(capsys, "eval", str(run), "--device", "cpu")
+    assert code == 2
+    assert (
+        "skipped parsing: tasks.parsing.data has no test split; score its validation split "
+        "with --split val" in err
+    )
+    assert err.strip().endswith(
+        "error: no task has a test split: score the validation split with --split val, or give "
+        "one with --set tasks.<name>.data.test=PATH"
+    )
+
+
+def test_eval_scores_a_dataset_of_other_class_names_with_the_models_classes(
+    capsys, run_dir: Path, data: Path, scores: Evaluation, tmp_path: Path
+) -> None:
+    """A CK+-like test split: the model's ``sad`` is its ``sadness``, and its ``contempt``, a
+    class the model does not have, is left out and counted."""
+    other = tmp_path / "ckplus"
+    shutil.copytree(data / "emotion" / "test", other)
+    (other / "sad").rename(other / "sadness")
+    (other / "neutral").rename(other / "contempt")
+    contempt = len(list((other / "contempt").iterdir()))
+    test = f"tasks.emotion.data.test={other}"
+    code, _, err = run_cli(capsys, "eval", str(run_dir), "--device", "cpu", "--set", test)
+    assert code == 2 and "folder 'contempt' is not a class" in err
+    assert 'rename = { contempt = "<class>" } or skip it with leave_out = ["contempt"]' in err
+    values, out = eval_json(
+        capsys,
+        tmp_path,
+        str(run_dir),
+        "--set",
+        test,
+        "--set",
+        "tasks.emotion.data.rename.sadness=sad",
+        "--set",
+        'tasks.emotion.data.leave_out=["contempt"]',
+    )
+    assert f"emotion (test, {4 - contempt} images, {contempt} left out (contempt {contempt});" in (
+        out
+    )
+    assert values["emotion.accuracy_neutral"] == 0.0  # no neutral face left to score
 
 
 def test_eval_refuses_a_pickle(capsys, tmp_path: Path) -> None:

@@ -23,10 +23,10 @@ def write_data(folder: Path) -> Path:
     return folder
 
 
-def untrained_run(data: Path, folder: Path) -> Path:
+def untrained_run(data: Path, folder: Path, manifest_name: str = "manifest.toml") -> Path:
     """``folder`` as a run with one checkpoint of the untrained network of ``data``'s manifest
     (one iteration)."""
-    manifest = load_manifest(data / "manifest.toml", ["model.iterations=1"])
+    manifest = load_manifest(data / manifest_name, ["model.iterations=1"])
     torch.manual_seed(0)
     model = build_model(manifest)
     meta = run_meta(manifest, {"step": 1})

@@ -1,4 +1,4 @@
-"""One emotion prediction as JSON and as a label panel beside the face."""
+"""One class prediction as JSON and as a label panel beside the face."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ifan.contract import LabelSchema
 from ifan.visual import enlarge, side_panel
 
 TOP = 3
+"""How many of the most probable classes the overlay lists."""
 
 
 def probabilities(logits: Any) -> torch.Tensor:
@@ -18,8 +19,9 @@ def probabilities(logits: Any) -> torch.Tensor:
     return torch.as_tensor(logits).detach().float().cpu().reshape(-1).softmax(dim=0)
 
 
-def emotion_json(logits: Any, labels: LabelSchema) -> dict[str, Any]:
-    """``{"label": name, "score": probability, "probabilities": {name: probability}}``."""
+def class_json(logits: Any, labels: LabelSchema) -> dict[str, Any]:
+    """``{"label": name, "score": probability, "probabilities": {name: probability}}`` of one
+    image's logits."""
     probs = probabilities(logits)
     best = int(probs.argmax())
     return {
@@ -29,11 +31,11 @@ def emotion_json(logits: Any, labels: LabelSchema) -> dict[str, Any]:
     }
 
 
-def emotion_overlay(
+def class_overlay(
     image: Image.Image, logits: Any, labels: LabelSchema, target: Any = None
 ) -> Image.Image:
     """The face (enlarged when small) with the label and the top probabilities as bars beside it;
-    with a target, the true label below them."""
+    with a target (``{"label": index}``, or the index), the true label below them."""
     probs = probabilities(logits)
     order = probs.argsort(descending=True)[:TOP].tolist()
     bars = [(labels.names[i], float(probs[i])) for i in order]

@@ -1,4 +1,5 @@
-"""One parsing prediction as JSON and as an overlay on its photo."""
+"""One mask prediction as JSON (a run-length mask, on the crop or on the photo's pixels) and as
+class colours blended on its photo."""
 
 from __future__ import annotations
 
@@ -32,14 +33,16 @@ def run_lengths(classes: torch.Tensor) -> list[int]:
     return torch.stack([values, counts], dim=1).reshape(-1).tolist()
 
 
-def parsing_json(
+def mask_json(
     logits: torch.Tensor,
     labels: LabelSchema,
     size: tuple[int, int] | None = None,
     box: Box | None = None,
 ) -> dict[str, Any]:
     """``{"width", "height", "classes", "fractions": {class: share of pixels}, "mask": {"encoding":
-    "rle", "order": "row-major", "runs": [class, count, ...]}}``; the runs sum to width x height."""
+    "rle", "order": "row-major", "runs": [class, count, ...]}}``; the runs sum to width x height.
+    On the crop, or with ``size`` on the image of that size where the crop is ``box`` (see
+    :func:`class_map`)."""
     classes = class_map(logits, size, box)
     height, width = classes.shape
     counts = torch.bincount(classes.reshape(-1), minlength=len(labels.names)).tolist()
@@ -64,10 +67,11 @@ def truth_map(target: dict[str, Any], size: tuple[int, int]) -> torch.Tensor:
     return uncrop(mask[None], letterbox(*size), *size, mode="nearest")[0]
 
 
-def parsing_overlay(
+def mask_overlay(
     image: Image.Image, logits: torch.Tensor, labels: LabelSchema, target: Any = None
 ) -> Image.Image:
-    """Predicted class colours blended on ``image``; with a target, the ground truth beside it."""
+    """Predicted class colours blended on ``image`` (a class named ``background`` left as it
+    is); with a target, the ground truth beside it."""
     colours = palette(len(labels.names))
     skip = [i for i, name in enumerate(labels.names) if name == "background"]
     predicted = blend_classes(image, class_map(logits, image.size).numpy(), colours, skip=skip)

@@ -1,5 +1,5 @@
-"""The parsing metric: F-score per class and per merged group over a whole split (Smith et al.
-2013; the paper's Table 2), computed from one confusion matrix at the labels' original size."""
+"""The metric of a mask task: F-score per class and per merged group over a whole split (Smith et
+al. 2013, the paper's Table 2 for face parsing), from one confusion matrix of pixels."""
 
 from __future__ import annotations
 
@@ -9,20 +9,23 @@ import torch
 import torch.nn.functional as F
 
 from ifan.contract import LabelSchema
+from ifan.metric import Cell
 from ifan.metrics.confusion import ConfusionMetric
-from ifan.metrics.names import value_name
+from ifan.metrics.names import per_label, value_name
+
+OVERALL = "overall"
 
 
-class ParsingMetric(ConfusionMetric):
+class MaskMetric(ConfusionMetric):
     """Values (fractions in [0, 1]): ``f1_<class>`` for every class, ``f1_<group>`` for every merged
     group (its classes counted as one, so confusing the left and right eye is still a hit for
     ``f1_eyes``), and ``f1_overall`` (main): the ``overall`` group, or every class but
     ``background`` when the schema has no such group.
 
-    ``update`` takes logits ``B x C x S x S`` and a target with ``original`` (a list of the crops'
-    labels at the photo's resolution): each prediction is resized bilinearly onto its original and
-    scored there, as the paper does (ignored pixels, 255, are not scored). Without ``original``
-    the ``S x S`` ``mask`` is scored.
+    ``update`` takes logits ``B x C x S x S`` and a target with ``mask`` (``B x S x S`` class
+    indices, 255 for pixels not scored) and, optionally, ``original`` (a list of the crops' labels
+    at the photo's resolution): each prediction is then resized bilinearly onto its original and
+    scored there, as the paper does.
     """
 
     main = "f1_overall"
@@ -51,8 +54,13 @@ class ParsingMetric(ConfusionMetric):
         values = {f"f1_{value_name(name)}": self.f_score([i]) for i, name in enumerate(names)}
         for group, members in self.labels.groups.items():
             values[f"f1_{value_name(group)}"] = self.f_score([index[m] for m in members])
-        if "f1_overall" not in values:
-            values["f1_overall"] = self.f_score(
+        if f"f1_{OVERALL}" not in values:
+            values[f"f1_{OVERALL}"] = self.f_score(
                 [i for i, name in enumerate(names) if name != "background"]
             )
         return values
+
+    def layout(self) -> dict[str, Cell]:
+        """One row of F-scores, a column per class and group (``f1_overall`` without an
+        ``overall`` group in a row of its own)."""
+        return per_label("f1", [*self.labels.names, *self.labels.groups])

@@ -1,11 +1,12 @@
-"""Parsing samples: a photo and its class-index labels made into the network's crop and targets.
+"""Mask samples: a photo and its class-index labels (one class per pixel) made into the network's
+crop and targets, for face parsing and every other mask task.
 
 The photo is cropped by the model's crop rule (:mod:`ifan.data.crop`; the face chosen is the
-largest the detector finds, as parsing datasets are photos of one face) and resized to
-``S x S``; the labels get the same box, resized with nearest neighbour and padded with 255
-(ignore). Scored splits also keep the labels of the crop at the photo's own resolution
-(``original``, the box's side in pixels) because the paper scores parsing there, after resizing the
-prediction back bilinearly (§4.1.2); :func:`collate` keeps those as a list.
+largest the detector finds, as such datasets are photos of one face) and resized to ``S x S``; the
+labels get the same box, resized with nearest neighbour and padded with 255 (ignore). Scored
+splits also keep the labels of the crop at the photo's own resolution (``original``, the box's
+side in pixels) because the paper scores parsing there, after resizing the prediction back
+bilinearly (§4.1.2); :func:`collate_masks` keeps those as a list.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from PIL import Image
 from torch.utils.data import default_collate
 
 from ifan.contract import OpenContext
+from ifan.data.augment import IGNORE
 from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import FaceHint
+from ifan.data.hints import photo_hint
 from ifan.data.images import Box, crop_square, image_size, open_image, to_tensor
 
-IGNORE = 255
 SizeMismatch = Literal["error", "resize"]
-Sample = tuple[torch.Tensor, dict[str, torch.Tensor]]
+"""What to do with a label image whose shape differs from its photo's: report it, or resize it."""
 R = TypeVar("R")
 
 
@@ -42,9 +44,9 @@ class LabelledPhoto:
     labels: np.ndarray
 
 
-def make_sample(
+def mask_sample(
     photo: Image.Image, labels: np.ndarray, box: Box, size: int, scored: bool
-) -> Sample:
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``(image, {"mask"})`` of the ``box`` crop of an RGB photo and its ``H x W`` class indices,
     with ``"original"`` (the crop's labels at the photo's resolution) when ``scored``."""
     image = to_tensor(crop_square(photo, box, size))
@@ -58,31 +60,27 @@ def make_sample(
     return image, target
 
 
-def face_hint(path: Callable[[R], Path], record: R) -> FaceHint:
-    """A parsing photo: its largest face, the whole photo the reference (read from the header
-    alone, so that a broken photo or label is found when loaded, with its file)."""
-    photo = path(record)
-    width, height = image_size(photo)
-    return FaceHint(photo, (0, 0, width, height), None, str(photo))
+def _hint(path: Callable[[R], Path], record: R) -> FaceHint:
+    return photo_hint(path(record))
 
 
 def _load(read: Callable[[R], LabelledPhoto], record: R, box: Box, size: int, scored: bool):
     labelled = read(record)
-    return make_sample(labelled.photo, labelled.labels, box, size, scored)
+    return mask_sample(labelled.photo, labelled.labels, box, size, scored)
 
 
-def parsing_dataset(
+def mask_dataset(
     records: Sequence[R],
     path: Callable[[R], Path],
     read: Callable[[R], LabelledPhoto],
     ctx: OpenContext,
     scored: bool,
 ) -> RecordDataset:
-    """A parsing split whose record ``r`` has its photo at ``path(r)`` and is read by ``read(r)``
-    (both picklable), each face cropped by the crop rule; ``scored`` keeps the labels for the
-    paper's scoring (not needed to train)."""
+    """A split of photos of one face with masks, whose record ``r`` has its photo at ``path(r)``
+    and is read by ``read(r)`` (both picklable), each face cropped by the crop rule (the largest
+    detected face); ``scored`` keeps the labels for the paper's scoring (not needed to train)."""
     load = partial(_load, read, size=ctx.input_size, scored=scored)
-    return face_dataset(records, partial(face_hint, path), load, ctx)
+    return face_dataset(records, partial(_hint, path), load, ctx)
 
 
 def _same_shape(labels: tuple[int, int], photo: tuple[int, int]) -> bool:
@@ -146,9 +144,9 @@ def read_index_mask(path: Path, num_classes: int) -> np.ndarray:
     return labels.astype(np.uint8)
 
 
-def collate(samples: Sequence[tuple[torch.Tensor, dict[str, Any]]]) -> tuple[Any, Any]:
-    """Batch parsing samples: images and masks stacked, original-size labels (when the split
-    keeps them) as a list."""
+def collate_masks(samples: Sequence[tuple[torch.Tensor, dict[str, Any]]]) -> tuple[Any, Any]:
+    """Batch mask samples: images and masks stacked, original-size labels (when the split keeps
+    them) as a list (a task's ``collate``)."""
     rest = [
         (image, {k: v for k, v in target.items() if k != "original"}) for image, target in samples
     ]
