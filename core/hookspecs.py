@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from ifan.balancers import Balancer
     from ifan.contract import Task
     from ifan.detection import FaceDetector
+    from ifan.loggers import TrainingLogger
     from ifan.pretrained import PretrainedModel
 
 PROJECT_NAME = "ifan"
@@ -36,6 +38,8 @@ ENTRY_POINT_GROUP = "ifan"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin's function as the implementation of the hook of its name: ``@hookimpl`` then
+``def ifan_tasks(): ...``."""
 
 
 @hookspec
@@ -76,4 +80,37 @@ def ifan_models() -> list[PretrainedModel]:
     ``ifan eval NAME``, ``ifan.load("NAME")``. Their tasks' plugins must be installed too
     (declare them as dependencies). Ship the files as package data, found with
     ``importlib.resources`` or ``Path(__file__).parent``.
+    """
+
+
+@hookspec
+def ifan_balancers() -> list[type[Balancer]]:
+    """Return the loss balancers this plugin provides (contract 1.3).
+
+    Each is a subclass of :class:`ifan.balancers.Balancer` with a unique lower-case ``name``, a
+    ``description`` and an ``Options`` model (a subclass of
+    :class:`ifan.balancers.BalancerOptions`). A manifest chooses one by name, its options beside
+    the name: ``[train.balancer] name = "NAME"``; the core validates the options and makes one
+    balancer per run, which weighs every stage-2 update's loss (``Balancer.weigh``), may
+    learn parameters the run's optimizer trains, sees the shared gradients after each backward
+    pass and each task's mean loss after each epoch, and keeps its state in the checkpoints.
+    The built-in ``fixed``, ``uncertainty``, ``dwa`` and ``gradnorm`` cannot be replaced; a
+    class that is invalid or claims a taken name is reported and left out, the others stay.
+    """
+
+
+@hookspec
+def ifan_loggers() -> list[type[TrainingLogger]]:
+    """Return the training loggers this plugin provides (contract 1.3).
+
+    Each is a subclass of :class:`ifan.loggers.TrainingLogger` with a unique lower-case
+    ``name``; it overrides the methods of the training events it wants (``run_started``,
+    ``epoch_ended``, ``validated``, ``checkpoint_saved``, ``run_ended``, each given a frozen
+    dataclass of :mod:`ifan.loggers.events`) and ``close``. A manifest chooses loggers by name:
+    ``train.loggers = ["csv", "NAME"]``. The trainer makes each one with the run folder in the
+    first process only (rank 0 under torchrun); one that raises when made or in
+    ``run_started`` stops the run before its first update, and one that raises later is
+    reported once and dropped while training goes on. Import heavy dependencies (an experiment
+    tracker's client) in ``__init__``, not when the plugin loads. The built-in ``csv`` and
+    ``tensorboard`` cannot be replaced.
     """

@@ -410,7 +410,7 @@ def load(
     target = resolve_device(device)
     registry = registry if registry is not None else load_registry()
     checkpoint = open_checkpoint(resolve_model(path, registry))
-    manifest = manifest_from_meta(checkpoint.meta, list(overrides), registry)
+    manifest = manifest_from_meta(checkpoint.meta, list(overrides), registry, training=False)
     untrained = manifest.model.model_copy(update={"backbone_checkpoint": None})
     model = build_model(replace(manifest, model=untrained))
     try:

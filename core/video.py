@@ -21,9 +21,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
-from tqdm import tqdm
 
 from ifan.errors import IfanError
+from ifan.progress import bar as progress_bar
 
 if TYPE_CHECKING:
     from ifan.inference import FacePrediction, Predictor
@@ -206,19 +206,16 @@ def annotate_video(
     to ``jsonl`` (``"frame"``, its index, and ``"time"``, in seconds, then the photo JSON of
     :meth:`~ifan.inference.FacePrediction.to_json`) and the annotated frames to ``video``, at
     the source's frame rate over ``every``, so that it lasts as long as the source.
-    ``progress`` shows a bar over the frames (none when stderr is no terminal)."""
+    ``progress`` shows a bar over the frames (:func:`ifan.progress.bar`: a few plain lines in a
+    log)."""
     jsonl, video = Path(jsonl), Path(video)
     jsonl.parent.mkdir(parents=True, exist_ok=True)
     with (
         VideoReader(source, every) as reader,
         AnnotatedVideo(video, reader.rate / every) as annotated,
         open(jsonl, "w", encoding="utf-8") as lines,
-        tqdm(
-            total=reader.expected,
-            desc=Path(source).name,
-            unit="frame",
-            leave=False,
-            disable=None if progress else True,
+        progress_bar(
+            total=reader.expected, desc=Path(source).name, unit="frame", enabled=progress
         ) as bar,
     ):
         faces = 0

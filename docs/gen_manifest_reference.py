@@ -20,6 +20,7 @@ from typing import Any
 import generated
 from pydantic import BaseModel
 
+from ifan import balancers, loggers
 from ifan.data.augment import AugmentOptions
 from ifan.data.crop import CropRule
 from ifan.manifest.schema import DataCommon, ModelConfig, TaskCommon, TrainConfig
@@ -35,12 +36,19 @@ DEFAULT_OVERRIDES = {
     ("TaskCommon", "tap"): "the task's (see below)",
     ("TaskCommon", "augment"): "on (see below)",
     ("ModelConfig", "crop"): "the detector's box + 25 % (see below)",
+    ("TrainConfig", "balancer"): '`{ name = "fixed" }` (see below)',
 }
-TYPE_OVERRIDES = {("TaskCommon", "augment"): "table", ("ModelConfig", "crop"): "table"}
+TYPE_OVERRIDES = {
+    ("TaskCommon", "augment"): "table",
+    ("ModelConfig", "crop"): "table",
+    ("TrainConfig", "balancer"): "table",
+}
 ALLOWED_OVERRIDES = {
     ("ModelConfig", "backbone"): '`"fc-densenet"` or a timm model name',
     ("TrainConfig", "device"): '`"auto"`, `"cpu"`, `"cuda"`, `"cuda:N"`',
     ("TrainConfig", "keep_best"): '`"<task>.<main metric>"`',
+    ("TrainConfig", "balancer"): "`name`: a balancer below or a plugin's, and its options",
+    ("TrainConfig", "loggers"): "loggers below or a plugin's, each once",
     ("TaskCommon", "tap"): ", ".join(f"`{t}`" for t in TAP_NAMES),
 }
 TYPE_NAMES = {"integer": "integer", "number": "float", "string": "string", "boolean": "boolean"}
@@ -179,6 +187,23 @@ def builtin_tasks() -> str:
     return "".join(out).rstrip("\n") + "\n"
 
 
+def builtin_balancers() -> str:
+    """A row per built-in balancer, then the options of each that has some."""
+    rows = [f"| `{cls.name}` | {_cell(cls.description)} |\n" for cls in balancers.BUILT_IN]
+    out = ["| `name` | what it does |\n| --- | --- |\n", *rows]
+    for cls in balancers.BUILT_IN:
+        if cls.Options.model_fields:
+            out.append(f"\nOptions of `{cls.name}` (keys of `[train.balancer]` beside `name`):\n\n")
+            out.append(key_table(cls.Options))
+    return "".join(out)
+
+
+def builtin_loggers() -> str:
+    """A row per built-in logger."""
+    rows = [f"| `{cls.name}` | {_cell(cls.description)} |\n" for cls in loggers.BUILT_IN]
+    return "| logger | what it writes |\n| --- | --- |\n" + "".join(rows)
+
+
 SECTIONS = {
     "model": lambda: key_table(ModelConfig),
     "train": lambda: key_table(TrainConfig),
@@ -187,6 +212,8 @@ SECTIONS = {
     "crop": lambda: key_table(CropRule),
     "data-common": data_table,
     "builtin-tasks": builtin_tasks,
+    "balancers": builtin_balancers,
+    "loggers": builtin_loggers,
 }
 
 

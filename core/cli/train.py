@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser,
         "override a manifest value, e.g. --set train.finetune_epochs=5 (repeatable); with "
         "--resume, only what keeps the run sound: more or fewer epochs ahead of where it is, "
-        "device, workers, threads, checkpointing, patience, bf16",
+        "device, workers, threads, checkpointing, patience, bf16, loggers",
     )
     add_tasks_argument(parser)
     parser.add_argument("--out", type=Path, metavar="DIR", help="the run folder")

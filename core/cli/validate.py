@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ifan.balancers import DEFAULT
 from ifan.cli.common import add_manifest_arguments, manifest_from_args, registry_from_args
 
 
@@ -31,5 +32,12 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  task {name}: format {task.data.format} ({splits}), batch {task.batch_size}, "
             f"loss weight {task.loss_weight:g}, tap {task.tap}"
+        )
+    balancer, loggers = manifest.balancer, manifest.train.loggers
+    if balancer.provided.name != DEFAULT or loggers:  # said only when not the default
+        options = ", ".join(f"{k} {v}" for k, v in balancer.options.model_dump().items())
+        print(
+            f"  train: balancer {balancer.provided.name}{f' ({options})' if options else ''}, "
+            f"loggers {', '.join(loggers) or 'none'}"
         )
     return 0

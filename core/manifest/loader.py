@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ifan.balancers import ChosenBalancer, balancers
 from ifan.contract import (
     RESERVED_DATA_KEYS,
     RESERVED_TASK_KEYS,
@@ -25,6 +26,7 @@ from ifan.contract import (
 from ifan.data.augment import AugmentOptions
 from ifan.data.bad_samples import OnBadSample
 from ifan.errors import ManifestError
+from ifan.loggers import loggers
 from ifan.manifest.document import Document, Key, read_document
 from ifan.manifest.overrides import apply_overrides, parse_override
 from ifan.manifest.schema import (
@@ -35,6 +37,7 @@ from ifan.manifest.schema import (
 )
 from ifan.network.registry import TAP_NAMES
 from ifan.plugins import PluginRegistry, TaskEntry, load_registry
+from ifan.provided import Provided
 
 TOP_LEVEL_KEYS = ("model", "train", "tasks")
 
@@ -81,6 +84,11 @@ class Manifest:
     train: TrainConfig
     tasks: dict[str, TaskConfig]
     warnings: list[str] = field(default_factory=list)
+    balancer: ChosenBalancer = field(default_factory=ChosenBalancer)
+    """``train.balancer`` resolved to its class and validated options (the default when the
+    manifest was validated for use rather than training)."""
+    loggers: tuple[Provided, ...] = ()
+    """``train.loggers`` resolved to their classes (none when validated for use)."""
 
 
 def load_manifest(
@@ -101,8 +109,11 @@ def validate_document(
     overrides: Sequence[str] = (),
     registry: PluginRegistry | None = None,
     only: Sequence[str] | None = None,
+    training: bool = True,
 ) -> Manifest:
-    """Validate already-parsed manifest data (see :func:`load_manifest`)."""
+    """Validate already-parsed manifest data (see :func:`load_manifest`). Without ``training``
+    (evaluating or predicting with a trained run), ``train.balancer`` and ``train.loggers`` are
+    checked for their form only, so their plugins need not be installed."""
     registry = registry if registry is not None else load_registry()
     overridden = {parse_override(o)[0]: o for o in overrides}
     data = apply_overrides(document.data, list(overrides))
@@ -119,6 +130,10 @@ def validate_document(
     tasks = _validate_tasks(data.get("tasks"), registry, checker, context)
     if train is not None and train.keep_best is not None and tasks:
         _check_keep_best(train.keep_best, tasks, checker)
+    chosen: dict[str, Any] = {}
+    if train is not None and training:
+        chosen["balancer"] = _choose_balancer(train, registry, checker, context)
+        chosen["loggers"] = _choose_loggers(train, registry, checker)
 
     if checker.problems:
         raise ManifestError(str(document.source), checker.problems)
@@ -130,7 +145,7 @@ def validate_document(
         for split, path in task.data.splits.items()
         if not path.exists()
     ]
-    return Manifest(document.source, data, model, train, tasks, warnings)
+    return Manifest(document.source, data, model, train, tasks, warnings, **chosen)
 
 
 def _keep_tasks(document: Document, data: dict[str, Any], only: Sequence[str]) -> dict[str, Any]:
@@ -176,6 +191,34 @@ def _check_keep_best(keep_best: str, tasks: dict[str, TaskConfig], checker: _Che
             f"{scorer.main!r} ({direction} is better): use '{name}.{scorer.main}'",
             keep_best,
         )
+
+
+def _choose_balancer(
+    train: TrainConfig, registry: PluginRegistry, checker: _Checker, context: dict[str, Any]
+) -> ChosenBalancer:
+    """``train.balancer``'s class and options (the default after recording a problem)."""
+    key = ("train", "balancer")
+    found = balancers(registry)
+    name = train.balancer.name
+    if name not in found.found:
+        checker.add((*key, "name"), found.unknown_message(name), name)
+        return ChosenBalancer()
+    provided = found.found[name]
+    options = checker.validate(
+        provided.cls.Options, train.balancer.options, key, context, ("name",)
+    )
+    return ChosenBalancer() if options is None else ChosenBalancer(provided, options)
+
+
+def _choose_loggers(
+    train: TrainConfig, registry: PluginRegistry, checker: _Checker
+) -> tuple[Provided, ...]:
+    """``train.loggers``' classes, in the manifest's order (the known ones)."""
+    found = loggers(registry)
+    for name in train.loggers:
+        if name not in found.found:
+            checker.add(("train", "loggers"), found.unknown_message(name), name)
+    return tuple(found.found[name] for name in train.loggers if name in found.found)
 
 
 def _validate_tasks(

@@ -121,6 +121,37 @@ class ModelConfig(_Strict):
         return value
 
 
+class BalancerChoice(BaseModel):
+    """``[train.balancer]``: the loss balancer of stage 2 by name, and its options beside the
+    name (checked against the balancer's own options model when the manifest is loaded)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    name: str = Field(
+        "fixed",
+        description="'fixed' (each task's loss_weight), 'uncertainty', 'dwa', 'gradnorm' or a "
+        "plugin's balancer",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, value: Any) -> Any:
+        """``balancer = "dwa"`` is short for ``balancer = { name = "dwa" }``."""
+        if isinstance(value, str):
+            return {"name": value}
+        if not isinstance(value, dict):
+            raise ValueError(
+                'expected a balancer\'s name ("dwa") or a table of its name and options '
+                '({ name = "dwa", temperature = 2.0 })'
+            )
+        return value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keys beside ``name``: the balancer's options."""
+        return dict(self.model_extra or {})
+
+
 class TrainConfig(_Strict):
     """``[train]``: the cross-dataset hybrid training schedule (Algorithm 1)."""
 
@@ -137,6 +168,11 @@ class TrainConfig(_Strict):
     lr_finetune: float = Field(1e-3, gt=0, le=10, description="stage 2 starting learning rate")
     lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
+    balancer: BalancerChoice = Field(
+        default_factory=BalancerChoice,
+        description="how each task's loss is weighed in stage 2 (stage 1 always takes "
+        "loss_weight): a table with the balancer's name and its options, or the name alone",
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="seed of weights, sampling and augmentation"
     )
@@ -179,6 +215,12 @@ class TrainConfig(_Strict):
         description="stop after this many stage-2 validations in a row without a better "
         "keep_best value (early stopping; default: never)",
     )
+    loggers: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="where the run's events also go, besides metrics.jsonl and curves.png: "
+        "'csv' (RUN/csv/), 'tensorboard' (RUN/tensorboard/) or a plugin's logger",
+    )
     device: str = Field(
         "auto",
         description="'auto': a GPU when there is one (each process its own), else CPU; 'cpu', "
@@ -210,6 +252,14 @@ class TrainConfig(_Strict):
     def _known_device(cls, value: str) -> str:
         if not DEVICES.fullmatch(value):
             raise ValueError("expected 'auto', 'cpu', 'cuda' or one GPU by its index, 'cuda:1'")
+        return value
+
+    @field_validator("loggers")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(map(repr, twice))} listed twice: name each logger once")
         return value
 
     @field_validator("keep_best")

@@ -33,6 +33,7 @@ FREE = (
     "bf16",
     "channels_last",
     "out_dir",
+    "loggers",
 )
 """``train`` keys a resumed run may change at will: none of them alters an update already done
 (``bf16`` and ``channels_last`` change the rounding of the updates to come)."""
@@ -59,11 +60,16 @@ WHY = {
         "the best checkpoint is chosen among all of the run's stage-2 validations, and the "
         "checkpoints of those done are gone"
     ),
+    "train.balancer": (
+        "the loss weights of the updates done came from it, and what it has learned so far is "
+        "its own"
+    ),
     "train": "it is part of how the updates done were made",
     "model": "the checkpoint's weights are those of the network it describes",
     "tasks": "the tasks, their datasets and their batches make the run's schedule",
 }
-"""Why a key may not change on resume: by ``section.key``, else by section."""
+"""Why a key may not change on resume, by its most specific entry: ``train.balancer`` for
+``train.balancer.name``, ``train`` for the keys of ``train`` that have none."""
 
 NOT_SET = "(not set)"
 
@@ -76,7 +82,7 @@ def resume_manifest(
     new = manifest_from_meta(meta, list(overrides), registry)
     if not overrides:
         return new
-    old = manifest_from_meta(meta, [], registry)
+    old = manifest_from_meta(meta, [], registry, training=False)
     refused = [
         f"{key} = {_shown(given)} (was {_shown(was)}): {_why(key)}"
         for key, was, given in changes(old, new)
@@ -133,7 +139,8 @@ def _why(key: str) -> str | None:
     section, _, name = key.partition(".")
     if section == "train" and name in (*FREE, *SCHEDULE):
         return None
-    return WHY.get(key) or WHY[section]
+    parts = key.split(".")
+    return next(WHY[k] for end in range(len(parts), 0, -1) if (k := ".".join(parts[:end])) in WHY)
 
 
 def check_schedule(

@@ -55,10 +55,15 @@ def run_meta(
 
 
 def manifest_from_meta(
-    meta: dict[str, Any], overrides: list[str] | None = None, registry: PluginRegistry | None = None
+    meta: dict[str, Any],
+    overrides: list[str] | None = None,
+    registry: PluginRegistry | None = None,
+    training: bool = True,
 ) -> Manifest:
     """The manifest a checkpoint was trained with (relative paths still resolve against the
-    original manifest's folder), with ``overrides`` applied; an error names a missing plugin."""
+    original manifest's folder), with ``overrides`` applied; an error names a missing plugin.
+    ``training=False`` (evaluation, prediction) leaves the training's balancer and loggers
+    unresolved, so their plugins need not be installed."""
     installed = None if registry is None else registry.tasks
     for name, plugin in meta.get("plugins", {}).items():
         if installed is not None and name not in installed:
@@ -67,7 +72,7 @@ def manifest_from_meta(
                 f"{plugin['version']}, which is not installed: pip install {plugin['distribution']}"
             )
     document = Document(Path(meta["manifest_path"]), meta["manifest"])
-    return validate_document(document, overrides or [], registry)
+    return validate_document(document, overrides or [], registry, training=training)
 
 
 def find_checkpoint(path: Path) -> Path:

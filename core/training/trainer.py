@@ -9,15 +9,22 @@ norm) and the task's decoder, plus in stage 2 every re-encoder and the integrato
 parameter's gradient is dropped before the step, so a task never moves another task's decoder or
 batch-norm copy.
 
+Stage 1 multiplies each task's loss by its ``loss_weight``; stage 2 lets the manifest's loss
+balancer weigh it (:mod:`ifan.balancers`; ``fixed``, the default, does the same as stage 1). The
+run's events (epochs, validations, checkpoints) go to the loggers of ``train.loggers``
+(:mod:`ifan.loggers`) besides ``metrics.jsonl``.
+
 Under ``torchrun`` each process reads its shard of every batch (the global batch is the
-manifest's ``batch_size``), DistributedDataParallel averages the gradients, metrics are summed
-across processes and only rank 0 writes the run folder.
+manifest's ``batch_size``), DistributedDataParallel averages the gradients (and the trainer those
+of the balancer's parameters), metrics are summed across processes and only rank 0 writes the
+run folder and logs.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -30,12 +37,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ifan.balancers import Balancer, FixedWeights
 from ifan.data.splits import as_float, open_splits
 from ifan.errors import IfanError
+from ifan.loggers.events import CheckpointSaved, EpochEnded, RunEnded, RunStarted, Validated
+from ifan.loggers.fanout import Loggers
 from ifan.manifest import Manifest
 from ifan.manifest.schema import TrainConfig
 from ifan.network.model import IFAN, build_model
 from ifan.network.task_batchnorm import TaskBatchNorm
+from ifan.progress import bar as progress_bar
 from ifan.training.best import Best, best_path
 from ifan.training.checkpoint import (
     Checkpoint,
@@ -65,13 +76,27 @@ from ifan.training.validation import evaluate_task
 
 @dataclass
 class Progress:
-    """Where a run is: updates done, and batches consumed of each task's stream."""
+    """Where a run is: updates done, batches consumed of each task's stream, and the training
+    losses of the epoch under way (``[sum, count]`` by task, so that a run resumed within an
+    epoch logs and balances with the whole epoch's mean)."""
 
     step: int = 0
     consumed: dict[str, int] = field(default_factory=dict)
+    losses: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_loss(self, task: str, loss: float) -> None:
+        total, count = self.losses.get(task, (0.0, 0))
+        self.losses[task] = [total + loss, count + 1]
+
+    def mean_losses(self) -> dict[str, float]:
+        return {task: total / count for task, (total, count) in self.losses.items()}
 
     def state(self) -> dict[str, Any]:
-        return {"step": self.step, "consumed": dict(self.consumed)}
+        return {
+            "step": self.step,
+            "consumed": dict(self.consumed),
+            "losses": {task: list(values) for task, values in self.losses.items()},
+        }
 
 
 @dataclass
@@ -137,6 +162,9 @@ class Trainer:
             torch.set_num_threads(self.config.threads)
         self.procs = start_processes(self.config.device)
         self.bars = progress_bars and self.procs.main
+        self.events = (
+            Loggers.start(manifest.loggers, self.run_dir) if self.procs.main else Loggers()
+        )
         torch.manual_seed(self.config.seed)
         self.model = build_model(manifest).to(self.procs.device, memory_format=self._layout())
         self.names = self.model.task_names
@@ -153,7 +181,13 @@ class Trainer:
         self.streams = self._streams()
         self.passes = {name: stream.per_pass for name, stream in self.streams.items()}
         self.rounds = epoch_rounds(self.config.finetune_rounds, self.passes)
-        self.optimizer = _optimizer(self.model, manifest)
+        self.weights = {name: manifest.tasks[name].loss_weight for name in self.names}
+        self.fixed = FixedWeights(self.weights)
+        """Stage 1's weighing: each task's ``loss_weight``."""
+        self.balancer: Balancer = manifest.balancer.make(self.weights, self.procs.device)
+        """Stage 2's weighing (``train.balancer``)."""
+        self.shared = _shared_parameters(self.model)
+        self.optimizer = _optimizer(self.model, manifest, self.balancer)
         self.decay: torch.optim.lr_scheduler.LRScheduler | None = None
         self.progress = Progress(consumed=dict.fromkeys(self.names, 0))
         self.history = History(self.run_dir / HISTORY) if self.procs.main else None
@@ -167,6 +201,9 @@ class Trainer:
         self.loaders: dict[str, Iterator] = {}
         self.trained: list[tuple[int, str, int, float]] = []
         """``(stage, task, samples, lr)`` of every update this process made (tests, logs)."""
+        self.events.send(
+            RunStarted(self.run_dir, tuple(self.names), self.progress.step, manifest.data)
+        )
 
     def _streams(self) -> dict[str, TaskStream]:
         streams = {}
@@ -200,39 +237,42 @@ class Trainer:
         """Train to the end of the schedule, or until ``train.patience`` stops it (or for
         ``stop_after`` more updates, for tests)."""
         bar = None
-        losses: dict[str, list[float]] = {}
+        finished = True
         for done, update in enumerate(self.updates()):
             if self.stopped:
                 break
             if stop_after is not None and done >= stop_after:
+                finished = False
                 break
             if update.stage == 2 and self.decay is None:
                 self._start_finetuning()
-            loss = self.step(update)
-            losses.setdefault(update.task, []).append(loss)
+            self.step(update)
             if bar is None and self.bars:
                 total = self._epoch_length(update)
-                bar = tqdm(total=total, desc=self._epoch_name(update), unit="upd", leave=False)
+                bar = progress_bar(total=total, desc=self._epoch_name(update), unit="upd")
             if bar is not None:
                 bar.update()
-                bar.set_postfix({t: f"{sum(v) / len(v):.4f}" for t, v in losses.items()})
+                bar.set_postfix({t: f"{v:.4f}" for t, v in self.progress.mean_losses().items()})
             every = self.config.checkpoint_every
             if update.ends_epoch:
                 if bar is not None:
                     bar.close()
                     bar = None
-                self._end_epoch(update, losses)
-                losses = {}
+                self._end_epoch(update)
             elif every and self.progress.step % every == 0:
                 self.save(curves=False)  # no new metrics within an epoch: the curves stand
         if bar is not None:
             bar.close()
+        if finished:
+            self.events.send(RunEnded(self.progress.step, self.stopped))
         return self.progress
 
     def close(self) -> None:
         """Stop the data loaders and leave the process group together: a process that exits
-        with gloo's threads still running while another is finishing can be aborted."""
+        with gloo's threads still running while another is finishing can be aborted; and close
+        the loggers."""
         self.loaders.clear()
+        self.events.close()
         if dist.is_initialized():
             dist.barrier()
             dist.destroy_process_group()
@@ -241,6 +281,7 @@ class Trainer:
         """One optimizer step of ``update.task`` on its next batch; returns the loss."""
         images, target = self._next_batch(update.task)
         iterations = 0 if update.stage == 1 else None
+        balancer = self.balancer if update.stage == 2 else self.fixed
         self.net.train()
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
@@ -248,24 +289,42 @@ class Trainer:
             # the loss, so DistributedDataParallel sees exactly the parameters autograd reaches.
             outputs = self.net(images, task=update.task, iterations=iterations, heads=[update.task])
             loss = self.model.loss(outputs, update.task, target)
-            weighted = loss * self.manifest.tasks[update.task].loss_weight
+            weighted = balancer.weigh(update.task, loss)
         if not torch.isfinite(loss):
             raise self._diverged(update, f"loss is {float(loss.detach())}")
         reached = _parameters_reached(weighted)
         weighted.backward()
         self._keep_only_trained(update, reached)
-        if not _finite(p.grad for p in self.model.parameters() if p.grad is not None):
+        self._average_balancer_gradients()
+        trained = [*self.model.parameters(), *self.balancer.parameters()]
+        if not _finite(p.grad for p in trained if p.grad is not None):
             raise self._diverged(
                 update, f"loss is {float(loss.detach())} but its gradient is not finite"
+            )
+        if update.stage == 2:
+            balancer.after_backward(
+                update.task, [p.grad for p in self.shared if p.grad is not None]
             )
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
         if update.stage == 2 and self.decay is not None:
             self.decay.step()
+        value = float(loss.detach())
         self.progress.step += 1
         self.progress.consumed[update.task] += 1
+        self.progress.add_loss(update.task, value)
         self.trained.append((update.stage, update.task, len(images), lr))
-        return float(loss.detach())
+        return value
+
+    def _average_balancer_gradients(self) -> None:
+        """Average the gradients of the balancer's parameters over the processes, as
+        DistributedDataParallel does the network's, so that every process keeps the same."""
+        if self.procs.world == 1:
+            return
+        for parameter in self.balancer.parameters():
+            if parameter.grad is not None:
+                dist.all_reduce(parameter.grad)
+                parameter.grad /= self.procs.world
 
     def _diverged(self, update: Update, what: str) -> IfanError:
         """The error that stops a run whose ``update`` went non-finite: the update, the task, the
@@ -380,37 +439,60 @@ class Trainer:
 
     # -- epochs, checkpoints ----------------------------------------------------------------
 
-    def _end_epoch(self, update: Update, losses: dict[str, list[float]]) -> None:
+    def _end_epoch(self, update: Update) -> None:
         lr = self.optimizer.param_groups[0]["lr"]
+        losses = self.progress.mean_losses()
+        weights = (self.balancer if update.stage == 2 else self.fixed).weights()
+        if update.stage == 2:
+            self.balancer.end_epoch(self._over_processes(self.progress.losses))
+        self.progress.losses = {}
         tasks = [update.task] if update.stage == 1 else self.names
         results = self.validate(tasks, 0 if update.stage == 1 else None)
+        now = time.time()
         improved = False
         if self.best is not None and update.stage == 2:
             values, _ = results[self.best.task]
             improved = self.best.offer(values[self.best.metric], self.progress.step, update.epoch)
             self.stopped = self.best.exhausted(self.config.patience)
+        stage, epoch, step = update.stage, update.epoch, self.progress.step
         if self.history is not None:
-            for task, values in losses.items():
+            for task, loss in losses.items():
                 self.history.log_train(
-                    stage=update.stage,
-                    epoch=update.epoch,
-                    step=self.progress.step,
-                    task=task,
-                    loss=sum(values) / len(values),
-                    lr=lr,
+                    stage=stage, epoch=epoch, step=step, task=task, loss=loss, lr=lr, time=now
                 )
             for task, (values, metric) in results.items():
                 self.history.log_eval(
-                    stage=update.stage,
-                    epoch=update.epoch,
-                    step=self.progress.step,
+                    stage=stage,
+                    epoch=epoch,
+                    step=step,
                     task=task,
                     metrics=values,
                     main=metric.main,
                     higher_is_better=metric.higher_is_better,
                 )
             self._print_epoch(update, losses, results)
+        self.events.send(EpochEnded(stage, epoch, step, losses, weights, lr, now))
+        for task, (values, metric) in results.items():
+            scores = {name: float(value) for name, value in values.items()}
+            self.events.send(
+                Validated(
+                    stage, epoch, step, task, "val", scores, metric.main, metric.higher_is_better
+                )
+            )
         self.save(best=improved)
+
+    def _over_processes(self, losses: dict[str, list[float]]) -> dict[str, float]:
+        """Each task's mean loss of the epoch over every process's batches (its own alone in a
+        single process), the same number on every process."""
+        if self.procs.world > 1:
+            sums = torch.tensor(
+                [losses.get(task, [0.0, 0]) for task in self.names],
+                dtype=torch.float64,
+                device=self.procs.device,
+            )
+            dist.all_reduce(sums)
+            losses = dict(zip(self.names, sums.tolist(), strict=True))
+        return {task: total / count for task, (total, count) in losses.items() if count}
 
     def _new_best(self) -> Best | None:
         """The tracker of ``train.keep_best``, with its metric's direction (None without)."""
@@ -455,8 +537,8 @@ class Trainer:
             results[task] = (metric.compute(), metric)
         return results
 
-    def _print_epoch(self, update: Update, losses: dict, results: dict) -> None:
-        parts = [f"{t} loss {sum(v) / len(v):.4f}" for t, v in losses.items()]
+    def _print_epoch(self, update: Update, losses: dict[str, float], results: dict) -> None:
+        parts = [f"{t} loss {v:.4f}" for t, v in losses.items()]
         parts += [f"{t} {m.main} {values[m.main]:.4f}" for t, (values, m) in results.items()]
         tqdm.write(f"{self._epoch_name(update)}: {', '.join(parts)}")
 
@@ -471,6 +553,7 @@ class Trainer:
             progress["decay"] = self.decay.state_dict()
         if self.best is not None:
             progress["best"] = self.best.state()
+        progress["balancer"] = {"name": self.balancer.name, "state": self.balancer.state()}
         if not _finite(p.detach() for p in self.model.parameters()):
             raise IfanError(
                 f"the weights are no longer finite after update {self.progress.step}, so they are "
@@ -488,6 +571,8 @@ class Trainer:
                 f"{exc} Training stopped after update {self.progress.step}; continue it from its "
                 f"last checkpoint with `ifan train --resume {self.run_dir}`"
             ) from exc
+        for path in paths:
+            self.events.send(CheckpointSaved(self.progress.step, path, best and path == paths[0]))
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         if curves:
             self._draw_curves()
@@ -516,7 +601,13 @@ class Trainer:
             self.optimizer.load_state_dict(checkpoint.optimizer)
         progress = checkpoint.meta["progress"]
         consumed = {name: int(progress["consumed"][name]) for name in self.names}
-        self.progress = Progress(int(progress["step"]), consumed)
+        losses = {
+            task: [float(total), int(count)]
+            for task, (total, count) in progress.get("losses", {}).items()
+        }
+        self.progress = Progress(int(progress["step"]), consumed, losses)
+        if progress.get("balancer", {}).get("name") == self.balancer.name:
+            self.balancer.load_state(progress["balancer"]["state"])
         was = TrainConfig.model_validate(checkpoint.meta["manifest"].get("train", {}))
         check_schedule(self.names, self.passes, was, self.config, self.progress.step)
         if "decay" in progress:
@@ -544,13 +635,15 @@ DIVERGED = (
 """What to do about a run that went non-finite."""
 
 
-def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:
-    """The manifest's optimizer from timm's factory (RMSprop as in the paper)."""
+def _optimizer(model: IFAN, manifest: Manifest, balancer: Balancer) -> torch.optim.Optimizer:
+    """The manifest's optimizer from timm's factory (RMSprop as in the paper); the balancer's
+    parameters, if any, in a group of their own without weight decay (a log-variance is no
+    weight to shrink)."""
     from timm.optim import create_optimizer_v2
 
     config = manifest.train
     extra = {"momentum": 0.9} if config.optimizer == "sgd" else {}
-    return create_optimizer_v2(
+    optimizer = create_optimizer_v2(
         model,
         opt=config.optimizer,
         lr=config.lr_pretrain,
@@ -558,6 +651,21 @@ def _optimizer(model: IFAN, manifest: Manifest) -> torch.optim.Optimizer:
         filter_bias_and_bn=False,
         **extra,
     )
+    if balancer.parameters():
+        optimizer.add_param_group({"params": list(balancer.parameters()), "weight_decay": 0.0})
+    return optimizer
+
+
+def _shared_parameters(model: IFAN) -> list[nn.Parameter]:
+    """The backbone's parameters that every task trains: all but its per-task batch-norm
+    copies."""
+    own = {
+        id(parameter)
+        for module in model.backbone.modules()
+        if isinstance(module, TaskBatchNorm)
+        for parameter in module.parameters()
+    }
+    return [p for p in model.backbone.parameters() if id(p) not in own]
 
 
 def _finite(tensors: Iterable[torch.Tensor]) -> bool:

@@ -21,6 +21,12 @@ def test_the_hook_reference_is_generated_from_the_hookspecs() -> None:
         "`python docs/gen_hook_reference.py` and commit the result"
     )
     names = [name for name, _, _ in generator.hooks()]
-    assert names == ["ifan_tasks", "ifan_face_detectors", "ifan_models"]
+    assert names == [
+        "ifan_tasks",
+        "ifan_face_detectors",
+        "ifan_models",
+        "ifan_balancers",
+        "ifan_loggers",
+    ]
     assert "def ifan_tasks() -> list[type[Task]]: ..." in current
     assert "def ifan_face_detectors() -> list[FaceDetector]: ..." in current

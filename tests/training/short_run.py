@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ifan.manifest import load_manifest
+from ifan.plugins import PluginRegistry
 from ifan.training.checkpoint import Checkpoint
 from ifan.training.trainer import Trainer
 from ifan_tasks.synthetic.writer import write_datasets
@@ -43,7 +44,9 @@ def trainer(
     *extra: str,
     checkpoint: Checkpoint | None = None,
     init_from: Checkpoint | None = None,
+    registry: PluginRegistry | None = None,
 ) -> Trainer:
-    """A trainer of the short run with ``extra`` overrides, without progress bars."""
-    manifest = load_manifest(faces, [*SMALL, *extra])
+    """A trainer of the short run with ``extra`` overrides, without progress bars (plugins from
+    ``registry`` when given)."""
+    manifest = load_manifest(faces, [*SMALL, *extra], registry)
     return Trainer(manifest, run, checkpoint, progress_bars=False, init_from=init_from)

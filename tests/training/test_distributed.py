@@ -113,16 +113,7 @@ def one_process(tmp_path_factory) -> Path:
 def test_two_processes_match_one_with_the_same_global_batch(one_process, tmp_path):
     manifest = one_process / "faces" / "manifest.toml"
     (tmp_path / "one").symlink_to(one_process / "one")
-    torchrun = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node=2",
-        f"--master-port={_free_port()}",
-        "-m",
-        "ifan",
-    ]
-    _train(torchrun, manifest, tmp_path / "two")
+    _train(_two_processes(), manifest, tmp_path / "two")
     one = load_checkpoint(latest_checkpoint(tmp_path / "one"))
     two = load_checkpoint(latest_checkpoint(tmp_path / "two"))
     assert one.meta["progress"]["step"] == two.meta["progress"]["step"] == 12
@@ -136,6 +127,32 @@ def test_two_processes_match_one_with_the_same_global_batch(one_process, tmp_pat
     assert written == ["checkpoints", "curves.png", "metrics.jsonl"]
     lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == len((tmp_path / "one" / "metrics.jsonl").read_text().splitlines())
+
+
+def _two_processes() -> list[str]:
+    """``ifan`` under torchrun, two processes on this machine."""
+    port = f"--master-port={_free_port()}"
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", port, "-m", "ifan"]
+
+
+@pytest.mark.slow
+def test_a_balancer_learns_alike_and_only_the_first_process_logs(one_process, tmp_path):
+    """Uncertainty weighting's log-variances get their gradients averaged over the processes,
+    like the network's, so two processes learn them as one does; the CSV logger writes once."""
+    manifest = one_process / "faces" / "manifest.toml"
+    extra = ["--set=train.balancer.name=uncertainty", '--set=train.loggers=["csv"]']
+    _run([sys.executable, "-m", "ifan", *_arguments(manifest, tmp_path / "one"), *extra])
+    _run([*_two_processes(), *_arguments(manifest, tmp_path / "two"), *extra])
+    assert _distance(tmp_path, 12) < 3e-3
+
+    def learned(run: str) -> dict[str, float]:
+        meta = load_checkpoint(checkpoint_path(tmp_path / run, 12)).meta
+        return meta["progress"]["balancer"]["state"]["log_variance"]
+
+    assert all(value != 0.0 for value in learned("one").values())
+    assert learned("two") == pytest.approx(learned("one"), abs=5e-5)  # measured: 1.3e-5 at most
+    rows = [(tmp_path / run / "csv" / "epochs.csv").read_text() for run in ("one", "two")]
+    assert len(rows[1].splitlines()) == len(rows[0].splitlines()) == 1 + 3 + 3
 
 
 def _distance(runs: Path, step: int) -> float:
