@@ -82,6 +82,8 @@ class _LogBar(tqdm):
     _line_at: float | None = None
 
     def refresh(self, nolock: bool = False, lock_args: Any = None) -> bool | None:
+        if self.disable:  # TQDM_DISABLE=1: tqdm set up nothing to draw with
+            return False
         now = self._time()
         early = now < self.start_t + self.delay
         if early or (self._line_at is not None and now - self._line_at < LOG_INTERVAL):

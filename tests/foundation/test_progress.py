@@ -4,6 +4,9 @@ nothing for a short loop."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 import tqdm.std
@@ -67,3 +70,24 @@ def test_a_terminal_gets_the_redrawn_bar_and_disabled_gets_nothing(clock: list[f
     for _ in progress.bar(range(3), enabled=False, stream=log):
         clock[0] += 100.0
     assert log.getvalue() == ""
+
+
+def test_tqdm_disable_silences_a_log_bar_that_is_redrawn(tmp_path) -> None:
+    """tqdm reads TQDM_DISABLE when it is imported: a fresh process with stderr in a file."""
+    script = (
+        "from ifan import progress\n"
+        "bar = progress.bar(total=3, desc='scoring', unit='face')\n"
+        "for _ in range(3):\n"
+        "    bar.set_postfix_str('emotion')\n"
+        "    bar.update()\n"
+        "bar.close()\n"
+        "print('done')\n"
+    )
+    log = tmp_path / "log.txt"
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    with log.open("w") as err:
+        done = subprocess.run(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=err, text=True, env=env
+        )
+    assert done.returncode == 0, log.read_text()
+    assert done.stdout == "done\n" and log.read_text() == ""
