@@ -42,11 +42,11 @@ demo: $(STAMP)
 	@echo "  pretrained faces3:  $(DEMO)/pretrained/einstein.png (a real photo)"
 
 # The recipe of the pretrained faces3 model (examples/faces3-cpu.toml) on the real datasets (MTFL,
-# FASSEG V3, FER2013) of a folder laid out like ../shared/data: 38 minutes of training on this
+# FASSEG V3, FER2013) of a folder laid out like ../shared/data: 101 minutes of training on this
 # project's 2-core machine (docs/recipe.md has the measured times and scores). Then the scores on
 # the validation splits and the landmarks on the annotated photos of DATA/faces
 # (build/real/photos.md).
-# `make real-quick` runs a tenth of the schedule for a look. A stopped run continues with
+# `make real-quick` runs a short schedule for a look (about 7 minutes). A stopped run continues with
 # `ifan train --resume build/real/run`. REAL_EXTRA adds --set values of your own (they win), e.g.
 # REAL_EXTRA="--set train.bf16=false" on a CPU without bfloat16 instructions.
 DATA ?= ../shared/data
