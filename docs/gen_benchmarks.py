@@ -205,9 +205,15 @@ def pretrained() -> str:
     return written(r, "bench/pretrained.py", "faces3.md") + table(head, rows) + "\n" + bullets(r)
 
 
+def predict() -> str:
+    r = result("predict")
+    return written(r, "bench/predict.py", "predict.md") + bullets(r)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "demo": demo,
     "pretrained": pretrained,
+    "predict": predict,
     "inference": inference,
     "crops": crops,
     "training": training,
