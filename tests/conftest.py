@@ -1,5 +1,7 @@
 """Suite-wide settings: ifan's cache (detected faces, prepared datasets) in a folder of this run,
-so that tests neither read nor leave anything in the user's cache."""
+so that tests neither read nor leave anything in the user's cache; and the user's plugin
+selection (``IFAN_PLUGINS``, ``IFAN_STRICT_PLUGINS``) left out of every test, which sets its
+own where it needs one."""
 
 from __future__ import annotations
 
@@ -12,3 +14,9 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory):
     patch.setenv("IFAN_CACHE", str(tmp_path_factory.mktemp("ifan-cache")))
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
+    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)

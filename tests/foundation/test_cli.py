@@ -7,19 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import ifan
 from ifan.cli.main import main
 from ifan.contract import CONTRACT_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
-    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

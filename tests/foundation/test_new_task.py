@@ -31,12 +31,6 @@ FILES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
-    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
-
-
 def new_task(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(["new-task", *argv])
     captured = capsys.readouterr()

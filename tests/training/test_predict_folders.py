@@ -18,12 +18,6 @@ from ifan.inputs import find_inputs
 from ifan_tasks.synthetic.writer import TASKS
 
 
-@pytest.fixture(autouse=True)
-def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
-    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_data(tmp_path_factory.mktemp("data"))

@@ -26,12 +26,6 @@ FRAMES = 7
 RATE = 10
 
 
-@pytest.fixture(autouse=True)
-def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
-    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = write_data(tmp_path_factory.mktemp("data"))
