@@ -16,7 +16,12 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
-@pytest.fixture(autouse=True)
-def _no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IFAN_PLUGINS", raising=False)
-    monkeypatch.delenv("IFAN_STRICT_PLUGINS", raising=False)
+@pytest.fixture(autouse=True, scope="session")
+def _no_plugin_env():
+    """For the whole session, so that module-scoped fixtures (runs built once per file) see it
+    too; a test's own ``monkeypatch.setenv`` still wins within that test."""
+    patch = pytest.MonkeyPatch()
+    patch.delenv("IFAN_PLUGINS", raising=False)
+    patch.delenv("IFAN_STRICT_PLUGINS", raising=False)
+    yield
+    patch.undo()
