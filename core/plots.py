@@ -57,8 +57,9 @@ def _stage_offsets(records: Sequence[dict[str, Any]]) -> tuple[dict[int, int], i
 def _loss_points(
     records: Sequence[dict[str, Any]], offsets: dict[int, int], task: str
 ) -> tuple[list[float], list[float]]:
-    """x and loss of a task's finite training losses; several windows logged in one epoch ``e``
-    are spread evenly over ``(e - 1, e]`` in step order."""
+    """x and loss per prediction of a task's finite training losses (stage 2's sum over its
+    iterations' predictions divided by their number, so both stages share a scale); several
+    windows logged in one epoch ``e`` are spread evenly over ``(e - 1, e]`` in step order."""
     windows: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         if record["task"] == task:
@@ -69,9 +70,14 @@ def _loss_points(
         for index, record in enumerate(group):
             x = offsets[stage] + epoch - 1 + (index + 1) / len(group)
             if record.get("loss") is not None:
-                points.append((x, float(record["loss"])))
+                points.append((x, float(record["loss"]) / int(record.get("outputs", 1))))
     points.sort()
     return [x for x, _ in points], [y for _, y in points]
+
+
+def _sums_iterations(records: Sequence[dict[str, Any]]) -> bool:
+    """Whether some loss is a sum over several iterations' predictions (then plotted divided)."""
+    return any(int(record.get("outputs", 1)) > 1 for record in records)
 
 
 def _mark_stages(axes: Axes, boundary: int | None) -> None:
@@ -175,7 +181,8 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
             axes.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
         _mark_stages(axes, boundary)
         axes.set_title("training loss per task", pad=14)
-        axes.set_ylabel("loss (log scale)" if all_positive else "loss")
+        label = "loss per prediction" if _sums_iterations(train) else "loss"
+        axes.set_ylabel(f"{label} (log scale)" if all_positive else label)
         axes.legend(fontsize=8)
 
     for axes in grid[:panels]:

@@ -167,6 +167,12 @@ class TrainConfig(_Strict):
     lr_pretrain: float = Field(1e-3, gt=0, le=10, description="stage 1 learning rate")
     lr_finetune: float = Field(1e-3, gt=0, le=10, description="stage 2 starting learning rate")
     lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
+    lr_decay: Literal["cosine", "exponential"] = Field(
+        "cosine",
+        description="how stage 2's rate falls from lr_finetune to lr_finetune_end over its "
+        "updates: 'cosine' (still half of lr_finetune halfway, so short runs learn) or "
+        "'exponential' (the same factor every update; runs before this option decayed so)",
+    )
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
     balancer: BalancerChoice = Field(
         default_factory=BalancerChoice,

@@ -4,8 +4,10 @@ Two kinds of record are written, both carrying ``stage`` (1: pre-training, 2: al
 fine-tuning), ``epoch`` (epochs completed in that stage, counted from 1) and ``step`` (the global
 optimiser step, which only grows over the whole run):
 
-- ``{"kind": "train", "stage", "epoch", "step", "task", "loss", "lr", "time"}``: a task's average
-  training loss over an epoch or a logging window, the learning rate and the Unix time;
+- ``{"kind": "train", "stage", "epoch", "step", "task", "loss", "lr", "time", "outputs"}``: a
+  task's average training loss over an epoch or a logging window, the learning rate, the Unix
+  time and how many predictions the loss sums (``iterations + 1`` in stage 2, Eq. 5 and 6; 1 in
+  stage 1 and in records written before the field existed);
 - ``{"kind": "val", "stage", "epoch", "step", "split", "task", "metrics": {name: value}, "main",
   "higher_is_better"}``: a task's evaluation, ``main`` naming the headline value in ``metrics``.
 
@@ -78,8 +80,10 @@ class History:
         loss: float,
         lr: float,
         time: float | None = None,
+        outputs: int = 1,
     ) -> dict[str, Any]:
-        """Record ``task``'s average training loss; ``time`` defaults to now (Unix seconds)."""
+        """Record ``task``'s average training loss, a sum over ``outputs`` predictions; ``time``
+        defaults to now (Unix seconds)."""
         record = {
             "kind": "train",
             "stage": _check_stage(stage),
@@ -89,6 +93,7 @@ class History:
             "loss": _finite(loss),
             "lr": _finite(lr),
             "time": _finite(clock.time() if time is None else time),
+            "outputs": int(outputs),
         }
         self._append(record)
         return record

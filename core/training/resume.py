@@ -54,6 +54,7 @@ WHY = {
     "train.lr_pretrain": _RATES,
     "train.lr_finetune": _RATES,
     "train.lr_finetune_end": _RATES,
+    "train.lr_decay": _RATES,
     "train.prepared": _CROPS,
     "train.room": _CROPS,
     "train.keep_best": (

@@ -1,12 +1,12 @@
 """The training loop: Algorithm 1 over the schedule, checkpoints and resume, one or many processes.
 
-One optimizer and one learning-rate schedule (torch's and timm's factories) serve both stages:
-stage 1 at ``lr_pretrain``; stage 2 decaying exponentially from ``lr_finetune`` to
-``lr_finetune_end`` over its rounds (after a resume that changes stage 2's length, from the rate
-reached to ``lr_finetune_end`` over the new rest: :meth:`Trainer._replan_decay`). Each update
-trains exactly the parameters Algorithm 1 names: the shared backbone (with the task's own batch
-norm) and the task's decoder, plus in stage 2 every re-encoder and the integrator; every other
-parameter's gradient is dropped before the step, so a task never moves another task's decoder or
+One optimizer (torch's and timm's factories) and one learning-rate schedule serve both stages:
+stage 1 at ``lr_pretrain``; stage 2 decaying from ``lr_finetune`` to ``lr_finetune_end`` over its
+updates in the shape of ``train.lr_decay`` (:mod:`ifan.training.lr_decay`; after a resume that
+changes stage 2's length, from the rate reached over the new rest). Each update trains exactly
+the parameters Algorithm 1 names: the shared backbone (with the task's own batch norm) and the
+task's decoder, plus in stage 2 every re-encoder and the integrator; every other parameter's
+gradient is dropped before the step, so a task never moves another task's decoder or
 batch-norm copy.
 
 Stage 1 multiplies each task's loss by its ``loss_weight``; stage 2 lets the manifest's loss
@@ -60,6 +60,7 @@ from ifan.training.checkpoint import (
 )
 from ifan.training.history import History
 from ifan.training.init_from import take_weights
+from ifan.training.lr_decay import Decay
 from ifan.training.resume import check_schedule
 from ifan.training.run import CURVES, HISTORY, run_meta
 from ifan.training.scheduler import (
@@ -188,7 +189,10 @@ class Trainer:
         """Stage 2's weighing (``train.balancer``)."""
         self.shared = _shared_parameters(self.model)
         self.optimizer = _optimizer(self.model, manifest, self.balancer)
-        self.decay: torch.optim.lr_scheduler.LRScheduler | None = None
+        self.decay: Decay | None = None
+        """Stage 2's learning rates (None before stage 2)."""
+        self.finetuned = 0
+        """Stage-2 updates done."""
         self.progress = Progress(consumed=dict.fromkeys(self.names, 0))
         self.history = History(self.run_dir / HISTORY) if self.procs.main else None
         self.net: nn.Module = self.model
@@ -305,10 +309,11 @@ class Trainer:
             balancer.after_backward(
                 update.task, [p.grad for p in self.shared if p.grad is not None]
             )
+        if update.stage == 2 and self.decay is not None:
+            self._set_rate(self.decay.rate(self.finetuned))
+            self.finetuned += 1
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
-        if update.stage == 2 and self.decay is not None:
-            self.decay.step()
         value = float(loss.detach())
         self.progress.step += 1
         self.progress.consumed[update.task] += 1
@@ -409,23 +414,15 @@ class Trainer:
         return config.finetune_epochs * rounds * len(self.names)
 
     def _start_finetuning(self) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr_finetune
-        steps = max(1, self._stage2_updates(self.config) - 1)
-        gamma = (self.config.lr_finetune_end / self.config.lr_finetune) ** (1 / steps)
-        self.decay = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma)
+        config = self.config
+        total = self._stage2_updates(config)
+        self.decay = Decay(config.lr_decay, 0, total, config.lr_finetune, config.lr_finetune_end)
+        self.finetuned = 0
+        self._set_rate(self.decay.rate(0))
 
-    def _replan_decay(self) -> None:
-        """After a resume that changed stage 2's length: the updates still to come decay from the
-        rate the next update would have had (never below ``lr_finetune_end``) to
-        ``lr_finetune_end`` at the new end of stage 2; the updates done keep their rates."""
-        assert self.decay is not None
-        end = self.config.lr_finetune_end
-        left = self._stage2_updates(self.config) - self.decay.last_epoch
+    def _set_rate(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = max(group["lr"], end)
-        lr = self.optimizer.param_groups[0]["lr"]
-        self.decay.gamma = (end / lr) ** (1 / (left - 1)) if left > 1 else 1.0
+            group["lr"] = lr
 
     def _epoch_length(self, update: Update) -> int:
         if update.stage == 1:
@@ -456,9 +453,17 @@ class Trainer:
             self.stopped = self.best.exhausted(self.config.patience)
         stage, epoch, step = update.stage, update.epoch, self.progress.step
         if self.history is not None:
+            outputs = 1 if stage == 1 else self.model.iterations + 1
             for task, loss in losses.items():
                 self.history.log_train(
-                    stage=stage, epoch=epoch, step=step, task=task, loss=loss, lr=lr, time=now
+                    stage=stage,
+                    epoch=epoch,
+                    step=step,
+                    task=task,
+                    loss=loss,
+                    lr=lr,
+                    time=now,
+                    outputs=outputs,
                 )
             for task, (values, metric) in results.items():
                 self.history.log_eval(
@@ -550,7 +555,7 @@ class Trainer:
             return
         progress = {**self.progress.state(), "rng": rng_state()}
         if self.decay is not None:
-            progress["decay"] = self.decay.state_dict()
+            progress["decay"] = {**self.decay.state(), "done": self.finetuned}
         if self.best is not None:
             progress["best"] = self.best.state()
         progress["balancer"] = {"name": self.balancer.name, "state": self.balancer.state()}
@@ -611,14 +616,14 @@ class Trainer:
         was = TrainConfig.model_validate(checkpoint.meta["manifest"].get("train", {}))
         check_schedule(self.names, self.passes, was, self.config, self.progress.step)
         if "decay" in progress:
-            self._start_finetuning()
-            assert self.decay is not None
-            self.decay.load_state_dict(progress["decay"])
-            rates = self.decay.get_last_lr()
-            for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
-                group["lr"] = lr
-            if self._stage2_updates(was) != self._stage2_updates(self.config):
-                self._replan_decay()
+            # The shape the run's stage 2 started with, whatever train.lr_decay says now.
+            self.decay, self.finetuned = Decay.from_state(
+                progress["decay"], self._stage2_updates(was), was.lr_finetune_end
+            )
+            total = self._stage2_updates(self.config)
+            if self._stage2_updates(was) != total:
+                self.decay = self.decay.replanned(self.finetuned, total)
+            self._set_rate(self.decay.rate(self.finetuned))
         if self.best is not None and progress.get("best", {}).get("key") == self.best.key:
             self.best = Best.from_state(progress["best"])
             self.stopped = self.best.exhausted(self.config.patience)

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from ifan.errors import IfanError
-from ifan.plots import plot_confusion, plot_history
+from ifan.plots import _loss_points, _stage_offsets, plot_confusion, plot_history
 from ifan.training.history import HISTORY_FILENAME, History, HistoryError, read_history
 
 TASKS = {
@@ -68,7 +68,7 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert written == [
         {
             "kind": "train", "stage": 1, "epoch": 1, "step": 10, "task": "landmarks",
-            "loss": 0.5, "lr": 0.01, "time": 12.5,
+            "loss": 0.5, "lr": 0.01, "time": 12.5, "outputs": 1,
         },
         {
             "kind": "val", "stage": 2, "epoch": 3, "step": 40, "split": "val", "task": "landmarks",
@@ -214,6 +214,20 @@ def test_plot_history_one_task_one_stage_and_loss_only(tmp_path: Path) -> None:
     check_png(plot_history(loss_only, tmp_path / "loss.png"), (500, 400))
     with Image.open(tmp_path / "loss.png") as image:
         assert image.size == (600, 456)
+
+
+def test_the_loss_curve_puts_stage_2s_sum_over_iterations_on_stage_1s_scale() -> None:
+    """Stage 2 sums the loss of every iteration's prediction (3 with 2 iterations): the curve
+    shows it per prediction, so the stage boundary is no jump (records without ``outputs``, from
+    older runs, count as one)."""
+    records = [
+        {"kind": "train", "stage": 1, "epoch": 1, "step": 4, "task": "emotion", "loss": 1.2},
+        {"kind": "train", "stage": 2, "epoch": 1, "step": 9, "task": "emotion", "loss": 3.3,
+         "outputs": 3},
+    ]  # fmt: skip
+    offsets, boundary = _stage_offsets(records)
+    assert _loss_points(records, offsets, "emotion") == ([1.0, 2.0], [1.2, pytest.approx(1.1)])
+    assert boundary == 1
 
 
 def test_plot_history_without_records_is_an_error(tmp_path: Path) -> None:

@@ -108,6 +108,11 @@ def _epochs(run: Path) -> list[tuple[int, int]]:
             "from it",
         ),
         (
+            ["--set", "train.lr_decay=exponential"],
+            "train.lr_decay = 'exponential' (was 'cosine'): the learning rate of every update "
+            "follows from it",
+        ),
+        (
             ["--set", "model.backbone=resnet18"],
             "model.backbone = 'resnet18' (was 'fc-densenet'): the checkpoint's weights are those "
             "of the network it describes",
