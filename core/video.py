@@ -1,7 +1,8 @@
 """Video in and out for ``ifan predict``, through PyAV (FFmpeg's libraries; the ``av`` package,
 ``pip install 'ifan[video]'``).
 
-:class:`VideoReader` decodes a video file's frames, every one or every ``every``-th;
+:class:`VideoReader` decodes a video file's frames, or a camera's (:func:`camera`), every one or
+every ``every``-th;
 :class:`AnnotatedVideo` writes each frame's prediction drawn as on a photo (H.264 where the PyAV
 build has libx264, else MPEG-4); :func:`annotate_video` does both with the network between them,
 the frames going through the same batched pipeline as photos
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -57,23 +60,75 @@ class Frame:
     """The frame in RGB."""
 
 
-class VideoReader:
-    """The frames of a video file, every one or every ``every``-th (the first included), decoded
-    by PyAV; use it as a context manager, which closes the file. ``rate`` is the video's frames
-    per second (:data:`DEFAULT_RATE` when it does not say), ``expected`` the frames it will
-    yield when the file says how many it has (else None), and ``decoded`` counts the frames
-    decoded so far."""
+@dataclass(frozen=True)
+class Camera:
+    """A live video source as FFmpeg opens it: ``url`` in the input format ``format``."""
 
-    def __init__(self, path: str | Path, every: int = 1):
+    url: str
+    format: str
+    name: str
+    """The stem of its outputs (``camera0``)."""
+
+
+CAMERA_FORMATS = {"linux": "v4l2", "darwin": "avfoundation"}
+"""FFmpeg's camera input format by ``sys.platform``, where a camera has an index."""
+_FORMAT_URL = re.compile(r"([a-z0-9_]+):(.+)")
+
+
+def camera(spec: str, platform: str = sys.platform) -> Camera:
+    """The camera ``spec`` names: an index (``0``: ``/dev/video0`` through v4l2 on Linux, device
+    0 of AVFoundation on macOS), a Linux device path (``/dev/video2``), or ``FORMAT:URL``, any
+    FFmpeg input device (``v4l2:/dev/video2``, ``dshow:video=Integrated Camera`` on Windows,
+    ``lavfi:testsrc=rate=10``, a test pattern)."""
+    if spec.isdigit():
+        if platform not in CAMERA_FORMATS:
+            raise IfanError(
+                f"--camera {spec}: cameras are numbered on Linux and macOS only; on this system "
+                f"({platform}) name one by FFmpeg's input device, e.g. --camera 'dshow:video="
+                "Integrated Camera' (ffmpeg -list_devices true -f dshow -i dummy lists them)"
+            )
+        url = f"/dev/video{spec}" if platform == "linux" else spec
+        return Camera(url, CAMERA_FORMATS[platform], f"camera{spec}")
+    if spec.startswith("/dev/"):
+        return Camera(spec, "v4l2", Path(spec).name)
+    match = _FORMAT_URL.fullmatch(spec)
+    if match is None:
+        raise IfanError(
+            f"--camera {spec!r}: expected a camera index (0) or FORMAT:URL, an FFmpeg input "
+            "device such as v4l2:/dev/video2 or dshow:video=Integrated Camera"
+        )
+    return Camera(match[2], match[1], "camera")
+
+
+class VideoReader:
+    """The frames of a video file or a :class:`Camera`, every one or every ``every``-th (the
+    first included), at most ``limit`` of them (None: to the end, or for a camera until
+    interrupted), decoded by PyAV; use it as a context manager, which closes the file. ``rate``
+    is the video's frames per second (:data:`DEFAULT_RATE` when it does not say), ``expected``
+    the frames it will yield when known (else None), and ``decoded`` counts the frames decoded
+    so far."""
+
+    def __init__(self, path: str | Path | Camera, every: int = 1, limit: int | None = None):
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
         self._av = require_av()
-        self.path = Path(path)
+        self.path = Path(path) if not isinstance(path, Camera) else Path(path.name)
         self.every = every
+        self.limit = limit
         try:
-            self._container = self._av.open(str(path))
+            if isinstance(path, Camera):
+                self._container = self._av.open(path.url, format=path.format)
+            else:
+                self._container = self._av.open(str(path))
         except self._av.error.FFmpegError as exc:
+            if isinstance(path, Camera):
+                raise IfanError(
+                    f"camera {path.url} ({path.format}) cannot be opened ({exc}): is it "
+                    "connected, and not in use by another program?"
+                ) from None
             raise IfanError(f"{path}: not a readable video ({exc})") from None
+        except ValueError as exc:  # an input format this FFmpeg build lacks
+            raise IfanError(f"camera {path}: {exc}; this PyAV build cannot read it") from None
         if not self._container.streams.video:
             self._container.close()
             raise IfanError(f"{path}: has no video stream; expected a video file")
@@ -82,7 +137,10 @@ class VideoReader:
         self.rate = Fraction(self._stream.average_rate or DEFAULT_RATE)
         frames = self._stream.frames  # 0 when the container does not say
         self.expected = math.ceil(frames / every) if frames else None
+        if limit is not None:
+            self.expected = min(self.expected or limit, limit)
         self.decoded = 0
+        self.yielded = 0
 
     def __iter__(self) -> Iterator[Frame]:
         stream = self._stream
@@ -95,6 +153,9 @@ class VideoReader:
                     continue
                 time = frame.time - start if frame.time is not None else index / self.rate
                 yield Frame(index, float(time), frame.to_image())
+                self.yielded += 1
+                if self.limit is not None and self.yielded >= self.limit:
+                    return
         except self._av.error.FFmpegError as exc:
             raise IfanError(
                 f"{self.path}: cannot decode frame {self.decoded} ({exc}); the frames before it "
@@ -190,19 +251,24 @@ class VideoSummary:
     jsonl: Path
     video: Path
     """The annotated video; not written when no frame was predicted."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C (a camera's usual end); the frames before it are written."""
 
 
 def annotate_video(
     predictor: Predictor,
-    source: str | Path,
+    source: str | Path | Camera,
     jsonl: str | Path,
     video: str | Path,
     every: int = 1,
     batch_size: int = 16,
     detect: bool = True,
     progress: bool = True,
+    limit: int | None = None,
 ) -> VideoSummary:
-    """Predict every ``every``-th frame of ``source``; write one JSON line per frame predicted
+    """Predict every ``every``-th frame of ``source`` (a file or a :class:`Camera`; at most
+    ``limit`` frames, and until Ctrl-C, which ends the outputs cleanly: the frames of the batch
+    being predicted then are lost); write one JSON line per frame predicted
     to ``jsonl`` (``"frame"``, its index, and ``"time"``, in seconds, then the photo JSON of
     :meth:`~ifan.inference.FacePrediction.to_json`) and the annotated frames to ``video``, at
     the source's frame rate over ``every``, so that it lasts as long as the source.
@@ -210,20 +276,26 @@ def annotate_video(
     log)."""
     jsonl, video = Path(jsonl), Path(video)
     jsonl.parent.mkdir(parents=True, exist_ok=True)
+    interrupted = False
     with (
-        VideoReader(source, every) as reader,
+        VideoReader(source, every, limit) as reader,
         AnnotatedVideo(video, reader.rate / every) as annotated,
         open(jsonl, "w", encoding="utf-8") as lines,
         progress_bar(
-            total=reader.expected, desc=Path(source).name, unit="frame", enabled=progress
+            total=reader.expected, desc=reader.path.name, unit="frame", enabled=progress
         ) as bar,
     ):
         faces = 0
         frames = ((frame, frame.image) for frame in reader)
-        for frame, prediction in predictor.predict_keyed(frames, batch_size, detect):
-            record = {"frame": frame.index, "time": round(frame.time, 6), **prediction.to_json()}
-            lines.write(json.dumps(record) + "\n")
-            annotated.add(prediction)
-            faces += len(prediction.faces)
-            bar.update()
-    return VideoSummary(Path(source), reader.decoded, annotated.frames, faces, jsonl, video)
+        try:
+            for frame, prediction in predictor.predict_keyed(frames, batch_size, detect):
+                record = {"frame": frame.index, "time": round(frame.time, 6)}
+                lines.write(json.dumps({**record, **prediction.to_json()}) + "\n")
+                annotated.add(prediction)
+                faces += len(prediction.faces)
+                bar.update()
+        except KeyboardInterrupt:
+            interrupted = True
+    return VideoSummary(
+        reader.path, reader.decoded, annotated.frames, faces, jsonl, video, interrupted
+    )

@@ -1,5 +1,5 @@
 """``ifan predict RUN_OR_CHECKPOINT INPUT... --out DIR``: every task's prediction for each face
-of photos, folders of photos and videos."""
+of photos, folders of photos, videos and a camera (``--camera``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from ifan.cli.common import registry_from_args, report_broken
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
-from ifan.inputs import Skipped, check_outputs, find_inputs
+from ifan.errors import IfanError
+from ifan.inputs import Inputs, Skipped, check_outputs, find_inputs
 from ifan.photos import PhotoRun
 from ifan.progress import bar
-from ifan.video import VideoSummary, annotate_video, require_av
+from ifan.video import Camera, VideoSummary, annotate_video, camera, require_av
 
 if TYPE_CHECKING:
-    from ifan.inference import FacePrediction
+    from ifan.inference import FacePrediction, Predictor
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,16 +36,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "files are skipped), written as DIR/<path below the folder>.json and .png. A video file "
         "(.mp4, .mov, .mkv, .webm, .avi, ...; needs pip install 'ifan[video]') is written as "
         "DIR/<stem>.jsonl, one line per frame predicted, and DIR/<stem>.mp4, the frames "
-        "annotated. Unreadable photos are skipped; a summary ends the output, and the exit "
+        "annotated; so is a camera (--camera), as DIR/camera<N>.jsonl and .mp4, until Ctrl-C "
+        "or --frames. Unreadable photos are skipped; a summary ends the output, and the exit "
         "status is 1 when nothing could be predicted.",
     )
     add_checkpoint_arguments(parser)
     parser.add_argument(
         "inputs",
         metavar="INPUT",
-        nargs="+",
+        nargs="*",
         type=Path,
         help="photos, folders of photos, video files",
+    )
+    parser.add_argument(
+        "--camera",
+        metavar="CAMERA",
+        help="also predict a camera's frames: its index (0: /dev/video0 on Linux, AVFoundation's "
+        "device 0 on macOS) or FORMAT:URL, an FFmpeg input device ('dshow:video=Integrated "
+        "Camera' on Windows); until Ctrl-C or --frames",
+    )
+    parser.add_argument(
+        "--frames",
+        type=positive,
+        metavar="N",
+        help="stop a camera after N frames predicted (default: at Ctrl-C)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder for the outputs"
@@ -77,9 +92,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ifan.inference import load
 
-    inputs = find_inputs(args.inputs)  # every input checked before the network is loaded
+    source = camera(args.camera) if args.camera is not None else None
+    if args.frames is not None and source is None:
+        raise IfanError("--frames counts a camera's frames: give --camera too")
+    # every input checked before the network is loaded
+    inputs = find_inputs(args.inputs) if args.inputs or source is None else Inputs()
     check_outputs(inputs, args.out)
-    if inputs.videos:
+    if inputs.videos or source is not None:
         require_av()
     registry = registry_from_args(args)
     report_broken(registry)
@@ -102,8 +121,26 @@ def run(args: argparse.Namespace) -> int:
             f"{jsonl}, {video}"
         )
         videos.append(done)
+    if source is not None:
+        videos.append(predict_camera(predictor, source, args))
     print(summary(photos, videos))
     return 0 if photos.predicted or any(v.predicted for v in videos) else 1
+
+
+def predict_camera(predictor: Predictor, source: Camera, args: argparse.Namespace) -> VideoSummary:
+    """Predict the camera's frames to DIR/<camera>.jsonl and .mp4 until Ctrl-C or --frames."""
+    jsonl, video = args.out / f"{source.name}.jsonl", args.out / f"{source.name}.mp4"
+    if args.frames is None:
+        print(f"predicting {source.url} ({source.format}) until Ctrl-C")
+    done = annotate_video(
+        predictor, source, jsonl, video, args.every, args.batch_size, args.detect,
+        limit=args.frames,
+    )  # fmt: skip
+    stopped = ", stopped by Ctrl-C" if done.interrupted else ""
+    print(
+        f"{source.url}: {done.predicted} frame(s), {done.faces} face(s){stopped}; {jsonl}, {video}"
+    )
+    return done
 
 
 def predict_photos(photos: PhotoRun, out: Path) -> None:
