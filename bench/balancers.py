@@ -95,7 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings(args: argparse.Namespace) -> list[str]:
     """The ``--set`` values every run shares: the recipe's paths moved to ``--data``, the short
-    schedule, the CSV logger, and ``--set``."""
+    schedule with a cosine decay, the CSV logger, and ``--set``."""
     data = args.data.resolve()
     return [
         f"tasks.parsing.data.train={data}/fasseg/V3/Train_RGB",
@@ -105,6 +105,7 @@ def settings(args: argparse.Namespace) -> list[str]:
         f"train.pretrain_epochs={args.pretrain_epochs}",
         f"train.finetune_epochs={args.finetune_epochs}",
         f"train.finetune_rounds={args.rounds}",
+        "train.lr_decay=cosine",  # the recipe's exponential decay would idle a short stage 2
         'train.loggers=["csv"]',
         *args.settings,
     ]
