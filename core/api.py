@@ -19,6 +19,8 @@ is :mod:`ifan.testing`. docs/api.md is generated from these docstrings.
 
 from __future__ import annotations
 
+from ifan.balancers.base import Balancer, BalancerOptions
+from ifan.class_task import ClassOptions, ClassTask, SoftmaxTask
 from ifan.contract import (
     CONTRACT_VERSION,
     BuildContext,
@@ -35,6 +37,7 @@ from ifan.contract import (
 from ifan.data.augment import IGNORE
 from ifan.data.bad_samples import BadSamples
 from ifan.data.batch_augment import AugmentedBatch
+from ifan.data.classes import ClassRecord, open_class_records, read_class_folders
 from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import FaceHint
@@ -70,7 +73,17 @@ from ifan.data.mtfl import (
     read_mtfl,
 )
 from ifan.data.points import FacePoints, check_points, crop_points
+from ifan.data.utkface import (
+    UTKFACE_ATTRIBUTES,
+    UtkFaceAttributeFormat,
+    UtkFaceName,
+    parse_utkface_name,
+    read_utkface,
+    utkface_labels,
+)
 from ifan.hookspecs import hookimpl
+from ifan.loggers.base import TrainingLogger
+from ifan.loggers.events import CheckpointSaved, EpochEnded, RunEnded, RunStarted, Validated
 from ifan.losses import ClassWeights, class_weights_field, cross_entropy, weight_per_class
 from ifan.manifest.schema import ResolvedPath
 from ifan.metric import Cell, Metric
@@ -86,6 +99,7 @@ from ifan.network.blocks import (
     MLPHead,
     PixelClassifier,
     PointHeatmaps,
+    Probabilities,
     point_heatmaps,
     resize_maps,
 )
@@ -93,6 +107,7 @@ from ifan.outputs.classes import class_json, class_overlay
 from ifan.outputs.masks import class_map, mask_json, mask_overlay, run_lengths
 from ifan.outputs.points import points_json, points_overlay, to_pixels
 from ifan.plugins import load_registry, task_problems
+from ifan.pretrained import PretrainedModel
 from ifan.visual import blend_classes, draw_points, enlarge, palette, side_by_side, side_panel
 
 __all__ = [
@@ -101,17 +116,25 @@ __all__ = [
     "IGNORE",
     "IMAGE_SUFFIXES",
     "MTFL_ATTRIBUTES",
+    "UTKFACE_ATTRIBUTES",
     "AugmentedBatch",
     "BadSamples",
+    "Balancer",
+    "BalancerOptions",
     "Box",
     "BuildContext",
     "Cell",
+    "CheckpointSaved",
     "ClassMetric",
+    "ClassOptions",
+    "ClassRecord",
+    "ClassTask",
     "ClassWeights",
     "ConfusionMetric",
     "ConvPoolPyramid",
     "DatasetError",
     "DatasetFormat",
+    "EpochEnded",
     "FCTileEncoder",
     "FaceHint",
     "FacePoints",
@@ -128,12 +151,21 @@ __all__ = [
     "PixelClassifier",
     "PointHeatmaps",
     "PointsMetric",
+    "PretrainedModel",
+    "Probabilities",
     "RecordDataset",
     "ResolvedPath",
+    "RunEnded",
+    "RunStarted",
     "SizeMismatch",
+    "SoftmaxTask",
     "Split",
     "Task",
     "TaskOptions",
+    "TrainingLogger",
+    "UtkFaceAttributeFormat",
+    "UtkFaceName",
+    "Validated",
     "ValueMetric",
     "blend_classes",
     "box_around",
@@ -163,18 +195,22 @@ __all__ = [
     "mask_sample",
     "moves_geometry",
     "mtfl_labels",
+    "open_class_records",
     "palette",
     "parse_mtfl_line",
+    "parse_utkface_name",
     "per_label",
     "photo_hint",
     "point_heatmaps",
     "points_hint",
     "points_json",
     "points_overlay",
+    "read_class_folders",
     "read_csv_lines",
     "read_index_mask",
     "read_lines",
     "read_mtfl",
+    "read_utkface",
     "resize_maps",
     "run_lengths",
     "side_by_side",
@@ -183,6 +219,7 @@ __all__ = [
     "to_pixels",
     "to_tensor",
     "uncrop",
+    "utkface_labels",
     "value_name",
     "weight_per_class",
 ]

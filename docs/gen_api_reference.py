@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import generated
+from pydantic import BaseModel
 
 from ifan import api
 
@@ -49,6 +50,12 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
             "moves_geometry",
             "ResolvedPath",
         ],
+    ),
+    (
+        "Class tasks",
+        "Bases that hold everything a task predicting one class per face (or logits over bins) "
+        "needs: subclass, set the contract's class attributes, override what differs.",
+        ["SoftmaxTask", "ClassTask", "ClassOptions"],
     ),
     (
         "Discovery",
@@ -99,6 +106,22 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         ["MTFL_ATTRIBUTES", "MtflAttributeFormat", "mtfl_labels", "read_mtfl", "parse_mtfl_line"],
     ),
     (
+        "Class folders and UTKFace names",
+        "Photos sorted into one folder per class (FER2013's layout, LFW's people), and UTKFace's "
+        "labels in its file names, read as a class task's records.",
+        [
+            "ClassRecord",
+            "read_class_folders",
+            "open_class_records",
+            "UTKFACE_ATTRIBUTES",
+            "UtkFaceName",
+            "parse_utkface_name",
+            "read_utkface",
+            "utkface_labels",
+            "UtkFaceAttributeFormat",
+        ],
+    ),
+    (
         "Masks",
         "Photos with class-index masks, as the parsing task reads them.",
         [
@@ -126,6 +149,7 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
             "MLPHead",
             "PixelClassifier",
             "FCTileEncoder",
+            "Probabilities",
             "ConvPoolPyramid",
             "PointHeatmaps",
             "point_heatmaps",
@@ -174,6 +198,23 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         "Helpers of the overlays.",
         ["palette", "blend_classes", "draw_points", "enlarge", "side_panel", "side_by_side"],
     ),
+    (
+        "Other hooks: balancers, loggers, pretrained models",
+        "What a plugin's `ifan_balancers`, `ifan_loggers` and `ifan_models` hooks return "
+        "([the hook reference](plugins.md#the-hooks)): a balancer class, a logger class and "
+        "the events it receives, a pretrained model.",
+        [
+            "Balancer",
+            "BalancerOptions",
+            "TrainingLogger",
+            "RunStarted",
+            "EpochEnded",
+            "Validated",
+            "CheckpointSaved",
+            "RunEnded",
+            "PretrainedModel",
+        ],
+    ),
 ]
 """The page's sections: a title, a line about them, and their names in the order shown."""
 
@@ -216,8 +257,23 @@ def missing() -> list[str]:
     )
 
 
+def _model_fields(model: type[BaseModel]) -> str:
+    """A pydantic model's keyword fields, ``(*, name: type = default, ...)``, each type without
+    its validators (whose reprs hold addresses)."""
+    fields = []
+    for name, info in model.model_fields.items():
+        annotation = inspect.formatannotation(info.annotation)
+        default = (
+            "" if info.is_required() else f" = {info.get_default(call_default_factory=True)!r}"
+        )
+        fields.append(f"{name}: {annotation}{default}")
+    return f"(*, {', '.join(fields)})" if fields else "()"
+
+
 def _signature(target: Any) -> str:
     """``(parameters) -> return`` with annotations as written in the source."""
+    if inspect.isclass(target) and issubclass(target, BaseModel):
+        return _model_fields(target)
     signature = inspect.signature(target)
 
     def text(annotation: Any) -> Any:

@@ -36,7 +36,8 @@ class ClassMetric(ConfusionMetric):
         super().__init__(labels.names)
 
     def update(self, prediction: torch.Tensor, target: dict[str, Any]) -> None:
-        self.add(target["label"], prediction.detach().argmax(dim=-1))
+        logits = prediction.detach()[..., : self.num_classes]  # any columns after them left out
+        self.add(target["label"], logits.argmax(dim=-1))
 
     def compute(self) -> dict[str, float]:
         values = {"accuracy": self.accuracy(), "mean_accuracy": self.balanced_accuracy()}

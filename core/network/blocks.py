@@ -4,8 +4,8 @@ Decoders: :class:`MLPHead` (a vector from a tap: global pooling or flattening, t
 :class:`PixelClassifier` (per-pixel classes, upsampled to the input size). Re-encoders (paper
 §4.1.2): :class:`ConvPoolPyramid` (alternating convolution and max pooling over a prediction map,
 one output per feedback level) and :class:`FCTileEncoder` (fully connected layers on a prediction
-vector, tiled to every level). Helpers: :func:`point_heatmaps` (differentiable disks around points)
-and :func:`resize_maps`.
+vector, tiled to every level; logits go through :class:`Probabilities` first). Helpers:
+:func:`point_heatmaps` (differentiable disks around points) and :func:`resize_maps`.
 
 Every block takes ``norm``, the ``BuildContext.norm`` factory, so its batch norm is per task when
 the model's is.
@@ -118,6 +118,22 @@ class ConvPoolPyramid(nn.Module):
             x = stage(x)
             outputs.append(head(x))
         return outputs
+
+
+class Probabilities(nn.Module):
+    """The softmax of the first ``outputs`` columns of a prediction ``B x N`` (``N >= outputs``):
+    the probabilities of a decoder's logits, which may be followed by other columns (an
+    embedding). With ``N == outputs`` it is ``nn.Softmax(dim=1)``; it has no parameters."""
+
+    def __init__(self, outputs: int):
+        super().__init__()
+        self.outputs = outputs
+
+    def forward(self, prediction: Tensor) -> Tensor:
+        return prediction[:, : self.outputs].softmax(dim=1)
+
+    def extra_repr(self) -> str:
+        return f"outputs={self.outputs}"
 
 
 class FCTileEncoder(nn.Module):

@@ -7,8 +7,9 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, OpenContext, Split
+from ifan.data.classes import open_class_folders
 from ifan.data.dataset import RecordDataset
-from ifan_tasks.emotion.readers import FER2013_CLASSES, open_class_folders, open_fer2013_csv
+from ifan_tasks.emotion.readers import FER2013_CLASSES, open_fer2013_csv
 
 
 class FolderOptions(FormatOptions):

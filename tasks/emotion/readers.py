@@ -1,4 +1,5 @@
-"""Readers of the emotion formats: a folder per class, and the original ``fer2013.csv``.
+"""Readers of the emotion formats: a folder per class (:mod:`ifan.data.classes`, shared with other
+class tasks), and the original ``fer2013.csv``.
 
 Faces are cropped by the model's crop rule (:mod:`ifan.data.crop`: the largest face the detector
 finds, enlarged for the detector when small; a dataset of face crops falls back on the whole image
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,8 +26,7 @@ from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import FaceHint
-from ifan.data.hints import photo_hint
-from ifan.data.images import IMAGE_SUFFIXES, Box, crop_square, image_size, load_rgb, to_tensor
+from ifan.data.images import Box, crop_square, to_tensor
 from ifan.data.lists import undecodable
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -41,80 +41,6 @@ def _sample(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     image = to_tensor(crop_square(photo.convert("RGB"), box, size))
     return image, {"label": torch.tensor(label, dtype=torch.int64)}
-
-
-def load_file(
-    record: tuple[Path, int], box: Box, size: int
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One face of a class folder."""
-    path, label = record
-    return _sample(load_rgb(path), label, box, size)
-
-
-def file_hint(record: tuple[Path, int]) -> FaceHint:
-    """A face photo: the largest face in it; the whole image is the reference."""
-    return photo_hint(record[0])
-
-
-def read_class_folders(
-    path: Path,
-    classes: Sequence[str],
-    bad: BadSamples,
-    rename: Mapping[str, str] | None = None,
-    leave_out: Collection[str] = (),
-) -> list[tuple[Path, int]]:
-    """``(image, class index)`` for every image in the class sub-folders of ``path``: a folder is
-    named after its class, or ``rename`` maps its name to the class; the folders of
-    ``leave_out`` are not read, their images counted in ``bad.left_out``. An image whose header
-    cannot be read goes to ``bad``."""
-    if not path.is_dir():
-        raise DatasetError(f"{path}: not a folder; a folder split holds one sub-folder per class")
-    rename = rename or {}
-    records = []
-    for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if folder.name in leave_out:
-            bad.leave_out(folder.name, len(_images(folder)))
-            continue
-        name = rename.get(folder.name, folder.name)
-        if name not in classes:
-            raise DatasetError(
-                f"{folder}: folder {folder.name!r} is not a class ({', '.join(classes)}); rename "
-                "or remove it, or in the data table list it in classes, map it to a class with "
-                f'rename = {{ {folder.name} = "<class>" }} or skip it with leave_out = '
-                f'["{folder.name}"]'
-            )
-        label = classes.index(name)
-        records += [(p, label) for p in bad.keep_each(_images(folder), _readable)]
-    if not records:
-        raise DatasetError(f"{path}: no usable images in class folders ({', '.join(classes)})")
-    return records
-
-
-def _images(folder: Path) -> list[Path]:
-    """The images under ``folder`` (searched recursively), in order; hidden files left out."""
-    return [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    ]
-
-
-def _readable(path: Path) -> Path:
-    """``path``, after checking that its image header can be read."""
-    image_size(path)
-    return path
-
-
-def open_class_folders(
-    path: Path,
-    classes: Sequence[str],
-    ctx: OpenContext,
-    rename: Mapping[str, str] | None = None,
-    leave_out: Collection[str] = (),
-) -> RecordDataset:
-    """The ``folder`` split at ``path`` (see :func:`read_class_folders`)."""
-    records = read_class_folders(path, classes, ctx.bad, rename, leave_out)
-    return face_dataset(records, file_hint, partial(load_file, size=ctx.input_size), ctx)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_model_prints_the_paper_configuration(capsys):
     assert re.search(
         r"^landmarks\s+down4\s+MLPHead > Unflatten\s+5 x 2\s+PointHeatmaps", tasks, re.M
     )
-    assert re.search(r"^emotion\s+down5\s+MLPHead\s+7\s+Softmax > FCTileEncoder", tasks, re.M)
+    assert re.search(r"^emotion\s+down5\s+MLPHead\s+7\s+Probabilities > FCTileEncoder", tasks, re.M)
 
     rows = section(out, "Parameters")[1:]
     counts = {

@@ -6,14 +6,9 @@ from pathlib import Path
 
 from ifan.contract import DatasetFormat, FormatOptions, OpenContext, Split
 from ifan.data.dataset import RecordDataset
+from ifan.data.utkface import UTKFACE_LAYOUT
 
-from ifan_task_age.readers import (
-    UTKFACE_LAYOUT,
-    AgeRecord,
-    open_records,
-    read_age_csv,
-    read_utkface,
-)
+from ifan_task_age.readers import AgeRecord, open_records, read_age_csv, read_utkface
 
 
 class UtkFaceFormat(DatasetFormat):

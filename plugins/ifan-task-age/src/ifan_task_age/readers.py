@@ -1,4 +1,5 @@
-"""Readers of the age formats: UTKFace (labels in the file names) and CSV lines ``image,age``.
+"""Readers of the age formats: UTKFace (labels in the file names, parsed by
+:mod:`ifan.data.utkface`) and CSV lines ``image,age``.
 
 Records are parsed when a split is opened (a malformed name or line fails then, not mid-epoch)
 and each face is loaded on demand, cropped by the model's crop rule like every other task's faces
@@ -8,30 +9,23 @@ whole photo) and resized to ``S x S``. The target is ``{"age": years}``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import torch
 from ifan.contract import OpenContext
+from ifan.data import utkface
 from ifan.data.bad_samples import BadSamples
 from ifan.data.dataset import RecordDataset, face_dataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import FaceHint
-from ifan.data.images import IMAGE_SUFFIXES, Box, crop_square, image_size, load_rgb, to_tensor
+from ifan.data.hints import photo_hint
+from ifan.data.images import Box, crop_square, image_size, load_rgb, to_tensor
 from ifan.data.lists import Line, read_csv_lines
 
 MAX_LABEL_AGE = 120
 """Ages above this (or below 0) are taken for annotation errors and reported as bad samples."""
-UTKFACE_LAYOUT = "<age>_<gender>_<race>_<datetime>.jpg"
-UTKFACE_FIELDS = (
-    ("age", re.compile(r"\d{1,3}"), "a whole number of years"),
-    ("gender", re.compile(r"[01]"), "0 (male) or 1 (female)"),
-    ("race", re.compile(r"[0-4]"), "0 to 4"),
-    ("datetime", re.compile(r"\d{17}"), "17 digits, yyyymmddHHMMSSfff"),
-)
-"""The fields of a UTKFace name, what each must match and how to say it in an error."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +47,7 @@ def load_face(
 
 def face_hint(record: AgeRecord) -> FaceHint:
     """A face photo: its largest face, the whole photo the reference."""
-    width, height = image_size(record.image)
-    return FaceHint(record.image, (0, 0, width, height), None, str(record.image))
+    return photo_hint(record.image)
 
 
 def checked_age(age: float, where: str) -> float:
@@ -65,44 +58,19 @@ def checked_age(age: float, where: str) -> float:
 
 
 def utkface_age(path: Path) -> float:
-    """The age in a UTKFace file name; a :class:`DatasetError` naming the file and the field that
-    does not match ``<age>_<gender>_<race>_<datetime>``."""
-    stem = path.name.split(".", 1)[0]
-    fields = stem.split("_")
-    expected = f"expected {UTKFACE_LAYOUT}"
-    if len(fields) != len(UTKFACE_FIELDS):
-        raise DatasetError(
-            f"{path}: malformed UTKFace name, {expected} ({len(UTKFACE_FIELDS)} fields), got "
-            f"{len(fields)} field{'s' if len(fields) != 1 else ''} in {stem!r}"
-        )
-    for value, (name, pattern, meaning) in zip(fields, UTKFACE_FIELDS, strict=True):
-        if not pattern.fullmatch(value):
-            raise DatasetError(
-                f"{path}: malformed UTKFace name, {expected}: {name} must be {meaning}, got "
-                f"{value!r}"
-            )
-    return checked_age(float(fields[0]), str(path))
+    """The age in a UTKFace file name; a :class:`DatasetError` naming the file and the field
+    that does not match ``<age>_<gender>_<race>_<datetime>``, or the age out of range."""
+    return checked_age(float(utkface.parse_utkface_name(path).age), str(path))
 
 
 def read_utkface(folder: Path, bad: BadSamples) -> list[AgeRecord]:
     """Every face of a UTKFace folder (searched recursively, so a folder holding its parts works
-    too); a malformed name or an unreadable image header goes to ``bad``."""
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: not a folder; a utkface split is a folder of UTKFace images")
-    images = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
-    return bad.keep_each(
-        images, _utkface_record, f"{folder}: no usable UTKFace images (named {UTKFACE_LAYOUT})"
-    )
+    too); a malformed name, an implausible age or an unreadable image header goes to ``bad``."""
+    return utkface.read_utkface(folder, bad, _utkface_record)
 
 
-def _utkface_record(path: Path) -> AgeRecord:
-    age = utkface_age(path)
-    image_size(path)
-    return AgeRecord(path, age)
+def _utkface_record(path: Path, name: utkface.UtkFaceName) -> AgeRecord:
+    return AgeRecord(path, checked_age(float(name.age), str(path)))
 
 
 def read_age_csv(path: Path, bad: BadSamples) -> list[AgeRecord]:

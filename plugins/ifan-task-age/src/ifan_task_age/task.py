@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
+from ifan.class_task import SoftmaxTask
+from ifan.contract import LabelSchema, TaskOptions
 from pydantic import Field
 
 from ifan_task_age.bins import bin_centres
@@ -34,7 +34,7 @@ class AgeOptions(TaskOptions):
     )
 
 
-class AgeTask(Task):
+class AgeTask(SoftmaxTask):
     """Age estimation as a distribution over age bins (DEX), read out as its expected value.
 
     Prediction: logits ``B x bins`` over ages ``0 .. max_age``. Target: ``{"age": B}`` years.
@@ -54,28 +54,11 @@ class AgeTask(Task):
         super().__init__(options, labels)
         self.centres = bin_centres(self.options.max_age, self.options.bins)
 
-    def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
-        """Global average pooling and an MLP: logits over the bins. Age is a global property of
-        the face, like emotion, so the coarsest tap and pooling suit it."""
-        from ifan.network.blocks import MLPHead
-
-        return MLPHead(tap, self.options.bins, self.options.hidden, ctx.norm, "avg")
-
-    def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
-        """Fully connected layers on the bin probabilities, tiled to every level (§4.1.2)."""
-        import torch.nn as nn
-        from ifan.network.blocks import FCTileEncoder
-
-        return nn.Sequential(nn.Softmax(dim=1), FCTileEncoder(self.options.bins, levels))
-
-    def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
-        """The bin probabilities, constant over ``height x width``."""
-        probabilities = prediction.softmax(1)
-        return probabilities[:, :, None, None].expand(-1, -1, height, width)
-
     @property
-    def prediction_channels(self) -> int:
-        """One map per age bin."""
+    def outputs(self) -> int:
+        """One logit per age bin (the decoder, re-encoder and maps are
+        :class:`~ifan.class_task.SoftmaxTask`'s: an MLP on the pooled tap, the bin probabilities
+        fed back and drawn as maps)."""
         return self.options.bins
 
     def loss(self, prediction: Any, target: Any) -> Any:
