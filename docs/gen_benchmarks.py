@@ -210,6 +210,77 @@ def predict() -> str:
     return written(r, "bench/predict.py", "predict.md") + bullets(r)
 
 
+def fusion() -> str:
+    r = result("fusion")
+    metrics = {"identity": "accuracy", "age": "mae", "gender": "accuracy", "race": "accuracy"}
+
+    def shown(value: float | None, task: str) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if metrics[task] == "mae" else f"{100 * value:.1f}"
+
+    def direct(name: str, task: str) -> float | None:
+        test = r["models"][name]["test"] or {}
+        return test.get(f"{task}.{metrics[task]}")
+
+    def probed(kind: str, task: str, row: str) -> float | None:
+        matrix = r["matrices"].get(kind)
+        return None if matrix is None else matrix["targets"][task]["scores"].get(row)
+
+    rows = [
+        [
+            f"{task} ({'MAE, years' if metrics[task] == 'mae' else 'accuracy %'})",
+            shown(direct(f"single-{task}", task), task),
+            shown(direct("integrated", task), task),
+            shown(probed("single", task, "own"), task),
+            shown(probed("single", task, "fused"), task),
+            shown(probed("integrated", task, "fused"), task),
+            shown(r["no_model"][task]["value"], task),
+        ]
+        for task in metrics
+    ]
+    head = ["task (test split)", "single-task model", "integrated model",
+            "probe on own features", "post-hoc fusion", "probe on the integrated model's fused "
+            "features", "no model"]  # fmt: skip
+    matrices = ""
+    for kind, title in (("single", "single-task models"), ("integrated", "integrated model")):
+        matrix = r["matrices"].get(kind)
+        if matrix is None:
+            continue
+        cells = [
+            [row, *(shown(t["scores"][row], task) for task, t in matrix["targets"].items())]
+            for row in matrix["rows"]
+        ]
+        columns = [f"{t} {'MAE' if metrics[t] == 'mae' else 'accuracy'}" for t in matrix["targets"]]
+        matrices += (
+            f"\nThe probe matrix of the {title} (rows: the features, columns: the targets):\n\n"
+            + table(["features", *columns], cells)
+        )
+    minutes = sum((m["seconds"].get("train") or 0) for m in r["models"].values()) / 60
+    return (
+        written(r, "bench/fusion.py", "fusion.md")
+        + f"The {r['settings']['scale']} scale, {minutes:.0f} min of training in all; "
+        f"{r['settings']['head']} probe heads:\n\n"
+        + table(head, rows)
+        + matrices
+        + "\n"
+        + bullets(r)
+    )
+
+
+FUSION_BLOCK = """## Features across tasks: post-hoc fusion and the integrated model
+
+`bench/fusion.py` trains four single-task models (identity on LFW, age, gender and race on
+UTKFace) and one integrated model of the four across the two datasets, probes each task's test
+split from every task's frozen features, its own and all of them fused (`ifan probe`), and puts
+the second seed paper's claims (Li and Zhu) beside ours (`bench/results/fusion.md`).
+
+<!-- BEGIN GENERATED fusion -->
+<!-- END GENERATED fusion -->
+"""
+"""The fusion section, added at the end of the page once bench/results/fusion.json exists."""
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "demo": demo,
     "pretrained": pretrained,
@@ -223,12 +294,32 @@ SECTIONS: dict[str, Callable[[], str]] = {
 }
 
 
+def sections() -> dict[str, Callable[[], str]]:
+    """The page's generated blocks: fusion's too once its results exist."""
+    if (RESULTS / "fusion.json").exists():
+        return {**SECTIONS, "fusion": fusion}
+    return SECTIONS
+
+
+def placed(text: str) -> str:
+    """``text`` with the fusion section at its end when its results exist and it has none."""
+    if "fusion" in sections() and "<!-- BEGIN GENERATED fusion -->" not in text:
+        return text.rstrip("\n") + "\n\n" + FUSION_BLOCK
+    return text
+
+
 def render(text: str) -> str:
-    return generated.render(BENCHMARKS_MD, text, SECTIONS, NOTE)
+    return generated.render(BENCHMARKS_MD, placed(text), sections(), NOTE)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generated.main(BENCHMARKS_MD, SECTIONS, NOTE, __doc__.splitlines()[0], argv)
+    current = BENCHMARKS_MD.read_text(encoding="utf-8")
+    if placed(current) != current:
+        if "--check" in (sys.argv[1:] if argv is None else argv):
+            print(f"{BENCHMARKS_MD} is out of date: run python docs/gen_benchmarks.py")
+            return 1
+        BENCHMARKS_MD.write_text(placed(current), encoding="utf-8")
+    return generated.main(BENCHMARKS_MD, sections(), NOTE, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
