@@ -210,6 +210,34 @@ def predict() -> str:
     return written(r, "bench/predict.py", "predict.md") + bullets(r)
 
 
+def balancers() -> str:
+    r = result("balancers")
+    base = r["baseline"]
+    tasks = r["tasks"]
+    head = ["balancer", *(f"{t} {r['runs'][base]['main'][t]['metric']}" for t in tasks)]
+    head += [f"Δm against `{base}`", "last stage-2 loss weights"]
+    rows = []
+    for name, run in r["runs"].items():
+        cells = [f"`{name}`"]
+        for task in tasks:
+            value, change = run["main"][task]["value"], run["relative"].get(task)
+            shown = "-" if value is None else f"{value:.4f}"
+            cells.append(shown + ("" if change is None else f" ({100 * change:+.1f} %)"))
+        delta = run["delta_m"]
+        cells.append("-" if delta is None else f"{100 * delta:+.2f} %")
+        cells.append(", ".join(f"{t} {w:.3g}" for t, w in run["weights"].items()))
+        rows.append(cells)
+    settings = " ".join(f"`{s}`" for s in r["settings"])
+    return (
+        written(r, "bench/balancers.py", "balancers.md")
+        + f"`ifan train {r['manifest']}` with {settings}, once per balancer; validation splits; "
+        "in brackets each task's relative change against the baseline (positive is better):\n\n"
+        + table(head, rows)
+        + "\n"
+        + bullets(r)
+    )
+
+
 def fusion() -> str:
     r = result("fusion")
     metrics = {"identity": "accuracy", "age": "mae", "gender": "accuracy", "race": "accuracy"}
@@ -291,6 +319,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "training-128": lambda: training("training-128"),
     "performance": performance,
     "reproduce": reproduce,
+    "balancers": balancers,
 }
 
 
