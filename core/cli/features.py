@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="photos: leave out the ones that cannot be decoded (listed at the end) instead of "
         "stopping with an error",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, late_positionals="inputs")
 
 
 def run(args: argparse.Namespace) -> int:

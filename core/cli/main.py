@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import ifan
 from ifan.cli import (
@@ -70,7 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    late = getattr(args, "late_positionals", None)
+    if late is not None:
+        # argparse gives an optional positional list (nargs="*") what precedes the first option,
+        # so `predict RUN --device cpu photo.jpg` would leave photo.jpg over: it belongs there.
+        getattr(args, late).extend(Path(value) for value in extra if not value.startswith("-"))
+        extra = [value for value in extra if value.startswith("-")]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit

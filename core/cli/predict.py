@@ -86,7 +86,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="another face detector than the model's crop rule names (from a plugin's "
         "ifan_face_detectors hook); the crops then differ from those the model was trained on",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, late_positionals="inputs")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,6 +46,10 @@ SETTINGS = [
     "train.optimizer=sgd",
     "train.lr_pretrain=0.01",
     "train.lr_finetune=0.01",
+    # The tolerances below were measured with the exponential decay, whose stage-2 rates fall
+    # fast; the cosine's stay near 0.01 and grow the same rounding-level differences tenfold by
+    # update 12 (0.036). Pinned so that the test keeps measuring the processes, not the schedule.
+    "train.lr_decay=exponential",
     "train.checkpoint_every=1",
     "train.keep_checkpoints=20",
     "train.channels_last=false",  # see the module docstring
