@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import check_real_data, machine, provenance, table, versions, write_results  # noqa: E402
 
 from ifan.comparison import compare, percent, read_scores  # noqa: E402
-from ifan.training.history import read_history  # noqa: E402
+from ifan.runs.history import read_history  # noqa: E402
 
 MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
 BALANCERS = ("fixed", "uncertainty", "dwa", "gradnorm")

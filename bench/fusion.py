@@ -554,7 +554,7 @@ def training_speed(run: Path) -> dict[str, Any] | None:
     """A run's updates, and its seconds per update, from its ``metrics.jsonl``: in stage 1
     between the first and last epoch of each task, in stage 2 between its first and last epoch,
     per round (an update of every task); each with the validations in between."""
-    from ifan.training.history import read_history
+    from ifan.runs.history import read_history
 
     path = run / "metrics.jsonl"
     if not path.exists():

@@ -24,7 +24,7 @@ from ifan import balancers, loggers
 from ifan.data.augment import AugmentOptions
 from ifan.data.crop import CropRule
 from ifan.manifest.schema import DataCommon, ModelConfig, TaskCommon, TrainConfig
-from ifan.network.registry import TAP_NAMES
+from ifan.network.taps import TAP_NAMES
 from ifan.plugins import load_registry
 
 MANIFEST_MD = Path(__file__).with_name("manifest.md")

@@ -17,7 +17,7 @@ def test_the_hook_reference_is_generated_from_the_hookspecs() -> None:
     generator = _generator()
     current = (DOCS / "plugins.md").read_text(encoding="utf-8")
     assert current == generator.render(current), (
-        "docs/plugins.md's hook reference is out of date with core/hookspecs.py: run "
+        "docs/plugins.md's hook reference is out of date with core/ifan/hookspecs.py: run "
         "`python docs/gen_hook_reference.py` and commit the result"
     )
     names = [name for name, _, _ in generator.hooks()]

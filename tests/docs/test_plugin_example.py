@@ -20,10 +20,11 @@ from PIL import Image
 from torch import nn
 
 from ifan.contract import BuildContext, FeatureSpec, OpenContext
+from ifan.contract_checks import task_problems
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
-from ifan.metric import Metric
-from ifan.plugins import load_registry, task_problems
+from ifan.metrics.base import Metric
+from ifan.plugins import load_registry
 
 if sys.version_info >= (3, 11):
     import tomllib

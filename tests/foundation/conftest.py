@@ -19,7 +19,7 @@ from torch import nn
 
 from ifan import hookimpl
 from ifan.contract import DatasetFormat, FormatOptions, LabelSchema, Task, TaskOptions
-from ifan.metric import Metric
+from ifan.metrics.base import Metric
 
 
 class ToyFormat(DatasetFormat):

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from ifan.contract import CONTRACT_VERSION, contract_problem
+from ifan.contract_checks import task_problems
 from ifan.errors import PluginError, TaskConflictError
-from ifan.plugins import load_registry, task_problems
+from ifan.plugins import load_registry
 
 BUILTINS = {"parsing", "landmarks", "emotion"}
 

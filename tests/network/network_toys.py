@@ -14,14 +14,10 @@ from torch import nn
 
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task
 from ifan.manifest.schema import ModelConfig
-from ifan.network.blocks import (
-    ConvPoolPyramid,
-    FCTileEncoder,
-    MLPHead,
-    PixelClassifier,
-    resize_maps,
-)
+from ifan.network.decoders import MLPHead, PixelClassifier
+from ifan.network.maps import resize_maps
 from ifan.network.model import IFAN
+from ifan.network.reencoders import ConvPoolPyramid, FCTileEncoder
 
 
 class _ToyTask(Task):

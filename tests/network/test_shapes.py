@@ -6,7 +6,7 @@ import pytest
 import torch
 from network_toys import expected_shape, make_model
 
-from ifan.network.registry import TAP_NAMES
+from ifan.network.taps import TAP_NAMES
 
 
 def check_outputs(model, outputs, iterations: int, batch: int, size: int) -> None:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from network_toys import make_model
 
-from ifan.network.blocks import point_heatmaps, resize_maps
+from ifan.network.maps import point_heatmaps, resize_maps
 from ifan.network.task_batchnorm import TaskBatchNorm
 
 

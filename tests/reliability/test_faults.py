@@ -38,14 +38,9 @@ from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import load_manifest
 from ifan.network.model import IFAN
-from ifan.training.checkpoint import (
-    CheckpointError,
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
-from ifan.training.history import read_history
+from ifan.runs.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ifan.runs.history import read_history
+from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.training.scheduler import TaskStream, schedule
 from ifan.training.trainer import DIVERGED, Trainer
 from ifan_tasks.synthetic.writer import write_datasets

@@ -42,8 +42,8 @@ from ifan.cli.main import main
 from ifan.errors import IfanError, ManifestError
 from ifan.manifest import load_manifest
 from ifan.manifest.document import MAX_YAML_VALUES
-from ifan.training.checkpoint import CheckpointError, load_checkpoint
-from ifan.training.run import run_meta
+from ifan.runs.checkpoint import CheckpointError, load_checkpoint
+from ifan.runs.meta import run_meta
 from ifan_tasks.synthetic.writer import manifest_text
 
 

@@ -19,7 +19,7 @@ from ifan.data.classes import read_class_folders, shown_names
 from ifan.data.errors import DatasetError
 from ifan.data.utkface import UtkFaceAttributeFormat, UtkFaceName, parse_utkface_name
 from ifan.metrics.classes import ClassMetric
-from ifan.network.blocks import Probabilities
+from ifan.network.reencoders import Probabilities
 from ifan.network.task_batchnorm import FlexBatchNorm
 from ifan_tasks.emotion.task import EmotionTask
 

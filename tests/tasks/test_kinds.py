@@ -30,7 +30,7 @@ from ifan.data.augment import AugmentOptions, mirror_permutation
 from ifan.data.batch_augment import BatchAugment
 from ifan.data.splits import batch_augment
 from ifan.errors import IfanError
-from ifan.evaluation import format_task_table
+from ifan.evaluation_tables import format_task_table
 from ifan_tasks.emotion.task import EmotionTask
 from ifan_tasks.landmarks.task import LandmarksTask
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ifan.manifest import load_manifest
 from ifan.plugins import PluginRegistry
-from ifan.training.checkpoint import Checkpoint
+from ifan.runs.checkpoint import Checkpoint
 from ifan.training.trainer import Trainer
 from ifan_tasks.synthetic.writer import write_datasets
 

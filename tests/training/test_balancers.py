@@ -29,7 +29,8 @@ from ifan.cli.main import main
 from ifan.errors import IfanError, ManifestError
 from ifan.manifest import load_manifest
 from ifan.plugins import PluginRegistry, load_registry
-from ifan.training.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
+from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.training.resume import resume_manifest
 
 TASKS3 = {"a": 1.0, "b": 1.0, "c": 1.0}

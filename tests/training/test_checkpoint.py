@@ -19,17 +19,10 @@ from torch import nn
 
 from ifan import files
 from ifan.errors import IfanError
-from ifan.training import checkpoint as ckpt
-from ifan.training.checkpoint import (
-    CheckpointError,
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    prune_checkpoints,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from ifan.runs import checkpoint as ckpt
+from ifan.runs.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path, latest_checkpoint, prune_checkpoints
+from ifan.training.rng import rng_state, set_rng_state
 
 
 def _net() -> nn.Module:

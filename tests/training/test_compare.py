@@ -29,9 +29,10 @@ from ifan.evaluation import evaluate
 from ifan.inference import load
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
-from ifan.training.checkpoint import checkpoint_path, save_checkpoint
-from ifan.training.history import HISTORY_FILENAME, History
-from ifan.training.run import run_meta
+from ifan.runs.checkpoint import save_checkpoint
+from ifan.runs.history import History
+from ifan.runs.layout import HISTORY, checkpoint_path
+from ifan.runs.meta import run_meta
 from ifan_tasks.synthetic.writer import write_datasets
 
 PARSING = ("parsing", "f1_overall", True)
@@ -43,7 +44,7 @@ def make_run(
 ) -> Path:
     """A run folder whose history holds one validation record per ``((task, main, higher),
     main value)``, with a second value beside the main one."""
-    history = History(folder / HISTORY_FILENAME)
+    history = History(folder / HISTORY)
     for step, ((task, metric, higher), value) in enumerate(scores, 1):
         history.log_eval(
             stage=1, epoch=step, step=step, task=task, metrics={"other": 0.5, metric: value},
@@ -89,14 +90,14 @@ def test_delta_m_by_hand_against_two_single_task_baselines(runs) -> None:
 
 def test_the_latest_record_of_the_split_is_read(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", (PARSING, 0.5), (PARSING, 0.8))
-    History(run / HISTORY_FILENAME).log_eval(
+    History(run / HISTORY).log_eval(
         stage=2, epoch=1, step=9, task="parsing", metrics={"f1_overall": 0.1},
         main="f1_overall", higher_is_better=True, split="test",
     )  # fmt: skip
     scores = read_scores(run)
     assert scores.tasks["parsing"].main_value == 0.8 and scores.tasks["parsing"].step == 2
     assert read_scores(run, "test").tasks["parsing"].main_value == 0.1
-    assert scores.source == str(run / HISTORY_FILENAME)
+    assert scores.source == str(run / HISTORY)
 
 
 def test_relative_change_is_positive_when_better_either_way() -> None:
@@ -205,7 +206,7 @@ def test_a_folder_that_is_not_a_run_is_refused(capsys, runs, tmp_path: Path, mak
 def test_a_split_the_run_was_not_scored_on_is_refused(capsys, runs) -> None:
     code, _, err = cli(capsys, "compare", runs["both"], "--split", "test")
     assert code == 2
-    assert f"{runs['both'] / HISTORY_FILENAME} has no validation record on the test split" in err
+    assert f"{runs['both'] / HISTORY} has no validation record on the test split" in err
     assert "--evaluate" in err
 
 
@@ -256,8 +257,8 @@ def test_an_edited_record_is_refused_with_its_file(tmp_path: Path) -> None:
         "metrics": {"f1": 0.5},
         "main": "f1",
     }
-    (run / HISTORY_FILENAME).write_text(json.dumps(record) + "\n")
-    where = f"{run / HISTORY_FILENAME}: the 'parsing' record at step 3"
+    (run / HISTORY).write_text(json.dumps(record) + "\n")
+    where = f"{run / HISTORY}: the 'parsing' record at step 3"
     with pytest.raises(ComparisonError, match=re.escape(f"{where}: 'higher_is_better' is None")):
         read_scores(run)
 

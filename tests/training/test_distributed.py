@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ifan.training.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
+from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan_tasks.synthetic.writer import write_datasets
 
 SETTINGS = [

@@ -23,10 +23,12 @@ from ifan.contract import LabelSchema
 from ifan.data.splits import as_float, open_splits
 from ifan.detection import DetectorError, FaceBox, face_detectors
 from ifan.errors import IfanError
-from ifan.evaluation import Evaluation, evaluate, flat_json, format_task_table
+from ifan.evaluation import Evaluation, evaluate, flat_json
+from ifan.evaluation_tables import format_task_table
 from ifan.inference import FacePrediction, load
 from ifan.plugins import PluginRegistry, load_registry
-from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path
 from ifan_tasks.faces import YuFace
 from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS

@@ -210,7 +210,7 @@ class DictTask(ifan.Task):
     broken = False
 
     def build_decoder(self, tap, ctx):
-        from ifan.network.blocks import MLPHead
+        from ifan.network.decoders import MLPHead
 
         head = MLPHead(tap, 2, 8, ctx.norm, "avg")
         broken = self.broken

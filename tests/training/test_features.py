@@ -31,8 +31,8 @@ from ifan.features import (
 from ifan.plugins import load_registry
 from ifan.pretrained import PretrainedModel
 from ifan.probing import probe
-from ifan.training.checkpoint import load_checkpoint, save_checkpoint
-from ifan.training.run import find_checkpoint
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import find_checkpoint
 
 
 @pytest.fixture(scope="module")

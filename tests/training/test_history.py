@@ -17,7 +17,8 @@ from PIL import Image
 
 from ifan.errors import IfanError
 from ifan.plots import _loss_points, _stage_offsets, plot_confusion, plot_history
-from ifan.training.history import HISTORY_FILENAME, History, HistoryError, read_history
+from ifan.runs.history import History, HistoryError, read_history
+from ifan.runs.layout import HISTORY
 
 TASKS = {
     "parsing": ("f1_overall", True),
@@ -53,7 +54,7 @@ def distinct_colours(image: Image.Image) -> int:
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
-    history = History(tmp_path / "run" / HISTORY_FILENAME)
+    history = History(tmp_path / "run" / HISTORY)
     written = [
         history.log_train(
             stage=1, epoch=1, step=10, task="landmarks", loss=np.float32(0.5), lr=0.01, time=12.5
@@ -80,7 +81,7 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
 
 
 def test_time_defaults_to_now_and_arguments_are_checked(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     record = history.log_train(stage=1, epoch=1, step=1, task="emotion", loss=1.0, lr=0.1)
     assert abs(record["time"] - time.time()) < 60
     with pytest.raises(ValueError, match="stage must be 1"):
@@ -94,7 +95,7 @@ def test_time_defaults_to_now_and_arguments_are_checked(tmp_path: Path) -> None:
 
 
 def test_each_record_is_one_fsynced_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     synced: list[bytes] = []
     real_fsync = os.fsync
     monkeypatch.setattr(
@@ -110,7 +111,7 @@ def test_each_record_is_one_fsynced_line(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_non_finite_values_are_written_as_null(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     history.log_train(stage=1, epoch=1, step=1, task="parsing", loss=math.nan, lr=0.1, time=1.0)
     history.log_eval(
         stage=1, epoch=1, step=1, task="parsing", metrics={"f1_overall": math.inf, "f1_eyes": 0.5},
@@ -123,17 +124,17 @@ def test_non_finite_values_are_written_as_null(tmp_path: Path) -> None:
 
 
 def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     fill(history, {1: 2}, TASKS)
     complete = read_history(history.path)
     with history.path.open("ab") as file:
         file.write(b'{"kind": "train", "stage": 1, "epo')
-    with pytest.warns(UserWarning, match=rf"{HISTORY_FILENAME}:{len(complete) + 1}: skipping"):
+    with pytest.warns(UserWarning, match=rf"{HISTORY}:{len(complete) + 1}: skipping"):
         assert read_history(history.path) == complete
 
 
 def test_reopening_cuts_a_partial_line_so_new_records_stay_readable(tmp_path: Path) -> None:
-    path = tmp_path / HISTORY_FILENAME
+    path = tmp_path / HISTORY
     History(path).log_train(stage=1, epoch=1, step=1, task="emotion", loss=1.0, lr=0.1, time=1.0)
     with path.open("ab") as file:
         file.write(b'{"kind": "tra')
@@ -149,12 +150,12 @@ def test_reopening_cuts_a_partial_line_so_new_records_stay_readable(tmp_path: Pa
 
 
 def test_corrupt_middle_line_names_file_and_line(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     fill(history, {1: 1}, TASKS)
     lines = history.path.read_text().splitlines()
     lines[2] = lines[2][:-5]
     history.path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(HistoryError, match=rf"{HISTORY_FILENAME}:3: corrupt history line") as info:
+    with pytest.raises(HistoryError, match=rf"{HISTORY}:3: corrupt history line") as info:
         read_history(history.path)
     assert isinstance(info.value, IfanError) and str(history.path) in str(info.value)
     history.path.write_text('{"kind": "train"}\n[1, 2]\n{"kind": "val"}\n')
@@ -165,14 +166,14 @@ def test_corrupt_middle_line_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_truncate_after_keeps_records_up_to_the_step(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     fill(history, {1: 2, 2: 2}, TASKS)  # steps 5, 10 | 15, 20 | 25, 30 | 35, 40
     before = read_history(history.path)
     assert history.truncate_after(20) == len([r for r in before if r["step"] > 20])
     after = read_history(history.path)
     assert after == [record for record in before if record["step"] <= 20]
     assert {r["step"] for r in after} == {5, 10, 15, 20} and len(after) == 4 * 3 + 2 * 3
-    assert [p.name for p in tmp_path.iterdir()] == [HISTORY_FILENAME]  # no temporary left
+    assert [p.name for p in tmp_path.iterdir()] == [HISTORY]  # no temporary left
     # Logging goes on in the rewritten file.
     history.log_train(stage=2, epoch=1, step=25, task="emotion", loss=0.1, lr=0.01, time=1.0)
     assert read_history(history.path)[-1]["step"] == 25
@@ -181,7 +182,7 @@ def test_truncate_after_keeps_records_up_to_the_step(tmp_path: Path) -> None:
 
 
 def test_importing_the_history_does_not_load_matplotlib() -> None:
-    code = "import sys, ifan.training.history; print('matplotlib' in sys.modules)"
+    code = "import sys, ifan.runs.history; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
@@ -195,7 +196,7 @@ def check_png(path: Path, min_size: tuple[int, int]) -> None:
 
 
 def test_plot_history_two_stages_three_tasks(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     fill(history, {1: 4, 2: 3}, TASKS)
     out = plot_history(read_history(history.path), tmp_path / "plots" / "history.png")
     assert out == tmp_path / "plots" / "history.png"
@@ -205,7 +206,7 @@ def test_plot_history_two_stages_three_tasks(tmp_path: Path) -> None:
 
 
 def test_plot_history_one_task_one_stage_and_loss_only(tmp_path: Path) -> None:
-    history = History(tmp_path / HISTORY_FILENAME)
+    history = History(tmp_path / HISTORY)
     fill(history, {2: 3}, {"emotion": ("accuracy", True)})
     records = read_history(history.path)
     check_png(plot_history(records, tmp_path / "one.png"), (1000, 400))  # metric + loss panels

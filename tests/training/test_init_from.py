@@ -14,14 +14,10 @@ from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
-from ifan.training.checkpoint import (
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path, latest_checkpoint
+from ifan.runs.meta import run_meta
 from ifan.training.init_from import part_of
-from ifan.training.run import run_meta
 
 SHARED = ("landmarks", "emotion")
 

@@ -18,8 +18,9 @@ from tiny_run import write_data
 from ifan.inference import load
 from ifan.manifest import Manifest, load_manifest
 from ifan.network.model import IFAN, build_model
-from ifan.training.checkpoint import checkpoint_path, save_checkpoint
-from ifan.training.run import run_meta
+from ifan.runs.checkpoint import save_checkpoint
+from ifan.runs.layout import checkpoint_path
+from ifan.runs.meta import run_meta
 
 ENCODER = "mobilenetv3_small_100"
 RECORDED = ("backbone.input_mean", "backbone.input_std")

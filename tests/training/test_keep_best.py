@@ -13,8 +13,9 @@ from short_run import EPOCH, STAGE_1, trainer, write_faces
 
 from ifan.errors import IfanError, ManifestError
 from ifan.manifest import load_manifest
-from ifan.training.best import Best, best_path
-from ifan.training.checkpoint import latest_checkpoint, load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
+from ifan.runs.layout import best_path, latest_checkpoint
+from ifan.training.best import Best
 from ifan.training.resume import resume_manifest
 from ifan.training.trainer import Trainer
 

@@ -31,8 +31,9 @@ from ifan.loggers import (
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
 from ifan.plugins import PluginRegistry, load_registry
-from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from ifan.training.run import manifest_from_meta, run_meta
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path
+from ifan.runs.meta import manifest_from_meta, run_meta
 from ifan.training.trainer import Processes
 
 CSV = 'train.loggers=["csv"]'

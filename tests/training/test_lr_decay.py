@@ -11,7 +11,8 @@ import math
 import pytest
 from short_run import EPOCH, STAGE_1, trainer, write_faces
 
-from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path
 from ifan.training.lr_decay import Decay
 from ifan.training.trainer import Trainer
 

@@ -18,8 +18,9 @@ from ifan.manifest import load_manifest
 from ifan.network.model import build_model
 from ifan.plugins import PluginRegistry, load_registry
 from ifan.pretrained import ModelError, PretrainedModel, installed_models, resolve_model
-from ifan.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from ifan.training.run import run_meta
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import checkpoint_path
+from ifan.runs.meta import run_meta
 from ifan_tasks.synthetic.writer import TASKS, write_datasets
 
 

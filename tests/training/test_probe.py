@@ -22,11 +22,11 @@ from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task
 from ifan.features import Features, FeaturesError
 from ifan.manifest.schema import ModelConfig
 from ifan.metrics.values import ValueMetric
-from ifan.network.blocks import MLPHead
+from ifan.network.decoders import MLPHead
 from ifan.network.model import IFAN
 from ifan.probing import DecoderTail, HeadOptions, fit_head, probe, score_head
-from ifan.training.checkpoint import load_checkpoint, save_checkpoint
-from ifan.training.run import find_checkpoint
+from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
+from ifan.runs.layout import find_checkpoint
 from ifan_tasks.synthetic.writer import write_datasets
 
 COUNTS = {

@@ -16,7 +16,8 @@ import torch
 from short_run import EPOCH, STAGE_1, trainer, write_faces
 
 from ifan.cli.main import main
-from ifan.training.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
+from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.training.resume import resume_manifest
 from ifan.training.trainer import Trainer
 

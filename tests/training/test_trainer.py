@@ -14,7 +14,8 @@ from short_run import SMALL, TASKS, trainer, write_faces
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import load_manifest
-from ifan.training.checkpoint import latest_checkpoint, load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
+from ifan.runs.layout import latest_checkpoint
 from ifan.training.scheduler import TaskStream, schedule
 from ifan.training.trainer import Trainer
 

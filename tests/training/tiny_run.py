@@ -10,8 +10,9 @@ import torch
 
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
-from ifan.training.checkpoint import checkpoint_path, save_checkpoint
-from ifan.training.run import run_meta
+from ifan.runs.checkpoint import save_checkpoint
+from ifan.runs.layout import checkpoint_path
+from ifan.runs.meta import run_meta
 from ifan_tasks.synthetic.writer import TASKS, write_datasets
 
 COUNTS = {task: {"train": 4, "val": 3, "test": 4} for task in TASKS}

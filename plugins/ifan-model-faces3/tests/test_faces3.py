@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from ifan.plugins import load_registry
 from ifan.pretrained import installed_models
-from ifan.training.checkpoint import load_checkpoint
+from ifan.runs.checkpoint import load_checkpoint
 from PIL import Image
 
 from ifan_model_faces3 import CARD, WEIGHTS

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 from ifan.contract import BuildContext, FeatureSpec
+from ifan.contract_checks import task_problems
 from ifan.network.task_batchnorm import FlexBatchNorm
-from ifan.plugins import task_problems
 from PIL import Image
 from pydantic import ValidationError
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from ifan.class_task import ClassTask
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema
+from ifan.contract_checks import task_problems
 from ifan.network.task_batchnorm import FlexBatchNorm
-from ifan.plugins import task_problems
 from torch import nn
 
 import ifan_task_people.plugin

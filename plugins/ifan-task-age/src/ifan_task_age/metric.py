@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from ifan.metric import Metric
+from ifan.metrics.base import Metric
 
 from ifan_task_age.bins import expected_age
 

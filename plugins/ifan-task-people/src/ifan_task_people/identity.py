@@ -15,7 +15,7 @@ import torch
 from ifan.class_task import ClassOptions, ClassTask
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema
 from ifan.losses import ClassWeights, class_weights_field
-from ifan.network.blocks import MLPHead
+from ifan.network.decoders import MLPHead
 from pydantic import Field
 from torch import Tensor
 
@@ -26,7 +26,7 @@ TOP = 5
 
 
 class EmbeddingHead(MLPHead):
-    """:class:`~ifan.network.blocks.MLPHead` (pooling, Linear -> norm -> ReLU -> Linear) that
+    """:class:`~ifan.network.decoders.MLPHead` (pooling, Linear -> norm -> ReLU -> Linear) that
     also returns its last hidden layer: ``B x (out + hidden)``, the logits, then the embedding
     (the input of the last ``nn.Linear``). Its weights are named as MLPHead's."""
 

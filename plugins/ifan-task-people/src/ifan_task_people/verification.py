@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from ifan.contract import LabelSchema
-from ifan.metric import Metric
+from ifan.metrics.base import Metric
 from torch import Tensor
 
 TOP_K = 5

@@ -1,1 +1,0 @@
-"""Reusable :class:`ifan.metric.Metric` bases for task plugins."""

@@ -1,0 +1,118 @@
+"""The facial landmark task: normalised point coordinates regressed from the 8x8 tap."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task, TaskOptions
+from ifan.data.images import Box
+from ifan_tasks.landmarks.formats import FORMATS
+
+MTFL_POINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+class LandmarksOptions(TaskOptions):
+    """``[tasks.landmarks]`` options."""
+
+    heatmap_radius: int = Field(
+        5, ge=1, le=64, description="radius in pixels (at 128x128) of the re-encoder's point disks"
+    )
+    failure_threshold: float = Field(
+        0.10, gt=0, le=1, description="a face fails when its normalised mean error is above this"
+    )
+    hidden: int = Field(256, ge=8, le=4096, description="width of the regression decoder")
+    loss: Literal["euclidean", "nme"] = Field(
+        "euclidean",
+        description="'euclidean': the paper's mean squared point distance; 'nme': the metric "
+        "itself, each point's distance over the face's inter-ocular distance (an L1-like loss: "
+        "small errors keep their pull, one bad face does not dominate)",
+    )
+
+
+class LandmarksTask(Task):
+    """Regression of normalised point coordinates, scored by the inter-ocular normalised error.
+
+    Prediction: ``B x K x 2`` (x, y) in [0, 1] of the crop. Target: ``{"points": B x K x 2}``.
+    """
+
+    name = "landmarks"
+    contract_version = "1.2"
+    description = "facial landmark localisation (paper §4.1.2: Euclidean regression, 8x8 tap)"
+    Options = LandmarksOptions
+    labels = LabelSchema(kind="points", names=MTFL_POINTS, unit="normalised coordinates")
+    formats = FORMATS
+    default_tap = "down4"
+    default_batch_size = 64
+    options: LandmarksOptions
+
+    def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
+        """Regression of ``K x 2`` coordinates in [0, 1] from the flattened tap (sigmoid output)."""
+        import torch.nn as nn
+
+        from ifan.network.decoders import MLPHead
+
+        points = len(self.labels.names)
+        head = MLPHead(
+            tap, 2 * points, self.options.hidden, ctx.norm, "flatten", activation="sigmoid"
+        )
+        return nn.Sequential(head, nn.Unflatten(1, (points, 2)))
+
+    def build_reencoder(self, levels: Sequence[FeatureSpec], ctx: BuildContext) -> Any:
+        """Soft disk heat maps of the points at input size through alternating conv and max-pool."""
+        import torch.nn as nn
+
+        from ifan.network.maps import PointHeatmaps
+        from ifan.network.reencoders import ConvPoolPyramid
+
+        radius = self.options.heatmap_radius * ctx.input_size / 128
+        heatmaps = PointHeatmaps(ctx.input_size, ctx.input_size, radius)
+        return nn.Sequential(heatmaps, ConvPoolPyramid(len(self.labels.names), levels, ctx.norm))
+
+    def prediction_maps(self, prediction: Any, height: int, width: int) -> Any:
+        """One disk map per point, drawn at >= 128x128 and area-resized to ``height x width``."""
+        from ifan.network.maps import point_heatmaps, resize_maps
+
+        scale = max(1, -(-128 // min(height, width)))  # ceil(128 / size): draw at >= 128
+        radius = self.options.heatmap_radius * min(height, width) * scale / 128
+        maps = point_heatmaps(prediction, height * scale, width * scale, radius)
+        return resize_maps(maps, height, width)
+
+    def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
+        """Images and points moved together; the inter-ocular distance scaled with the points (the
+        augmentation is a similarity: flip, rotation, zoom and a shifted window)."""
+        out = augment(images, points=target["points"])
+        iod = target["iod"] * out.scale.to(target["iod"].dtype)
+        return out.image, {**target, "points": out.points, "iod": iod}
+
+    def loss(self, prediction: Any, target: Any) -> Any:
+        """The paper's Euclidean loss (the mean squared distance between predicted and true
+        points), or with ``loss = "nme"`` the mean distance in inter-ocular distances."""
+        squared = ((prediction.float() - target["points"].float()) ** 2).sum(-1)
+        if self.options.loss == "euclidean":
+            return squared.mean()
+        iod = target["iod"].float().reshape(-1, 1).clamp_min(1e-6)
+        return ((squared + 1e-12).sqrt() / iod).mean()
+
+    def new_metric(self) -> Any:
+        """Normalised mean error and failure rate, per point and overall."""
+        from ifan_tasks.landmarks.metric import LandmarksMetric
+
+        return LandmarksMetric(self.labels, self.options.failure_threshold)
+
+    def to_json(
+        self, prediction: Any, size: tuple[int, int] | None = None, box: Box | None = None
+    ) -> dict[str, Any]:
+        """Named points in crop coordinates, or in pixels of the image of ``size`` where the crop
+        is ``box`` (default: the image letterboxed)."""
+        from ifan_tasks.landmarks.output import landmarks_json
+
+        return landmarks_json(prediction, self.labels, size, box)
+
+    def draw_overlay(self, image: Any, prediction: Any, target: Any = None) -> Any:
+        """Predicted points in white, the ground truth (when given) in red."""
+        from ifan_tasks.landmarks.output import landmarks_overlay
+
+        return landmarks_overlay(image, prediction, target)
