@@ -44,7 +44,7 @@ demo: $(STAMP)
 # The recipe of the pretrained faces3 model (examples/faces3-cpu.toml) on the real datasets (MTFL,
 # FASSEG V3, FER2013) of a folder laid out like ../shared/data, in two runs: the recipe (101
 # minutes of training on this project's 2-core machine), then six more alternating epochs from its
-# weights at a restarted learning rate (REAL_CONTINUE; about 90 minutes); docs/recipe.md has the
+# weights at a restarted learning rate (REAL_CONTINUE; about 110 minutes); docs/recipe.md has the
 # measured times and scores. Then the scores on the validation splits and the landmarks on the
 # annotated photos of DATA/faces (build/real/photos.md).
 # `make real-quick` runs a short schedule for a look (about 11 minutes). A stopped run continues with
