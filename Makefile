@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ifan-installed
 
-.PHONY: demo real real-quick real-run docs test test-plugins lint install clean peers
+.PHONY: demo real real-quick real-run docs test test-fast test-plugins lint install clean peers
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ifan needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -88,16 +88,21 @@ docs: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint
+
+# The edit-run loop: every test not marked slow (CI runs them all).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 # Install ifan-task-age and a plugin fresh from `ifan new-task`, run their tests, uninstall them.
 test-plugins: $(STAMP)
 	.ci/test-plugins
 
+# Style and types: ruff, and mypy over the packages ([tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
