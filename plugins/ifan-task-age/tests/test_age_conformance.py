@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from ifan.testing import Check, Fixture, task_checks
+from ifan.testing.datasets import write_face
 
-from age_fixtures import write_face, write_utkface
+from age_fixtures import write_utkface
 from ifan_task_age.task import AgeTask
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ifan.testing.datasets import write_face
+from ifan.testing.install import install_plugin, run_python
 
 import ifan_task_age.plugin
-from age_fixtures import write_face, write_utkface
+from age_fixtures import write_utkface
 from ifan_task_age.task import AgeTask
 
 if sys.version_info >= (3, 11):
@@ -50,32 +49,10 @@ def test_pyproject_declares_the_entry_point() -> None:
     assert ifan_task_age.plugin.ifan_tasks() == [AgeTask]
 
 
-def _python(*args: str, cwd: Path, pythonpath: Path | None) -> subprocess.CompletedProcess:
-    """``python ARGS`` with only ``pythonpath`` on PYTHONPATH and no plugin allow-list."""
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "IFAN_PLUGINS"}}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed with pip into a folder of its own (put on PYTHONPATH to use it)."""
-    root = tmp_path_factory.mktemp("install")
-    source = root / "source"  # a copy, so that building leaves nothing in the project
-    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "runs"))
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"),
-            *("--target", str(root / "site"), str(source)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return root / "site"
+    return install_plugin(PROJECT, tmp_path_factory.mktemp("install"))
 
 
 @pytest.fixture
@@ -90,7 +67,7 @@ def manifest(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_ifan_tasks_lists_age_with_its_distribution(site: Path, tmp_path: Path) -> None:
-    listed = _python("-m", "ifan", "tasks", "--json", cwd=tmp_path, pythonpath=site)
+    listed = run_python("-m", "ifan", "tasks", "--json", cwd=tmp_path, pythonpath=site)
     assert listed.returncode == 0, listed.stderr
     (age,) = [t for t in json.loads(listed.stdout)["tasks"] if t["task"] == "age"]
     assert (age["distribution"], age["version"], age["status"]) == ("ifan-task-age", "0.1.0", "ok")
@@ -98,7 +75,9 @@ def test_ifan_tasks_lists_age_with_its_distribution(site: Path, tmp_path: Path) 
 
 @pytest.mark.slow
 def test_manifest_with_age_validates_when_installed(site: Path, manifest: Path) -> None:
-    valid = _python("-m", "ifan", "validate", manifest.name, cwd=manifest.parent, pythonpath=site)
+    valid = run_python(
+        "-m", "ifan", "validate", manifest.name, cwd=manifest.parent, pythonpath=site
+    )
     assert valid.returncode == 0, valid.stderr
     assert "task age: format utkface (train)" in valid.stdout
 
@@ -106,9 +85,11 @@ def test_manifest_with_age_validates_when_installed(site: Path, manifest: Path) 
 @pytest.mark.slow
 def test_manifest_with_age_names_the_pip_command_when_not_installed(manifest: Path) -> None:
     probe = "import importlib.metadata as m; m.distribution('ifan-task-age')"
-    if _python("-c", probe, cwd=manifest.parent, pythonpath=None).returncode == 0:
+    if run_python("-c", probe, cwd=manifest.parent, pythonpath=None).returncode == 0:
         pytest.skip("ifan-task-age is installed in this environment itself")
-    missing = _python("-m", "ifan", "validate", manifest.name, cwd=manifest.parent, pythonpath=None)
+    missing = run_python(
+        "-m", "ifan", "validate", manifest.name, cwd=manifest.parent, pythonpath=None
+    )
     assert missing.returncode == 2
     assert "unknown task 'age'" in missing.stderr
     assert "pip install ifan-task-age" in missing.stderr

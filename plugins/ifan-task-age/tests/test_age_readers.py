@@ -10,8 +10,9 @@ import torch
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
+from ifan.testing.datasets import write_face
 
-from age_fixtures import GOOD_UTKFACE, MALFORMED_UTKFACE, write_face, write_utkface
+from age_fixtures import GOOD_UTKFACE, MALFORMED_UTKFACE, write_utkface
 from ifan_task_age.formats import AgeCsvFormat, UtkFaceFormat
 from ifan_task_age.readers import read_age_csv, read_utkface, utkface_age
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from ifan.testing.datasets import UTKFACE_MALFORMED, write_face
+from ifan.testing.datasets import write_people as write_person_folders
+from ifan.testing.datasets import write_utkface as write_faces
 
 GOOD_UTKFACE = {
     "1_0_2_20161219154354285.jpg.chip.jpg": ("male", "asian"),
@@ -15,37 +17,19 @@ GOOD_UTKFACE = {
     "45_0_4_20170117191418684.jpg.chip.jpg": ("male", "others"),
 }
 """Good UTKFace names and the gender and race they say."""
-MALFORMED_UTKFACE = {
-    "61_3_20170109150557335.jpg.chip.jpg": "got 3 fields",
-    "14_0_0_2017011022340900.jpg.chip.jpg": "datetime must be 17 digits",
-}
-"""The shapes of the two malformed names of the real crop_part1: a field missing, and a datetime
-one digit short."""
+MALFORMED_UTKFACE = UTKFACE_MALFORMED
 PEOPLE = {"Ada_Lovelace": 4, "Alan_Turing": 3, "Grace_Hopper": 5}
 """LFW-style people and how many photos each has."""
 
 
-def write_face(path: Path, size: int = 20, shade: int = 128) -> Path:
-    """A small RGB image at ``path`` (folders made as needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (size, size), (shade, 255 - shade, shade // 2)).save(path)
-    return path
-
-
 def write_utkface(folder: Path, names: dict[str, object] | None = None) -> Path:
-    """A UTKFace folder of the good names (and any others given) with small faces."""
-    for index, name in enumerate(names if names is not None else GOOD_UTKFACE):
-        write_face(folder / name, shade=(40 * index) % 256)
-    return folder
+    """A UTKFace folder of the good names (or the ones given) with small faces."""
+    return write_faces(folder, names if names is not None else GOOD_UTKFACE)
 
 
 def write_people(folder: Path, people: dict[str, int] | None = None) -> Path:
     """A folder of ``<Person>/<Person>_NNNN.jpg`` photos, LFW's layout."""
-    for index, (person, count) in enumerate((people or PEOPLE).items()):
-        for number in range(1, count + 1):
-            shade = (50 * index + 9 * number) % 256
-            write_face(folder / person / f"{person}_{number:04d}.jpg", size=24, shade=shade)
-    return folder
+    return write_person_folders(folder, people or PEOPLE)
 
 
 def write_mtfl(folder: Path, genders: tuple[int, ...] = (1, 2, 2)) -> Path:

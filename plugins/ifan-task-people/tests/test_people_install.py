@@ -4,13 +4,10 @@ validates and opens its splits (the identity's val and test held out per person)
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from ifan.testing.install import install_plugin, run_python
 
 from people_fixtures import MALFORMED_UTKFACE, PEOPLE, write_people, write_utkface
 
@@ -50,36 +47,15 @@ test_per_person = 1
 """
 
 
-def _python(*args: str, cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
-    """``python ARGS`` with only ``pythonpath`` on PYTHONPATH and no plugin allow-list."""
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "IFAN_PLUGINS"}}
-    env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed with pip into a folder of its own (put on PYTHONPATH to use it)."""
-    root = tmp_path_factory.mktemp("install")
-    source = root / "source"  # a copy, so that building leaves nothing in the project
-    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"),
-            *("--target", str(root / "site"), str(source)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return root / "site"
+    return install_plugin(PROJECT, tmp_path_factory.mktemp("install"))
 
 
 @pytest.mark.slow
 def test_ifan_tasks_lists_the_three_tasks_of_the_distribution(site: Path, tmp_path: Path) -> None:
-    listed = _python("-m", "ifan", "tasks", "--json", cwd=tmp_path, pythonpath=site)
+    listed = run_python("-m", "ifan", "tasks", "--json", cwd=tmp_path, pythonpath=site)
     assert listed.returncode == 0, listed.stderr
     rows = {t["task"]: t for t in json.loads(listed.stdout)["tasks"]}
     for name in ("gender", "race", "identity"):
@@ -98,7 +74,7 @@ def test_a_manifest_of_the_three_tasks_opens_its_splits(site: Path, tmp_path: Pa
     write_people(tmp_path / "lfw")
     (tmp_path / "people.toml").write_text(MANIFEST, encoding="utf-8")
     report = tmp_path / "data.json"
-    done = _python(
+    done = run_python(
         "-m", "ifan", "data", "people.toml", "--json", str(report), cwd=tmp_path, pythonpath=site
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,6 +10,7 @@ import pytest
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
 from ifan.data.errors import DatasetError
+from ifan.testing.datasets import write_face
 from pydantic import ValidationError
 
 from ifan_task_people.attributes import GenderTask, RaceTask
@@ -19,7 +20,6 @@ from people_fixtures import (
     GOOD_UTKFACE,
     MALFORMED_UTKFACE,
     PEOPLE,
-    write_face,
     write_mtfl,
     write_people,
     write_utkface,
