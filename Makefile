@@ -78,7 +78,7 @@ real-run:
 	$(BIN)/ifan train examples/faces3-cpu.toml --out $(REAL)/run $(REAL_SETTINGS)
 	$(BIN)/ifan train examples/faces3-cpu.toml --init-from $(REAL)/run --out $(REAL)/continued $(REAL_MORE)
 	$(BIN)/ifan eval $(REAL)/continued --split val --json $(REAL)/val.json --pictures $(REAL)/pictures
-	$(BIN)/python bench/pretrained.py --model $(REAL)/continued --photos $(REAL_DATA)/faces --out $(REAL) --name photos
+	$(BIN)/python -m bench.pretrained --model $(REAL)/continued --photos $(REAL_DATA)/faces --out $(REAL) --name photos
 	@echo "curves: $(REAL)/run/curves.png, $(REAL)/continued/curves.png  confusion matrices: $(REAL)/pictures/"
 
 # The documentation as a static site in build/site (open build/site/index.html; works offline).
@@ -107,7 +107,7 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
-# The landmark peers of bench/reproduce.py (MediaPipe face mesh, MTCNN) in an environment of their
+# The landmark peers of `python -m bench.reproduce` (MediaPipe face mesh, MTCNN) in an environment of their
 # own: mediapipe 0.10.21 needs NumPy 1, ifan's environment has NumPy 2.
 PEERS := build/peers-venv
 peers: $(PEERS)/bin/python

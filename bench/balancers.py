@@ -3,8 +3,8 @@ parsing, FER2013 emotion) trained once per balancer on a short schedule, everyth
 and their validation scores compared with ``fixed``'s: each task's main value and Δm, the mean
 sign-corrected relative change (``ifan compare``'s arithmetic, :mod:`ifan.comparison`).
 
-    .venv/bin/python bench/balancers.py                 # 4 balancers, about 40 minutes on 2 cores
-    .venv/bin/python bench/balancers.py --report-only   # the tables from what --work holds
+    .venv/bin/python -m bench.balancers                 # 4 balancers, about 40 minutes on 2 cores
+    .venv/bin/python -m bench.balancers --report-only   # the tables from what --work holds
 
 About 10 minutes a balancer on this project's 2-core machine (stage 1's 644 updates, then 400
 alternating rounds at 0.84 s), once the splits are prepared in the cache. Every run is ``ifan
@@ -19,22 +19,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import check_real_data, machine, provenance, table, versions, write_results  # noqa: E402
-
-from ifan.comparison import compare, percent, read_scores  # noqa: E402
-from ifan.runs.history import read_history  # noqa: E402
+from bench.lib import options
+from bench.lib.paths import ROOT
+from bench.lib.realdata import check_real_data
+from bench.lib.results import header, write_results
+from bench.lib.runs import has_checkpoints, ifan_environment, load_json, run_ifan
+from bench.reports import balancers as report
+from ifan.comparison import compare, read_scores
+from ifan.runs.history import read_history
 
 MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
 BALANCERS = ("fixed", "uncertainty", "dwa", "gradnorm")
@@ -42,13 +40,9 @@ BASELINE = "fixed"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=ROOT.parent / "shared" / "data",
-        help="a folder laid out like ../shared/data",
-    )
+    """The balancers, the short schedule, the runs' folder and where the report goes."""
+    parser = options.parser(__doc__)
+    options.add_data(parser)
     parser.add_argument(
         "--balancers",
         nargs="+",
@@ -75,22 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="another setting for every run (repeatable)",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=2,
-        metavar="N",
-        help="torch threads of each training (0: torch's default)",
-    )
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-balancers")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--name", default="balancers", help="results file name")
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="train nothing: write the report from the runs in --work",
-    )
-    return parser.parse_args(argv)  # fmt: skip
+    options.add_threads(parser, 2, "torch threads of each training (0: torch's default)")
+    options.add_work(parser, ROOT / "build" / "bench-balancers", "the runs (resumable)")
+    options.add_out(parser)
+    options.add_name(parser, "balancers")
+    options.add_report_only(parser, "train nothing: write the report from the runs in --work")
+    return parser.parse_args(argv)
 
 
 def settings(args: argparse.Namespace) -> list[str]:
@@ -115,9 +99,9 @@ def train(name: str, args: argparse.Namespace) -> float | None:
     """Train (or resume) the run of balancer ``name``; its seconds, None when it was done."""
     run = args.work / name
     log = args.work / f"{name}.log"
-    if _finished(run):
+    if finished(run):
         return None
-    if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()):
+    if has_checkpoints(run):
         command = ["train", "--resume", str(run), "--quiet"]
     else:
         chosen = [*settings(args), f"train.balancer.name={name}"]
@@ -126,19 +110,10 @@ def train(name: str, args: argparse.Namespace) -> float | None:
     if args.threads:
         command += ["--threads", str(args.threads)]
     print(f"  {name}: ifan {' '.join(command[:2])} ... (log: {log})", flush=True)
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads or os.cpu_count())}
-    started = time.perf_counter()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as out:
-        code = subprocess.call(
-            [sys.executable, "-m", "ifan", *command], stdout=out, stderr=subprocess.STDOUT, env=env
-        )
-    if code != 0:
-        raise SystemExit(f"training {name} failed (exit {code}); see {log}")
-    return time.perf_counter() - started
+    return run_ifan(command, ifan_environment(args.threads), log)
 
 
-def _finished(run: Path) -> bool:
+def finished(run: Path) -> bool:
     """Whether the run logged its end (``csv/runs.csv``)."""
     path = run / "csv" / "runs.csv"
     if not path.exists():
@@ -180,11 +155,9 @@ def measure(args: argparse.Namespace, seconds: dict[str, float]) -> dict[str, An
     first = stage_1(args.work / baseline)
     same = [name for name in others if stage_1(args.work / name) == first]
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(args.threads or os.cpu_count() or 1),
-        "versions": versions(),
+        **header(args.threads or os.cpu_count() or 1),
         "manifest": str(MANIFEST.relative_to(ROOT)),
-        "settings": [s for s in _recorded(args) if not s.startswith("tasks.")],
+        "settings": [s for s in recorded(args) if not s.startswith("tasks.")],
         "baseline": baseline,
         "tasks": comparison.tasks,
         "runs": runs,
@@ -192,107 +165,46 @@ def measure(args: argparse.Namespace, seconds: dict[str, float]) -> dict[str, An
     }
 
 
-def _recorded(args: argparse.Namespace) -> list[str]:
+def recorded(args: argparse.Namespace) -> list[str]:
     """The settings the runs in ``--work`` were trained with (these options' before any)."""
-    recorded = args.work / "settings.json"
-    return json.loads(recorded.read_text()) if recorded.exists() else settings(args)
+    found = load_json(args.work / "settings.json")
+    return settings(args) if found is None else found
 
 
-def findings(r: dict[str, Any]) -> list[str]:
-    base = r["baseline"]
-    others = {n: run for n, run in r["runs"].items() if n != base and run["delta_m"] is not None}
-    lines = []
-    if others:
-        best = max(others, key=lambda n: others[n]["delta_m"])
-        each = ", ".join(f"{n} {percent(run['delta_m'])}" for n, run in others.items())
-        lines.append(f"best Δm against {base}: {best}, {percent(others[best]['delta_m'])} ({each})")
-    for name, run in others.items():
-        better = [t for t, v in run["relative"].items() if v is not None and v > 0]
-        worse = [t for t, v in run["relative"].items() if v is not None and v < 0]
-        lines.append(
-            f"{name}: better than {base} on {', '.join(better) or 'no task'}, worse on "
-            f"{', '.join(worse) or 'no task'}; last stage-2 weights "
-            + ", ".join(f"{t} {w:.3g}" for t, w in run["weights"].items())
+def train_all(args: argparse.Namespace, seconds: dict[str, float], timing: Path) -> None:
+    """Train every balancer not done yet with these options' settings, which must be those of
+    the runs already in ``--work``; each training's seconds into ``timing``."""
+    check_real_data(args.data)
+    recorded_file = args.work / "settings.json"
+    if recorded_file.exists() and json.loads(recorded_file.read_text()) != settings(args):
+        raise SystemExit(
+            f"{args.work} holds runs trained with other settings ({recorded_file}): give the "
+            "same options, or another --work"
         )
-    lines.append(
-        "stage 1, which no balancer touches, scored the same in every run, bit for bit"
-        if r["stage_1_identical"]
-        else "**stage 1 scored differently across runs**: the runs are not comparable as they are"
-    )
-    lines.append(
-        "one seed and a short schedule: a difference is a finding only where it is larger than "
-        "what another seed moves (docs/reproducing.md, Seeds)"
-    )
-    return lines
-
-
-def markdown(r: dict[str, Any]) -> str:
-    tasks = r["tasks"]
-    headers = ["balancer"]
-    for task in tasks:
-        run = r["runs"][r["baseline"]]
-        headers.append(f"{task} {run['main'][task]['metric']}")
-    headers += ["Δm vs " + r["baseline"], "last stage-2 weights", "training"]
-    rows = []
-    for name, run in r["runs"].items():
-        cells = [f"`{name}`"]
-        for task in tasks:
-            value = run["main"][task]["value"]
-            change = run["relative"].get(task)
-            shown = "-" if value is None else f"{value:.4f}"
-            cells.append(shown + ("" if change is None else f" ({percent(change)})"))
-        cells.append("-" if run["delta_m"] is None else percent(run["delta_m"]))
-        cells.append(", ".join(f"{t} {w:.3g}" for t, w in run["weights"].items()))
-        seconds = run["seconds"]
-        cells.append("-" if seconds is None else f"{seconds / 60:.1f} min")
-        rows.append(cells)
-    return (
-        "\n\n".join(
-            [
-                "# Loss balancers on the real-data recipe",
-                provenance("bench/balancers.py", r),
-                f"Each run: `ifan train {r['manifest']}` with its data paths and "
-                + ", ".join(f"`{s}`" for s in r["settings"])
-                + ", and `train.balancer.name` as in the table. Scores on the validation splits "
-                "(the recipe's: carved out of MTFL and FASSEG, FER2013's PublicTest); in "
-                "brackets each task's relative change against the baseline, positive is better "
-                "(lower NME, higher F1 and accuracy). Training time: blank for a run trained "
-                "before (or resumed: its last part only).",
-                "## What this shows\n\n" + "\n".join(f"- {line}" for line in findings(r)),
-                table(headers, rows),
-            ]
-        )
-        + "\n"
-    )
+    recorded_file.write_text(json.dumps(settings(args)))
+    for name in args.balancers:
+        took = train(name, args)
+        if took is not None:
+            seconds[name] = took
+            timing.write_text(json.dumps(seconds))
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train the balancers not done yet (unless ``--report-only``), then write the report."""
     args = parse_args(argv)
     if args.balancers[0] != BASELINE:
         print(f"note: the baseline is {args.balancers[0]}, the first of --balancers")
     started = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     timing = args.work / "seconds.json"
-    seconds = json.loads(timing.read_text()) if timing.exists() else {}
+    seconds = load_json(timing, {})
     if not args.report_only:
-        check_real_data(args.data)
-        recorded = args.work / "settings.json"
-        if recorded.exists() and json.loads(recorded.read_text()) != settings(args):
-            raise SystemExit(
-                f"{args.work} holds runs trained with other settings ({recorded}): give the same "
-                "options, or another --work"
-            )
-        recorded.write_text(json.dumps(settings(args)))
-        for name in args.balancers:
-            took = train(name, args)
-            if took is not None:
-                seconds[name] = took
-                timing.write_text(json.dumps(seconds))
+        train_all(args, seconds, timing)
     result = measure(args, seconds)
     result["seconds"] = time.perf_counter() - started
-    write_results(args.out, args.name, result, findings, markdown)
+    write_results(args.out, args.name, result, report)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -19,17 +19,15 @@ the scale of the old training crop (the whole photo letterboxed), which this rul
 
 Writes ``bench/results/crops.json`` and ``bench/results/crops.md``.
 
-    .venv/bin/python bench/crops.py
-    .venv/bin/python bench/crops.py --faces 50 --out /tmp/bench
+    .venv/bin/python -m bench.crops
+    .venv/bin/python -m bench.crops --faces 50 --out /tmp/bench
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,24 +36,19 @@ from typing import Any
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import machine, provenance, table, versions, write_results  # noqa: E402
-
-from ifan.data.crop import detect_faces  # noqa: E402
-from ifan.data.dataset import under_subsets  # noqa: E402
-from ifan.data.images import crop_square, letterbox, load_rgb, to_tensor  # noqa: E402
-from ifan.data.splits import open_splits  # noqa: E402
-from ifan.detection import get_detector  # noqa: E402
-from ifan.inference import Predictor  # noqa: E402
-from ifan.manifest import load_manifest  # noqa: E402
-from ifan.network.model import build_model  # noqa: E402
-from ifan.plugins import load_registry  # noqa: E402
-from ifan_tasks.landmarks.samples import eye_centres  # noqa: E402
-
-AGREEMENT = 0.05
-"""The largest relative difference between the paths' median scales that counts as agreeing."""
+from bench.lib import options
+from bench.lib.results import command_line, header, write_results
+from bench.reports import crops as report
+from ifan.data.crop import detect_faces
+from ifan.data.dataset import under_subsets
+from ifan.data.images import crop_square, letterbox, load_rgb, to_tensor
+from ifan.data.splits import open_splits
+from ifan.detection import get_detector
+from ifan.inference import Predictor
+from ifan.manifest import load_manifest
+from ifan.network.model import build_model
+from ifan.plugins import load_registry
+from ifan_tasks.landmarks.samples import eye_centres
 
 FASSEG = 'format = "fasseg"\ntest = "{data}/fasseg/%s/Train_RGB"'
 FORMATS = {
@@ -79,12 +72,13 @@ FORMATS = {
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    """The sample, the input side, the data and where the results go."""
+    parser = options.parser(__doc__)
+    options.add_data(parser)
     parser.add_argument("--faces", type=int, default=200, help="faces sampled per format (200)")
     parser.add_argument("--input-size", type=int, default=128, help="network input side (128)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    options.add_out(parser)
     parser.add_argument(
         "--picture",
         type=Path,
@@ -122,7 +116,47 @@ class Scale:
         return max(face.x1 - face.x0, face.y1 - face.y0) / picture.width
 
 
+def training_reader(task: str, data_table: str, split: str, folder: Path, size: int) -> Any:
+    """The reader of the training split the faces of ``split`` come from, as the trainer opens
+    it (with its room): for a carved val, the training split itself."""
+    train_table = data_table.replace(f"\n{split} =", "\ntrain =") if split != "val" else data_table
+    manifest = manifest_for(task, train_table, folder, size)
+    config = manifest.tasks[task]
+    trained = open_splits(config, config.build_task(), manifest, splits=("train",))
+    reader, _ = under_subsets(trained.datasets["train"])
+    return reader
+
+
+def central_window(image: torch.Tensor, room: float) -> torch.Tensor:
+    """The network's crop in a training crop with ``room``: its central window, in [0, 1]."""
+    side = image.shape[-1]
+    inner = round(side / room)
+    start = (side - inner) // 2
+    window = image[:, start : start + inner, start : start + inner].float()
+    return window / 255 if image.dtype == torch.uint8 else window
+
+
+def medians_and_spread(
+    rows: dict[str, dict[str, list[float]]],
+) -> tuple[dict[str, dict[str, float | None]], dict[str, float]]:
+    """Each path's median of each measure, and each measure's spread over the three paths (the
+    largest median over the smallest, minus one) where all three have one."""
+    medians = {
+        path: {k: statistics.median(v) if v else None for k, v in measures.items()}
+        for path, measures in rows.items()
+    }
+    agreement = {}
+    for measure_name in ("iod", "detected"):
+        found = [medians[p][measure_name] for p in ("training", "eval", "predict")]
+        values = [v for v in found if v is not None]
+        if len(values) == len(found):
+            agreement[measure_name] = max(values) / min(values) - 1
+    return medians, agreement
+
+
 def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """The face scales of format ``name``'s sample in each path, their medians and spread, and
+    how its split's faces were found."""
     task_name, data_table, split, eyes = FORMATS[name]
     data_table = data_table.format(data=args.data.resolve())
     manifest = manifest_for(task_name, data_table, folder, args.input_size)
@@ -136,13 +170,7 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     reader, indices = under_subsets(evaluated.datasets[split])
     rng = random.Random(args.seed)
     chosen = sorted(rng.sample(range(len(indices)), min(args.faces, len(indices))))
-    # Training opens the file its faces come from: for a carved val, the training split itself.
-    train_table = data_table.replace(f"\n{split} =", "\ntrain =") if split != "val" else data_table
-    train_manifest = manifest_for(task_name, train_table, folder, args.input_size)
-    trained = open_splits(
-        train_manifest.tasks[task_name], task, train_manifest, splits=("train",)
-    ).datasets["train"]
-    train_reader, _ = under_subsets(trained)
+    train_reader = training_reader(task_name, data_table, split, folder, args.input_size)
     model = build_model(manifest).eval()
     predictor = Predictor(model, manifest, Path("untrained"), {}, torch.device("cpu"), registry)
     rows: dict[str, dict[str, list[float]]] = {
@@ -176,13 +204,8 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         else:
             face = found.faces[0]
             photo = load_rgb(photo_path)
-        side = train_image.shape[-1]
-        inner = round(side / room)
-        start = (side - inner) // 2
-        window = train_image[:, start : start + inner, start : start + inner].float()
-        window = window / 255 if train_image.dtype == torch.uint8 else window
         crops = {
-            "training": window,
+            "training": central_window(train_image, room),
             "eval": eval_image.float() / (255 if eval_image.dtype == torch.uint8 else 1),
             "predict": to_tensor(crop_square(photo, face.crop, args.input_size)),
         }
@@ -198,15 +221,7 @@ def measure(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]
                 missed[path] += 1
             else:
                 rows[path]["detected"].append(value)
-    medians = {
-        path: {k: statistics.median(v) if v else None for k, v in measures.items()}
-        for path, measures in rows.items()
-    }
-    agreement = {}
-    for measure_name in ("iod", "detected"):
-        values = [medians[p][measure_name] for p in ("training", "eval", "predict")]
-        if all(v is not None for v in values):
-            agreement[measure_name] = max(values) / min(values) - 1
+    medians, agreement = medians_and_spread(rows)
     if args.picture is not None and name == "mtfl":
         draw(shown, args.picture)
     return {
@@ -250,63 +265,14 @@ def draw(shown: dict[str, Any], path: Path) -> None:
     print(f"wrote {path}")
 
 
-def findings(r: dict[str, Any]) -> list[str]:
-    out = []
-    for name, f in r["formats"].items():
-        spread = ", ".join(f"{k} {100 * v:.1f} %" for k, v in f["spread"].items())
-        verdict = "agree" if all(v <= AGREEMENT for v in f["spread"].values()) else "DISAGREE"
-        out.append(f"{name}: the three paths {verdict} within {100 * AGREEMENT:.0f} % ({spread})")
-    return out
-
-
-def markdown(r: dict[str, Any]) -> str:
-    lines = [
-        "# Face scale in training, evaluation and prediction",
-        "",
-        provenance("bench/crops.py", r),
-        "",
-    ]
-    lines += [
-        "The median face scale in the crop the network sees, per path, on the real data: the "
-        "inter-ocular distance over the crop side (points) and the side of the face the detector "
-        "finds again in that crop over the crop side (every format). `before`: the old training "
-        "crop (the whole photo letterboxed), which the crop rule replaced. Spread: the largest "
-        "median over the smallest, minus one.",
-        "",
-    ]
-    headers = ["format", "faces", "measure", "training", "eval", "predict", "before", "spread"]
-    rows = []
-    for name, f in r["formats"].items():
-        for measure_name in ("iod", "detected"):
-            med = {p: f["medians"][p][measure_name] for p in f["medians"]}
-            if med["eval"] is None:
-                continue
-            spread = f["spread"].get(measure_name)
-            rows.append([
-                name, f["faces"], "inter-ocular" if measure_name == "iod" else "detected again",
-                *(f"{med[p]:.3f}" if med[p] is not None else "-"
-                  for p in ("training", "eval", "predict", "before")),
-                f"{100 * spread:.1f} %" if spread is not None else "-",
-            ])  # fmt: skip
-    lines += [table(headers, rows), "", "## What this shows", ""]
-    lines += [f"- {line}" for line in r["findings"]]
-    lines += ["", "How each split's faces were found:", ""]
-    lines += [
-        f"- {name} {f['split']}: {f['crops']['training']}" for name, f in r["formats"].items()
-    ]
-    lines += ["", f"Command: `{r['command']}`", ""]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Measure every format and write the results."""
     args = parse_args(argv)
     torch.set_num_threads(1)
     started = time.time()
     result: dict[str, Any] = {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine(1),
-        "versions": versions(),
-        "command": "python bench/crops.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        **header(1),
+        "command": command_line("crops", argv),
         "settings": {"faces": args.faces, "input_size": args.input_size, "seed": args.seed},
         "formats": {},
     }
@@ -315,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}...", flush=True)
             result["formats"][name] = measure(name, args, Path(folder))
     result["seconds"] = time.time() - started
-    write_results(args.out, "crops", result, findings, markdown)
+    write_results(args.out, "crops", result, report)
     return 0
 
 

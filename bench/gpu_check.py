@@ -1,5 +1,6 @@
-"""The GPU check (run by ``bench/gpu_check.sh``): CUDA tests, training speed in bf16 on prepared
-data, and predict on the device against the CPU; writes ``gpu.md`` and ``gpu.json`` to ``--out``.
+"""The GPU check (``python -m bench.gpu_check``, run by ``bench/gpu_check.sh``): CUDA tests,
+training speed in bf16 on prepared data, and predict on the device against the CPU; writes
+``gpu.md`` and ``gpu.json`` to ``--out``.
 
 Training speed: ``examples/faces3-cpu.toml`` on synthetic faces laid out like MTFL, FASSEG and
 FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared splits; two runs of
@@ -10,7 +11,6 @@ FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared sp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -20,7 +20,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.lib import options
+from bench.lib.paths import ROOT
+from bench.lib.results import write_results
+from bench.reports import gpu_check as report
+
 MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
 FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / "faces3.safetensors"
 """The shipped model: predictions are compared on it (a barely trained network's outputs are too
@@ -32,14 +36,16 @@ magnitude of that prediction (bf16 keeps 8 bits of mantissa through some 50 laye
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The device, the rounds timed and where the results go."""
+    parser = options.parser(__doc__)
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (the baseline)")
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "build/gpu")))
+    options.add_out(parser, Path(os.environ.get("OUT", "build/gpu")), "where gpu.{md,json} go")
     parser.add_argument("--rounds", type=int, default=LONG, help=f"rounds timed (default {LONG})")
     return parser.parse_args(argv)
 
 
 def cuda_tests(device: str) -> dict:
+    """The suite's CUDA tests (``pytest -m cuda``) on a GPU: their exit, summary and time."""
     if device != "cuda":
         return {"skipped": "not on a GPU"}
     start = time.perf_counter()
@@ -75,6 +81,8 @@ def train(data: Path, out: Path, rounds: int, device: str) -> float:
 
 
 def training_speed(work: Path, device: str, rounds: int) -> dict:
+    """Seconds per alternating round on prepared synthetic faces laid out like the real data:
+    the difference of a run of ``SHORT`` and one of ``SHORT + rounds`` rounds."""
     from ifan.manifest import load_manifest
     from ifan_tasks.synthetic.real_layout import write_real_layout
 
@@ -96,6 +104,8 @@ def training_speed(work: Path, device: str, rounds: int) -> dict:
 
 
 def predict_agreement(run: Path, device: str) -> dict:
+    """``predict_all`` of ``run`` on ``device`` in float32 and bf16 against the CPU's float32:
+    the largest difference relative to each output's magnitude, and its tolerance."""
     from ifan.inference import load
 
     images = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
@@ -114,11 +124,14 @@ def predict_agreement(run: Path, device: str) -> dict:
             )
             for task in reference
         )
-        out[name] = {"largest_difference": gap, "within": gap <= TOLERANCE[name]}
+        tolerance = TOLERANCE[name]
+        out[name] = {"largest_difference": gap, "tolerance": tolerance, "within": gap <= tolerance}
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the check and write its results; 1 when a test failed or a prediction is outside its
+    tolerance, 2 without a GPU."""
     args = parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no GPU here (torch.cuda.is_available() is False): use --device cpu", file=sys.stderr)
@@ -138,41 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     result["predict"] = predict_agreement(compared, args.device)
     result["predict_model"] = str(compared.relative_to(ROOT) if compared == FACES3 else compared)
     result["seconds"] = time.perf_counter() - started
-    result["findings"] = findings(result)
-    (args.out / "gpu.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "gpu.md").write_text(report(result))
-    print(report(result))
+    write_results(args.out, "gpu", result, report)
+    print(report.markdown(result))
     ok = all(p["within"] for p in result["predict"].values())
     return 0 if ok and result["cuda_tests"].get("exit", 0) == 0 else 1
-
-
-def findings(r: dict) -> list[str]:
-    """The report's lines, also kept in the JSON."""
-    t, p = r["training"], r["predict"]
-    lines = [
-        f"CUDA tests: {r['cuda_tests'].get('summary', r['cuda_tests'].get('skipped'))}",
-        f"training, examples/faces3-cpu.toml in bf16 on prepared splits: "
-        f"{t['seconds_per_round'] * 1000:.0f} ms per alternating round of {t['images_per_round']} "
-        f"images, {t['images_per_second']:.0f} images/s (over {t['rounds']} rounds)",
-    ]
-    for name, gap in p.items():
-        verdict = "within" if gap["within"] else "OUTSIDE"
-        lines.append(
-            f"predict_all of `{r['predict_model']}` on {r['device']} ({name}) against the CPU "
-            f"in float32: largest difference {gap['largest_difference']:.2e} of the output's "
-            f"largest magnitude, {verdict} the tolerance {TOLERANCE[name]:g}"
-        )
-    return lines
-
-
-def report(r: dict) -> str:
-    head = [
-        f"# GPU check on {r['device']} ({r['device_name']}), torch {r['torch']}",
-        "",
-        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s.",
-        "",
-    ]
-    return "\n".join(head + [f"- {line}" for line in r["findings"]]) + "\n"
 
 
 if __name__ == "__main__":

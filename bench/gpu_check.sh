@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: run on a machine with a GPU from a copy of the working tree (about 5 minutes on
-# one GPU; at most 8). Installs ifan over the machine's own torch, then bench/gpu_check.py runs
-# the suite's CUDA tests, a few hundred updates of examples/faces3-cpu.toml in bf16 on prepared
+# one GPU; at most 8). Installs ifan over the machine's own torch, then `python -m
+# bench.gpu_check` runs the suite's CUDA tests, a few hundred updates of examples/faces3-cpu.toml in bf16 on prepared
 # data (synthetic faces in the real datasets' layout: nothing to carry), and predict on CUDA
 # against the CPU, and writes gpu.{md,json} to $OUT (default build/gpu).
 #
@@ -19,4 +19,4 @@ if ! "$PYTHON" -c "import ifan" 2>/dev/null; then
   fi
   "$PYTHON" -m pip install --quiet --no-deps --no-build-isolation -e .
 fi
-exec "$PYTHON" bench/gpu_check.py "$@"
+exec "$PYTHON" -m bench.gpu_check "$@"

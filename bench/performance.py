@@ -20,17 +20,13 @@ interleaved (every repetition runs every variant once, in a fresh random order):
 
 Writes ``bench/results/performance.json`` and ``bench/results/performance.md``.
 
-    .venv/bin/python bench/performance.py
-    .venv/bin/python bench/performance.py --repeats 1 --input-size 32 --batch 2 --out /tmp/bench
+    .venv/bin/python -m bench.performance
+    .venv/bin/python -m bench.performance --repeats 1 --input-size 32 --batch 2 --out /tmp/bench
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,26 +36,20 @@ from typing import Any
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.lib import options
+from bench.lib.paths import ROOT
+from bench.lib.profiling import top_operators
+from bench.lib.realdata import check_real_data, real_data_settings
+from bench.lib.replay import replay_batches
+from bench.lib.results import header, rewrite_report, write_results
+from bench.lib.timing import interleaved
+from bench.reports import performance as report
+from ifan.manifest import load_manifest
+from ifan.network.model import build_model
+from ifan.training.scheduler import Update
+from ifan.training.trainer import Trainer
 
-from benchlib import (  # noqa: E402
-    check_real_data,
-    interleaved,
-    machine,
-    provenance,
-    real_data_settings,
-    replay_batches,
-    table,
-    versions,
-    write_results,
-)
-
-from ifan.manifest import load_manifest  # noqa: E402
-from ifan.network.model import build_model  # noqa: E402
-from ifan.training.scheduler import Update  # noqa: E402
-from ifan.training.trainer import Trainer  # noqa: E402
-
+REAL_3TASK = ROOT / "examples" / "real-3task.toml"
 TRAINING = {  # variant -> (channels_last, bf16)
     "NCHW, float32 (before)": (False, False),
     "channels-last (default now)": (True, False),
@@ -69,8 +59,9 @@ TRAINING = {  # variant -> (channels_last, bf16)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    """The data, the sizes, the repetitions, the threads and where the results go."""
+    parser = options.parser(__doc__)
+    options.add_data(parser)
     parser.add_argument(
         "--input-size",
         type=int,
@@ -79,27 +70,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch", type=int, default=8, help="inference throughput batch (8)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant (3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="measure nothing: rewrite the report from OUT/performance.json",
-    )
-    return parser.parse_args(argv)  # fmt: skip
-
-
-def top_operators(run: Callable[[], Any], count: int = 8) -> list[dict[str, Any]]:
-    """The operators taking the most time (self CPU) in one call of ``run``."""
-    run()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        run()
-    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
-    total = sum(e.self_cpu_time_total for e in events) or 1
-    return [
-        {"operator": e.key, "share": e.self_cpu_time_total / total, "calls": e.count}
-        for e in events[:count]
-    ]
+    options.add_threads(parser, 1, "torch threads (1)")
+    options.add_out(parser)
+    options.add_report_only(parser, "measure nothing: rewrite the report from OUT/performance.json")
+    return parser.parse_args(argv)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,13 +84,13 @@ def training_cases(args: argparse.Namespace, folder: Path) -> tuple[dict, dict]:
     """Timed calls per (update kind, variant), and the profile of an update."""
     data = real_data_settings(args.data)
     base = [f"model.input_size={args.input_size}", "model.iterations=2", *data]
-    source = Trainer(load_manifest(ROOT / "examples" / "real-3task.toml", base), folder / "src",
+    source = Trainer(load_manifest(REAL_3TASK, base), folder / "src",
                      progress_bars=False)  # fmt: skip
     cases: dict[str, dict[str, Callable[[], Any]]] = {}
     for variant, (channels_last, bf16) in TRAINING.items():
         overrides = [*base, f"train.channels_last={channels_last}", f"train.bf16={bf16}"]
         run = Trainer(
-            load_manifest(ROOT / "examples" / "real-3task.toml", overrides),
+            load_manifest(REAL_3TASK, overrides),
             folder / variant.replace(" ", "_"),
             progress_bars=False,
         )
@@ -143,6 +117,8 @@ def training_cases(args: argparse.Namespace, folder: Path) -> tuple[dict, dict]:
 
 
 def inference_cases(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    """Timed calls of ``predict_all`` per batch and variant, the profile of one, and how far
+    channels-last and bf16 move its outputs."""
     manifest = load_manifest(ROOT / "examples" / "faces3.toml", ["model.iterations=2"])
     torch.manual_seed(0)
     nchw = build_model(manifest).eval()
@@ -204,6 +180,7 @@ def unique_colours_to_classes(rgb: np.ndarray) -> np.ndarray:
 
 
 def data_cases(args: argparse.Namespace) -> tuple[dict, dict]:
+    """Timed calls of FASSEG's label colours to classes, before and now (checked to agree)."""
     from PIL import Image
 
     from ifan_tasks.parsing.fasseg import colours_to_classes
@@ -224,13 +201,12 @@ def data_cases(args: argparse.Namespace) -> tuple[dict, dict]:
     return cases, info
 
 
-# ---------------------------------------------------------------------------------------------
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Profile and time every change and write the results (or, with ``--report-only``, only
+    the report)."""
     args = parse_args(argv)
     if args.report_only:
-        write(json.loads((args.out / "performance.json").read_text()), args.out)
+        rewrite_report(args.out, "performance", report)
         return 0
     check_real_data(args.data)
     torch.set_num_threads(args.threads)
@@ -244,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         groups[name] = interleaved(cases, args.repeats, seed)
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
     result = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(args.threads),
-        "versions": versions(),
+        **header(args.threads),
         "settings": {k: str(v) for k, v in vars(args).items()},
         "seconds_per_call": groups,
         "profiles": {**train_profiles, **infer_profiles},
@@ -254,94 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         "data": data_info,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    write(result, args.out)
+    write_results(args.out, "performance", result, report)
     return 0
 
 
-def write(result: dict[str, Any], out: Path) -> None:
-    write_results(out, "performance", result, findings, markdown)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def speedups(times: dict[str, list[float]]) -> dict[str, float]:
-    """Each variant's speed-up over the group's first (the baseline): baseline / variant."""
-    baseline = median(next(iter(times.values())))
-    return {name: baseline / median(values) for name, values in times.items()}
-
-
-def findings(r: dict[str, Any]) -> list[str]:
-    g, out = r["seconds_per_call"], []
-    train = [k for k in g if "update" in k]
-    for variant in list(TRAINING)[1:]:
-        ratios = [speedups(g[k])[variant] for k in train]
-        out.append(
-            f"Training, {variant}: {min(ratios):.2f}x to {max(ratios):.2f}x faster updates than "
-            f"NCHW float32 (over {len(train)} kinds of update)."
-        )
-    for key in [k for k in g if k.startswith("predict_all")]:
-        ratios = speedups(g[key])
-        parts = [f"{name} {ratio:.2f}x" for name, ratio in list(ratios.items())[1:3]]
-        stacked = next(name for name in ratios if name.startswith("stacked"))
-        same_layout = ratios[stacked] / ratios["channels-last (default now)"]
-        out.append(
-            f"Inference, {key}, speed-up over NCHW: {', '.join(parts)}; stacking the per-task "
-            f"passes into one ({stacked}, channels-last) runs {same_layout:.2f}x the speed of "
-            "the separate channels-last passes, so it was not adopted."
-        )
-    d = r["bf16_and_layout_max_difference"]
-    out.append(
-        f"Largest change of an output (batch 1): channels-last {d['channels-last']:.1e}, "
-        f"bf16 {d['channels-last, bf16']:.1e}."
-    )
-    data_key = next(k for k in g if k.startswith("FASSEG"))
-    ratio = list(speedups(g[data_key]).values())[1]
-    per_image = median(g[data_key]["binary search (now)"]) / r["data"]["images"]
-    out.append(
-        f"FASSEG labels to classes: {ratio:.1f}x faster ({per_image * 1e3:.1f} ms an image now), "
-        "the same classes on every pixel."
-    )
-    return out
-
-
-def markdown(r: dict[str, Any]) -> str:
-    s, g = r["settings"], r["seconds_per_call"]
-    lines = [
-        "# Performance: profiles and before/after ratios",
-        "",
-        provenance("bench/performance.py", r),
-        "",
-        f"Training: `examples/real-3task.toml` at input {s['input_size']} with two iterations, "
-        "on real batches replayed from memory. Inference: `examples/faces3.toml` (input 128, "
-        "two iterations, random weights). Median of "
-        f"{s['repeats']} interleaved runs; speed-up = the group's first row / the row.",
-        "",
-    ]
-    for name, times in g.items():
-        ratios = speedups(times)
-        lines += [f"## {name}", ""]
-        lines += [
-            table(
-                ["variant", "ms (median)", "speed-up"],
-                [[v, f"{median(t) * 1e3:,.1f}", f"{ratios[v]:.2f}x"] for v, t in times.items()],
-            ),
-            "",
-        ]
-    lines += ["## Where the time goes (self CPU time, top operators)", ""]
-    for name, rows in r["profiles"].items():
-        lines += [f"{name}:", ""]
-        lines += [
-            table(
-                ["operator", "share", "calls"],
-                [[f"`{x['operator']}`", f"{100 * x['share']:.1f} %", x["calls"]] for x in rows],
-            ),
-            "",
-        ]
-    lines += ["## What this shows", "", *[f"- {f}" for f in r["findings"]], ""]
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

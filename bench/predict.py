@@ -12,18 +12,16 @@ time is its median. Stage shares come from timers around the pipeline's own func
 ``FacePrediction.drawings``), summed over the timed runs; the rest is reading, writing and
 encoding.
 
-    .venv/bin/python bench/predict.py
-    .venv/bin/python bench/predict.py --frames 4 --repeats 1 --out /tmp/bench   # smoke run
+    .venv/bin/python -m bench.predict
+    .venv/bin/python -m bench.predict --frames 4 --repeats 1 --out /tmp/bench   # smoke run
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import functools
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,15 +30,15 @@ from typing import Any
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import interleaved, machine, provenance, table, versions, write_results  # noqa: E402
-
-from ifan import inference  # noqa: E402
-from ifan.inputs import find_inputs  # noqa: E402
-from ifan.photos import PhotoRun  # noqa: E402
-from ifan.video import annotate_video, require_av  # noqa: E402
+from bench.lib import options
+from bench.lib.paths import DATA, ROOT
+from bench.lib.results import command_line, header, write_results
+from bench.lib.timing import interleaved
+from bench.reports import predict as report
+from ifan import inference
+from ifan.inputs import find_inputs
+from ifan.photos import PhotoRun
+from ifan.video import annotate_video, require_av
 
 FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / "faces3.safetensors"
 VIDEO_SIZE = (640, 480)
@@ -55,17 +53,18 @@ PRECISIONS = {"float32": False, "bf16": True}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The model, the photos, the video, the batch, the repetitions and where the results go."""
+    parser = options.parser(__doc__)
     parser.add_argument("--model", default=str(FACES3), help="a model name, run or checkpoint")
-    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared" / "data" / "faces")
+    parser.add_argument("--photos", type=Path, default=DATA / "faces")
     parser.add_argument("--pan", type=Path, default=ROOT / "examples" / "photos" / "einstein.jpg")
     parser.add_argument("--frames", type=int, default=100, help="frames of the video (100)")
     parser.add_argument("--batch-size", type=int, default=16, help="faces per batch (16)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-predict")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--name", default="predict", help="results name (predict)")
+    options.add_threads(parser, 1, "torch threads (1)")
+    options.add_work(parser, ROOT / "build" / "bench-predict", "where the video and outputs go")
+    options.add_out(parser)
+    options.add_name(parser, "predict")
     return parser.parse_args(argv)
 
 
@@ -94,6 +93,8 @@ def pan_video(photo: Path, path: Path, frames: int) -> Path:
 
 
 def _timed(function: Callable, stage: str, seconds: dict[str, float]) -> Callable:
+    """``function``, adding the seconds of each call to ``seconds[stage]``."""
+
     @functools.wraps(function)
     def timed(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -180,68 +181,8 @@ def measure(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     return cases
 
 
-def findings(r: dict[str, Any]) -> list[str]:
-    cases = r["cases"]
-    lines = []
-    for kind, what in (("photos", "photos of"), ("video", "frames of the pan video,")):
-        f32, bf16 = cases[f"{kind}, float32"], cases[f"{kind}, bf16"]
-        speed, faster = f32["faces_per_second"], bf16["faces_per_second"]
-        lines.append(
-            f"{kind}: {speed:.1f} faces/s in float32 and {faster:.1f} in bf16 "
-            f"({faster / speed:.2f}x) over {f32['inputs']} {what} {f32['faces']} faces, "
-            f"batch {r['settings']['batch_size']}"
-        )
-        share = f32["stage_share"]
-        rest = 1 - sum(share.values())
-        lines.append(
-            f"{kind}, float32, where the time goes: "
-            + ", ".join(f"{stage} {value:.0%}" for stage, value in share.items())
-            + f", reading, writing and encoding {rest:.0%}"
-        )
-    flags = r["machine"]["cpu_flags"]
-    native = [f for f in ("avx512_bf16", "amx_tile") if f in flags]
-    lines.append(
-        "this CPU has "
-        + (" and ".join(native) if native else "neither avx512_bf16 nor amx_tile")
-        + ", so bf16 runs "
-        + ("in hardware" if native else "emulated, through float32 arithmetic")
-    )
-    return lines
-
-
-def markdown(r: dict[str, Any]) -> str:
-    rows = []
-    for name, c in r["cases"].items():
-        share = c["stage_share"]
-        rows.append(
-            [
-                name,
-                c["inputs"],
-                c["faces"],
-                f"{c['median_seconds']:.2f}",
-                f"{c['faces_per_second']:.1f}",
-                f"{c['inputs_per_second']:.1f}",
-                *(f"{share[stage]:.0%}" for stage in STAGES),
-                f"{1 - sum(share.values()):.0%}",
-            ]
-        )
-    headers = ["case", "photos or frames", "faces", "median s", "faces/s", "inputs/s"]
-    headers += [*STAGES, "reading, writing, encoding"]
-    return (
-        "\n\n".join(
-            [
-                "# `ifan predict`: faces per second on photos and video",
-                provenance("bench/predict.py", r),
-                f"Command: `{r['command']}`",
-                table(headers, rows),
-                "## What this shows\n\n" + "\n".join(f"- {line}" for line in r["findings"]),
-            ]
-        )
-        + "\n"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Time every case and write the results."""
     args = parse_args(argv)
     if not args.photos.is_dir():
         raise SystemExit(f"{args.photos}: no such folder of photos; give --photos")
@@ -249,10 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     video = pan_video(args.pan, args.work / "pan.mp4", args.frames)
     result: dict[str, Any] = {
-        "command": "python bench/predict.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(args.threads),
-        "versions": versions(),
+        "command": command_line("predict", argv),
+        **header(args.threads),
         "settings": {
             "model": args.model,
             "photos": str(args.photos),
@@ -263,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         "cases": measure(args, video),
     }
     result["seconds"] = time.perf_counter() - started
-    write_results(args.out, args.name, result, findings, markdown)
+    write_results(args.out, args.name, result, report)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -12,16 +12,14 @@ inter-ocular distance (between the annotated eye centres); a photo passes under 
 Writes ``bench/results/<name>.json`` and ``.md`` and, with ``--picture``, the points drawn on the
 photos.
 
-    .venv/bin/python bench/pretrained.py --model faces3
-    .venv/bin/python bench/pretrained.py --model build/real/faces3 --name faces3-run
+    .venv/bin/python -m bench.pretrained --model faces3
+    .venv/bin/python -m bench.pretrained --model build/real/faces3 --name faces3-run
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,24 +28,24 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.lib import options
+from bench.lib.paths import DATA
+from bench.lib.results import command_line, header, write_results
+from bench.reports import pretrained as report
+from bench.reports.pretrained import PASS
+from ifan.inference import load
+from ifan_tasks.landmarks.pointfiles import read_pts_file
 
-from benchlib import machine, provenance, table, versions, write_results  # noqa: E402
-
-from ifan.inference import load  # noqa: E402
-from ifan_tasks.landmarks.pointfiles import read_pts_file  # noqa: E402
-
-PASS = 0.10
 SUFFIXES = (".jpg", ".png", ".ppm", ".jpeg")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The model, the photos and where the results go."""
+    parser = options.parser(__doc__)
     parser.add_argument("--model", default="faces3", help="a model name, run folder or checkpoint")
-    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared" / "data" / "faces")
-    parser.add_argument("--name", default="faces3", help="results name (default faces3)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--photos", type=Path, default=DATA / "faces")
+    options.add_name(parser, "faces3")
+    options.add_out(parser)
     parser.add_argument("--picture", type=Path, help="also draw the points on the photos here")
     return parser.parse_args(argv)
 
@@ -69,6 +67,7 @@ def five_points(p68: np.ndarray) -> np.ndarray:
 
 
 def measure(model: str, photos: Path, picture: Path | None) -> list[dict[str, Any]]:
+    """Each annotated photo: the faces found, and the error of the face nearest the annotation."""
     predictor = load(model, device="cpu")
     rows = []
     drawn = []
@@ -104,11 +103,13 @@ def measure(model: str, photos: Path, picture: Path | None) -> list[dict[str, An
 
 
 def _drawing(image: Path, truth: np.ndarray, predicted: np.ndarray | None) -> Image.Image:
+    """The face of ``image`` with its annotated (blue) and predicted (red) points."""
     photo = Image.open(image).convert("RGB")
     lo, hi = truth.min(0), truth.max(0)
     pad = (hi - lo).max() * 0.6
     box = (*(lo - pad), *(hi + pad))
-    crop = photo.crop(tuple(int(v) for v in box)).resize((256, 256))
+    left, top, right, bottom = (int(v) for v in box)
+    crop = photo.crop((left, top, right, bottom)).resize((256, 256))
     scale = 256 / (box[2] - box[0])
     draw = ImageDraw.Draw(crop)
     for points, colour in ((truth, (0, 200, 255)), (predicted, (255, 60, 60))):
@@ -120,6 +121,7 @@ def _drawing(image: Path, truth: np.ndarray, predicted: np.ndarray | None) -> Im
 
 
 def _save_strip(tiles: list[Image.Image], path: Path) -> None:
+    """The tiles side by side, saved to ``path``."""
     strip = Image.new("RGB", (256 * len(tiles), 256), "white")
     for k, tile in enumerate(tiles):
         strip.paste(tile, (256 * k, 0))
@@ -127,43 +129,8 @@ def _save_strip(tiles: list[Image.Image], path: Path) -> None:
     strip.save(path)
 
 
-def findings(r: dict[str, Any]) -> list[str]:
-    rows = [row for row in r["photos"] if "nme" in row]
-    passed = sum(row["passed"] for row in rows)
-    mean = sum(row["nme"] for row in rows) / max(1, len(rows))
-    return [
-        f"{passed} of {len(r['photos'])} photos within {PASS:.0%} inter-ocular NME "
-        f"(mean {mean:.1%}) through the detector, no ground truth used to find the face"
-    ]
-
-
-def markdown(r: dict[str, Any]) -> str:
-    rows = [
-        [
-            row["photo"],
-            row["faces"],
-            row["iod_px"],
-            f"{row['nme']:.1%}" if "nme" in row else "no face",
-            ("yes" if row["passed"] else "**no**") if "nme" in row else "**no**",
-            row.get("emotion", "-"),
-        ]
-        for row in r["photos"]
-    ]
-    return (
-        "\n\n".join(
-            [
-                f"# `{r['model']}` on real photos",
-                provenance("bench/pretrained.py", r),
-                f"Command: `{r['command']}`",
-                table(["photo", "faces found", "IOD (px)", "NME", "within 10 %", "emotion"], rows),
-                "## What this shows\n\n" + "\n".join(f"- {line}" for line in findings(r)),
-            ]
-        )
-        + "\n"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Compare the model's points with the annotations and write the results."""
     args = parse_args(argv)
     if not args.photos.is_dir():
         print(f"{args.photos}: no such folder of annotated photos; nothing measured")
@@ -172,16 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = {
         "model": args.model,
-        "command": "python bench/pretrained.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(1),
-        "versions": versions(),
+        "command": command_line("pretrained", argv),
+        **header(1),
         "photos": measure(args.model, args.photos, args.picture),
     }
     result["seconds"] = time.perf_counter() - started
-    write_results(args.out, args.name, result, findings, markdown)
+    write_results(args.out, args.name, result, report)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -27,20 +27,17 @@ batch in the training process (decode, crop, resize, augment, collate) without t
 Writes ``bench/results/training.json`` and ``bench/results/training.md`` (``--name`` changes the
 name: ``training-128`` for input 128).
 
-    .venv/bin/python bench/training.py                    # input 64, 1 torch thread
-    .venv/bin/python bench/training.py --input-size 32 --updates 6 --repeats 1 --out /tmp/bench
+    .venv/bin/python -m bench.training                    # input 64, 1 torch thread
+    .venv/bin/python -m bench.training --input-size 32 --updates 6 --repeats 1 --out /tmp/bench
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import random
 import shutil
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,31 +45,25 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import (  # noqa: E402
-    check_real_data,
-    machine,
-    provenance,
-    real_data_settings,
-    replay_batches,
-    table,
-    versions,
-    write_results,
-)
-
-from ifan.data.splits import open_splits  # noqa: E402
-from ifan.manifest import load_manifest  # noqa: E402
-from ifan.training.scheduler import Update  # noqa: E402
-from ifan.training.trainer import Trainer  # noqa: E402
+from bench.lib import options
+from bench.lib.paths import ROOT
+from bench.lib.profiling import is_convolution, operator_shares, self_time
+from bench.lib.realdata import check_real_data, real_data_settings
+from bench.lib.replay import replay_batches
+from bench.lib.results import header, rewrite_report, write_results
+from bench.reports import training as report
+from ifan.data.splits import open_splits
+from ifan.manifest import load_manifest
+from ifan.training.scheduler import Update
+from ifan.training.trainer import Trainer
 
 MANIFEST = ROOT / "examples" / "real-3task.toml"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    """The data, the variants, the blocks, the threads, the earlier run and where the results go."""
+    parser = options.parser(__doc__)
+    options.add_data(parser)
     parser.add_argument("--input-size", type=int, default=64, help="input side (64)")
     parser.add_argument(
         "--workers",
@@ -86,19 +77,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--read-batches", type=int, default=5, help="batches read without the model, per task (5)"
     )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads of the training process (1)"
-    )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--name", default="training", help="results file name (training)")
+    options.add_threads(parser, 1, "torch intra-op threads of the training process (1)")
+    options.add_out(parser)
+    options.add_name(parser, "training")
     parser.add_argument(
         "--before", type=Path, help="this script's JSON from an earlier commit, shown beside"
     )
     parser.add_argument("--before-label", default="", help="which commit --before measured")
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="rewrite the report (and findings) of the existing results file, measuring nothing",
+    options.add_report_only(
+        parser, "rewrite the report (and findings) of the existing results file, measuring nothing"
     )
     parser.add_argument(
         "--no-profile",
@@ -113,10 +100,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="an ifan cache folder to use instead of an empty one (preparation is then timed "
         "from what it holds)",
     )
-    return parser.parse_args(argv)  # fmt: skip
+    return parser.parse_args(argv)
 
 
 def settings(args: argparse.Namespace, workers: int, prepared: bool = True) -> list[str]:
+    """The ``--set`` values of a trainer with ``workers`` loader processes, reading the prepared
+    splits or (``prepared`` false) the photos."""
     return [
         f"model.input_size={args.input_size}",
         "model.iterations=0",
@@ -127,6 +116,7 @@ def settings(args: argparse.Namespace, workers: int, prepared: bool = True) -> l
 
 
 def trainer(args: argparse.Namespace, workers: int, folder: Path, prepared: bool = True) -> Trainer:
+    """A trainer of the manifest with ``settings``, its run in ``folder``."""
     manifest = load_manifest(MANIFEST, settings(args, workers, prepared))
     name = f"workers-{workers}" if prepared else "photos"
     return Trainer(manifest, folder / name, progress_bars=False)
@@ -179,25 +169,11 @@ def read_only(run: Trainer, task: str, batches: int) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.report_only:
-        path = args.out / f"{args.name}.json"
-        write_results(args.out, args.name, json.loads(path.read_text()), findings, markdown)
-        return 0
-    check_real_data(args.data)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
-    # An empty cache, so that preparation is timed from nothing (unless --cache).
-    os.environ["IFAN_CACHE"] = str(args.cache or folder / "cache")
-    prepare = preparation(args)
-    runs = {f"workers {w}": trainer(args, w, folder) for w in args.workers}
-    runs["photos"] = trainer(args, 0, folder, prepared=False)
-    runs["memory"] = in_memory(trainer(args, 0, folder / "source"), folder, args)
-    names = runs["memory"].names
-    batch = {t: runs["memory"].manifest.tasks[t].batch_size for t in names}
-    reads = {t: read_only(trainer(args, 0, folder / "read"), t, args.read_batches) for t in names}
+def interleaved_blocks(
+    runs: dict[str, Trainer], names: list[str], args: argparse.Namespace, start: float
+) -> dict[str, dict[str, list[float]]]:
+    """Seconds per update of every task in every variant: ``--repeats`` rounds, each running
+    a block of every task and variant once, in a fresh random order."""
     times: dict[str, dict[str, list[float]]] = {t: {v: [] for v in runs} for t in names}
     rng = random.Random(0)
     for repeat in range(args.repeats):
@@ -208,11 +184,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repetition {repeat + 1}/{args.repeats}: {time.perf_counter() - start:.0f} s")
     for run in runs.values():
         run.loaders.clear()
+    return times
+
+
+def measured(args: argparse.Namespace, folder: Path, start: float) -> dict[str, Any]:
+    """Preparation, reading alone and the updates of every variant, and the profile."""
+    prepare = preparation(args)
+    runs = {f"workers {w}": trainer(args, w, folder) for w in args.workers}
+    runs["photos"] = trainer(args, 0, folder, prepared=False)
+    runs["memory"] = in_memory(trainer(args, 0, folder / "source"), folder, args)
+    names = runs["memory"].names
+    batch = {t: runs["memory"].manifest.tasks[t].batch_size for t in names}
+    reads = {t: read_only(trainer(args, 0, folder / "read"), t, args.read_batches) for t in names}
+    times = interleaved_blocks(runs, names, args, start)
     profile = profile_round(args, folder) if args.profile else None
-    result = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(args.threads),
-        "versions": versions(),
+    return {
+        **header(args.threads),
         "settings": {
             **{k: str(v) for k, v in vars(args).items()},
             "batch_sizes": batch,
@@ -224,15 +211,30 @@ def main(argv: list[str] | None = None) -> int:
         "update_seconds": times,
         "prepare_seconds": prepare,
         "profile": profile,
-        "before": _before(args),
-        "seconds": round(time.perf_counter() - start, 1),
+        "before": before(args),
     }
-    write_results(args.out, args.name, result, findings, markdown)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure every variant and write the results (or, with ``--report-only``, only the report)."""
+    args = parse_args(argv)
+    if args.report_only:
+        rewrite_report(args.out, args.name, report)
+        return 0
+    check_real_data(args.data)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
+    # An empty cache, so that preparation is timed from nothing (unless --cache).
+    os.environ["IFAN_CACHE"] = str(args.cache or folder / "cache")
+    result = measured(args, folder, start)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    write_results(args.out, args.name, result, report)
     shutil.rmtree(folder, ignore_errors=True)  # the prepared copies: gigabytes at input 128
     return 0
 
 
-def _before(args: argparse.Namespace) -> dict[str, Any] | None:
+def before(args: argparse.Namespace) -> dict[str, Any] | None:
     """The update times of an earlier commit's run of this script, when given."""
     if args.before is None:
         return None
@@ -263,145 +265,18 @@ def profile_round(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             run.step(update)
         seconds = time.perf_counter() - start
     events = prof.key_averages()
-    total = sum(e.self_cpu_time_total for e in events) or 1
-    convolutions = sum(e.self_cpu_time_total for e in events if _convolution(e.key))
+    total = self_time(events)
+    convolutions = sum(e.self_cpu_time_total for e in events if is_convolution(e.key))
     data = next((e.cpu_time_total for e in events if e.key.startswith("ifan: read")), 0)
-    top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:12]
     run.loaders.clear()
     return {
         "seconds": seconds,
         "iterations": run.manifest.model.iterations,
         "convolution_share": convolutions / total,
         "data_share": data / total,
-        "top": [
-            {"operator": e.key, "share": e.self_cpu_time_total / total, "calls": e.count}
-            for e in top
-        ],
+        "top": operator_shares(events, 12),
     }
 
 
-def _convolution(operator: str) -> bool:
-    name = operator.lower()
-    return "conv" in name or "mkldnn" in name or "onednn" in name
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def findings(r: dict[str, Any]) -> list[str]:
-    out = []
-    times, reads = r["update_seconds"], r["read_batch_seconds"]
-    for task, variants in times.items():
-        memory = median(variants["memory"])
-        serial = median(variants["workers 0"])
-        best = min(
-            (v for v in variants if v.startswith("workers")), key=lambda v: median(variants[v])
-        )
-        batch = r["settings"]["batch_sizes"][task]
-        photos = median(variants["photos"]) if "photos" in variants else None
-        line = (
-            f"{task}: an update on batches in memory takes {memory * 1e3:.0f} ms; reading the "
-            f"prepared split and augmenting the batch in the training process (workers 0) adds "
-            f"{100 * (serial / memory - 1):.0f} % "
-            f"({median(reads[task]) * 1e3:.0f} ms a batch read alone), "
-            f"{'within' if serial / memory <= 1.10 else 'OVER'} the 10 % target; "
-            f"{batch / serial:.0f} images/s"
-        )
-        if photos is not None:
-            line += (
-                f" (decoding the photos instead: {photos / memory:.2f}x, "
-                f"{batch / photos:.0f} images/s)"
-            )
-        before = (r.get("before") or {}).get("update_seconds", {}).get(task)
-        if before:
-            old, old_memory = median(before["workers 0"]), median(before["memory"])
-            line += (
-                f"; before ({r['before']['commit']}, workers 0) reading added "
-                f"{100 * (old / old_memory - 1):.0f} % to the update and it made "
-                f"{batch / old:.0f} images/s"
-            )
-            if abs(old_memory / memory - 1) > 0.05:
-                line += (
-                    f" (but the model alone ran {memory / old_memory:.2f}x as fast in that run, "
-                    "so compare the percentages)"
-                )
-        out.append(line + f"; with {best}: {median(variants[best]) / memory:.2f}x.")
-    p = r.get("profile")
-    if p:
-        rest = [t for t in p["top"] if not _convolution(t["operator"])]
-        big = [f"{t['operator']} {100 * t['share']:.0f} %" for t in rest if t["share"] > 0.10]
-        out.append(
-            f"one alternating round of the 3 tasks ({p['iterations']} iterations) took "
-            f"{p['seconds']:.2f} s: convolutions {100 * p['convolution_share']:.0f} % of it, "
-            f"reading and augmenting the batches {100 * p['data_share']:.1f} %; outside the "
-            "convolutions, "
-            + (
-                "above 10 %: " + ", ".join(big)
-                if big
-                else f"no operator above 10 % (the largest: {rest[0]['operator']} "
-                f"{100 * rest[0]['share']:.1f} %)"
-            )
-        )
-    for task, seconds in r.get("prepare_seconds", {}).items():
-        out.append(
-            f"preparing {task}'s splits from {r['settings'].get('cache_state', 'an empty cache')} "
-            f"took {seconds['empty cache']:.0f} s "
-            f"(opening them again: {seconds['cached']:.1f} s)"
-        )
-    return out
-
-
-def markdown(r: dict[str, Any]) -> str:
-    s = r["settings"]
-    times, reads = r["update_seconds"], r["read_batch_seconds"]
-    variants = list(next(iter(times.values())))
-    order = ["memory", *[v for v in variants if v != "memory"]]
-    rows = []
-    for task, per in times.items():
-        memory = median(per["memory"])
-        rows.append(
-            [task, s["batch_sizes"][task], f"{median(reads[task]) * 1e3:,.0f}"]
-            + [f"{median(per[v]) * 1e3:,.0f} ({median(per[v]) / memory:.2f}x)" for v in order]
-        )
-    lines = [
-        "# Training: the data pipeline's cost",
-        "",
-        provenance("bench/training.py", r),
-        "",
-        f"`{s['manifest']}` on `{s['data']}` with `{' '.join(s['overrides'])}`: pre-training "
-        "updates (forward, backward and RMSprop step of one task) with each task's batch size, "
-        f"median of {s['repeats']} interleaved blocks of {s['updates']} updates each "
-        "(bench/README.md says how the blocks are timed).",
-        "",
-        table(
-            ["task", "batch", "read a batch alone (ms)", *[f"update, {v} (ms)" for v in order]],
-            rows,
-        ),
-        "",
-        "Ratios are against the same update on batches in memory: 1.00x means the data pipeline "
-        "costs nothing visible.",
-        "",
-        "## What this shows",
-        "",
-        *[f"- {f}" for f in r["findings"]],
-        "",
-    ]
-    if r.get("profile"):
-        lines += [
-            "## Profile of one alternating round",
-            "",
-            table(
-                ["operator", "share of the round", "calls"],
-                [
-                    [t["operator"], f"{100 * t['share']:.1f} %", t["calls"]]
-                    for t in r["profile"]["top"]
-                ],
-            ),
-            "",
-        ]
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

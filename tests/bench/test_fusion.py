@@ -1,4 +1,4 @@
-"""bench/fusion.py's arithmetic and words on made-up numbers: the UTKFace test carving, the
+"""bench.fusion's arithmetic and words on made-up numbers: the UTKFace test carving, the
 recipes and commands, training speeds from a history file, and the paper's claims judged from a
 matrix (floors, noise, verdicts, findings, report). Nothing is trained and no data is read."""
 
@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from bench_scripts import load_script
 
-fusion = load_script("fusion")
+from bench.fusion import carving, claims, collect, commands, design
+from bench.lib.paths import ROOT
+from bench.reports import fusion as report
 
 ROWS = ["identity", "age", "gender", "race", "own", "fused"]
 SINGLE = {  # target -> row -> main value; accuracies are fractions, age an MAE in years
@@ -29,7 +30,7 @@ def matrix(scores: dict[str, dict[str, float]], faces: int = 1000) -> dict:
     """A matrix as ``read_matrix`` gives it, every target scored on ``faces`` test faces."""
     targets = {}
     for target, rows in scores.items():
-        metric = fusion.MAIN[target]
+        metric = design.MAIN[target]
         targets[target] = {
             "metric": metric,
             "higher_is_better": metric != "mae",
@@ -61,7 +62,7 @@ def result(integrated: dict | None = None) -> dict:
     }  # fmt: skip
     models = {
         name: {
-            "tasks": [name.removeprefix("single-")] if name != "integrated" else list(fusion.TASKS),
+            "tasks": [name.removeprefix("single-")] if name != "integrated" else list(design.TASKS),
             "settings": [],
             "command": f"PYTHONPATH=build/bench-fusion/site ifan train ... {name}",
             "seconds": {"train": 600.0, "resumed": False},
@@ -92,21 +93,21 @@ def result(integrated: dict | None = None) -> dict:
 
 def test_carving_is_by_file_name_and_a_quick_test_split_is_part_of_the_full_one():
     names = [f"{i % 90}_{i % 2}_{i % 5}_20170116{i:09d}.jpg.chip.jpg" for i in range(2000)]
-    train, test = fusion.carve(names, 0.15, None)
+    train, test = carving.carve(names, 0.15, None)
     assert sorted(train + test) == sorted(names) and not set(train) & set(test)
     assert 0.12 < len(test) / len(names) < 0.18
-    assert all(fusion.unit_hash(n) < 0.15 for n in test)
-    assert all(0 <= fusion.unit_hash(n) < 1 for n in names)
+    assert all(carving.unit_hash(n) < 0.15 for n in test)
+    assert all(0 <= carving.unit_hash(n) < 1 for n in names)
     # a file's side depends on its name alone, not on the other files
-    assert fusion.carve(names[:500], 0.15, None)[1] == [n for n in test if n in names[:500]]
-    quick_train, quick_test = fusion.carve(names, 0.15, 50)
+    assert carving.carve(names[:500], 0.15, None)[1] == [n for n in test if n in names[:500]]
+    quick_train, quick_test = carving.carve(names, 0.15, 50)
     assert len(quick_test) == 50 and set(quick_test) <= set(test)
     assert quick_train == train  # no file of the full test split is trained on at any scale
 
 
 def test_recipes_differ_by_scale_only_in_their_settings():
-    single = fusion.Model("single-identity", ("identity",), ("model.iterations=0",))
-    quick = fusion.recipe(single, fusion.SCALES["quick"], "d1")
+    single = design.Model("single-identity", ("identity",), ("model.iterations=0",))
+    quick = commands.recipe(single, design.SCALES["quick"], "d1")
     assert quick == {
         "tasks": ["identity"],
         "settings": [
@@ -116,26 +117,26 @@ def test_recipes_differ_by_scale_only_in_their_settings():
         ],
         "utkface": "d1",
     }  # fmt: skip
-    integrated = fusion.recipe(fusion.MODELS[-1], fusion.SCALES["full"], "d2")
+    integrated = commands.recipe(design.MODELS[-1], design.SCALES["full"], "d2")
     assert integrated["tasks"] == ["identity", "age", "gender", "race"]
     assert integrated["settings"] == [
         "train.pretrain_epochs=8", "train.finetune_epochs=6", "train.finetune_rounds=300",
     ]  # fmt: skip
-    age = fusion.recipe(fusion.MODELS[1], fusion.SCALES["quick"], "d1")
+    age = commands.recipe(design.MODELS[1], design.SCALES["quick"], "d1")
     assert "tasks.age.data.val_fraction=0.02" in age["settings"]
 
 
 def test_commands_name_each_run_and_task(tmp_path):
-    command = fusion.probe_command("single", tmp_path, "linear", 30, tmp_path / "p.json")
+    command = commands.probe_command("single", tmp_path, "linear", 30, tmp_path / "p.json")
     targets = [command[i + 1] for i, w in enumerate(command) if w == "--target"]
     sources = [command[i + 1] for i, w in enumerate(command) if w == "--source"]
-    assert targets == sources == [f"{tmp_path}/single-{t}/run:{t}" for t in fusion.TASKS]
+    assert targets == sources == [f"{tmp_path}/single-{t}/run:{t}" for t in design.TASKS]
     cache = str(tmp_path / "features" / "single")  # a cache per matrix
     assert command[-8:] == ["--epochs", "30", "--seed", "0", "--cache", cache, "--json",
                             str(tmp_path / "p.json")]  # fmt: skip
-    command = fusion.probe_command("integrated", tmp_path, "mlp", 5, tmp_path / "p.json")
+    command = commands.probe_command("integrated", tmp_path, "mlp", 5, tmp_path / "p.json")
     assert f"{tmp_path}/integrated/run:age" in command and "mlp" in command
-    shown = fusion.shown_command(["eval", str(fusion.ROOT / "build" / "x" / "run"), "--json",
+    shown = commands.shown_command(["eval", str(ROOT / "build" / "x" / "run"), "--json",
                                   "/elsewhere/x.json"])  # fmt: skip
     assert shown == (
         "PYTHONPATH=build/bench-fusion/site ifan eval build/x/run --json /elsewhere/x.json"
@@ -155,33 +156,33 @@ def test_training_speed_per_update_and_per_round(tmp_path):
         for s, e, t, n, at in records
     ]  # fmt: skip
     (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
-    speed = fusion.training_speed(tmp_path)
+    speed = collect.training_speed(tmp_path)
     assert speed["updates"] == 120
     assert speed["stage_1_seconds_per_update"] == pytest.approx(5.0 / 20)
     assert speed["stage_2_seconds_per_round"] == pytest.approx(16.0 / 40 * 2)
-    assert fusion.training_speed(tmp_path / "nothing") is None
+    assert collect.training_speed(tmp_path / "nothing") is None
 
 
 def test_gains_errors_and_noise():
-    assert fusion.gain(7.0, 8.0, "mae") == pytest.approx(1.0)  # a lower MAE is better
-    assert fusion.gain(0.45, 0.40, "accuracy") == pytest.approx(0.05)
-    assert fusion.relative(0.45, 0.40, "accuracy") == pytest.approx(0.125)
-    assert fusion.relative(0.1, 0.0, "accuracy") is None
-    assert fusion.change_text(7.0, 8.0, "mae") == "+1.00 y, +12.5 %"
-    assert fusion.change_text(0.68, 0.70, "accuracy") == "-2.0 points, -2.9 %"
-    assert fusion.standard_error(0.5, 100, "accuracy") == pytest.approx(0.05)
-    assert fusion.standard_error(10.0, 100, "mae") == pytest.approx(1.0)
-    assert not fusion.beyond_noise(0.6, 0.5, 100, "accuracy")  # 0.1 < 2 x 0.070
-    assert fusion.beyond_noise(0.6, 0.5, 1000, "accuracy")  # 0.1 > 2 x 0.022
-    assert fusion.verdict(0.1, True) == "holds"
-    assert fusion.verdict(0.1, False) == "same direction, within noise"
-    assert fusion.verdict(-0.1, True) == "does not hold: the opposite, beyond noise"
-    assert fusion.verdict(-0.1, False) == "does not hold: the opposite direction, within noise"
-    assert fusion.verdict(0.0, False) == "does not hold: no change"
+    assert claims.gain(7.0, 8.0, "mae") == pytest.approx(1.0)  # a lower MAE is better
+    assert claims.gain(0.45, 0.40, "accuracy") == pytest.approx(0.05)
+    assert claims.relative(0.45, 0.40, "accuracy") == pytest.approx(0.125)
+    assert claims.relative(0.1, 0.0, "accuracy") is None
+    assert report.change_text(7.0, 8.0, "mae") == "+1.00 y, +12.5 %"
+    assert report.change_text(0.68, 0.70, "accuracy") == "-2.0 points, -2.9 %"
+    assert claims.standard_error(0.5, 100, "accuracy") == pytest.approx(0.05)
+    assert claims.standard_error(10.0, 100, "mae") == pytest.approx(1.0)
+    assert not claims.beyond_noise(0.6, 0.5, 100, "accuracy")  # 0.1 < 2 x 0.070
+    assert claims.beyond_noise(0.6, 0.5, 1000, "accuracy")  # 0.1 > 2 x 0.022
+    assert claims.verdict(0.1, True) == "holds"
+    assert claims.verdict(0.1, False) == "same direction, within noise"
+    assert claims.verdict(-0.1, True) == "does not hold: the opposite, beyond noise"
+    assert claims.verdict(-0.1, False) == "does not hold: the opposite direction, within noise"
+    assert claims.verdict(0.0, False) == "does not hold: no change"
 
 
 def test_the_papers_claims_are_judged_from_the_matrix():
-    found = {(c["claim"], c.get("target")): c for c in fusion.claims(result())}
+    found = {(c["claim"], c.get("target")): c for c in claims.claims(result())}
     transfer = found["transfer", None]
     assert transfer["helped"] == {
         "identity": ["age", "gender", "race"],
@@ -206,25 +207,25 @@ def test_transfer_that_reaches_some_targets_only_says_which():
     scores = json.loads(json.dumps(SINGLE))
     for row in ("age", "gender", "race"):
         scores["identity"][row] = FLOORS["identity"]
-    (transfer,) = [c for c in fusion.claims(result(matrix(scores))) if c["claim"] == "transfer"
+    (transfer,) = [c for c in claims.claims(result(matrix(scores))) if c["claim"] == "transfer"
                    and c["matrix"] == "integrated"]  # fmt: skip
     assert transfer["verdict"] == "holds for age, gender, race only"
 
 
 def test_integrated_model_beside_post_hoc_fusion():
-    compared = fusion.integrated_vs_fusion(result())
+    compared = claims.integrated_vs_fusion(result())
     assert compared["identity"] == {
         "single": 0.38, "integrated": 0.42, "single_own_probe": 0.40, "posthoc_fusion": 0.45,
         "integrated_fused_probe": None,
     }  # fmt: skip
-    best = {t: fusion.best_way(v, fusion.MAIN[t]) for t, v in compared.items()}
+    best = {t: claims.best_way(v, design.MAIN[t]) for t, v in compared.items()}
     assert best == {"identity": "posthoc_fusion", "age": "posthoc_fusion",
                     "gender": "posthoc_fusion", "race": "integrated"}  # fmt: skip
-    assert fusion.best_way(dict.fromkeys(fusion.COMPARED), "mae") is None
+    assert claims.best_way(dict.fromkeys(claims.COMPARED), "mae") is None
 
 
 def test_findings_carry_the_numbers_and_verdicts():
-    lines = fusion.findings(result())
+    lines = report.findings(result())
     assert (
         "Identity's features on race (the single-task models): 75.0 % against race's own 70.0 %, "
         "+5.0 points, +7.1 %: the paper's claim that they beat race's own holds." in lines
@@ -249,15 +250,15 @@ def test_findings_carry_the_numbers_and_verdicts():
     nothing["matrices"] = {"single": None, "integrated": None}
     for model in nothing["models"].values():
         model["test"] = None
-    assert fusion.findings(nothing) == [
+    assert report.findings(nothing) == [
         "Nothing is done yet: no model is scored and no matrix is probed."
     ]
 
 
 def test_the_report_shows_every_part(tmp_path: Path):
     r = result()
-    r["findings"] = fusion.findings(r)
-    text = fusion.markdown(r)
+    r["findings"] = report.findings(r)
+    text = report.markdown(r)
     assert "| identity | 40.0 % | 9.00 y | 80.0 % | **75.0 %** |" in text  # bold: a column's best
     assert "| fused | **45.0 %** | **7.00 y** | **86.0 %** | 68.0 % |" in text
     assert "| no model | 0.6 % | 20.60 y | 52.5 % | 52.0 % |" in text

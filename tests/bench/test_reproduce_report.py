@@ -1,4 +1,4 @@
-"""bench/reproduce.py's report over seeds, on made-up scores: the mean and spread of each
+"""bench.reproduce's report over seeds, on made-up scores: the mean and spread of each
 experiment, the verdict on the paper's order (single task > 3T Iter0 > 3T Iter2 in error) and its
 words, a report from whatever runs are done, and the time estimate. Nothing is trained."""
 
@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from bench_scripts import load_script
 
-reproduce = load_script("reproduce")
-seeds = load_script("seeds")
+from bench.reproduce import estimate, experiments, seeds
+from bench.reproduce.__main__ import main
 
 NAMES = ["single", "iter0", "iter2"]
 LABELS = {"single": "single task", "iter0": "3T Iter0", "iter2": "3T Iter2"}
@@ -117,11 +116,11 @@ def made_up_scores(name: str, seed: int) -> dict[str, dict[str, float]]:
     return {"val": val, "test": {"emotion.accuracy": 0.36 + q}}
 
 
-def write_run(work: Path, run: reproduce.Run, scores: dict[str, dict[str, float]]) -> None:
-    """A run folder as reproduce.py leaves it once the run is scored."""
+def write_run(work: Path, run: experiments.Run, scores: dict[str, dict[str, float]]) -> None:
+    """A run folder as bench.reproduce leaves it once the run is scored."""
     folder = run.folder(work, "cpu")
     (folder / "run").mkdir(parents=True)
-    (folder / "recipe.json").write_text(json.dumps(reproduce.recipe(run, "cpu")))
+    (folder / "recipe.json").write_text(json.dumps(experiments.recipe(run, "cpu")))
     (folder / "val.json").write_text(json.dumps(scores["val"]))
     (folder / "test.json").write_text(json.dumps(scores["test"]))
     (folder / "timing.json").write_text(json.dumps({"train": 60.0, "resumed": False}))
@@ -129,11 +128,11 @@ def write_run(work: Path, run: reproduce.Run, scores: dict[str, dict[str, float]
 
 def test_report_only_writes_the_report_from_whatever_is_done(tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
-    runs = reproduce.plan(reproduce.EXPERIMENTS, [0, 1])
+    runs = experiments.plan(experiments.EXPERIMENTS, [0, 1])
     for run in runs:
         if (run.exp.name, run.seed) != ("3t-iter2", 1):  # not run yet
             write_run(work, run, made_up_scores(run.exp.name, run.seed))
-    assert reproduce.main(["--report-only", "--work", str(work), "--out", str(out)]) == 0
+    assert main(["--report-only", "--work", str(work), "--out", str(out)]) == 0
     result = json.loads((out / "reproduce-cpu.json").read_text())
     text = (out / "reproduce-cpu.md").read_text()
     iter0 = result["scores"]["3t-iter0"]
@@ -159,19 +158,19 @@ def test_the_estimate_sums_the_earlier_timings_of_the_planned_runs(tmp_path):
             "3t-iter2": {"seconds": {"train": 900.0, "resumed": True}},  # its last part only
         },
     }
-    assert reproduce.seconds_per_run(earlier) == {"single-parsing": 120.0, "3t-iter0": 600.0}
-    runs = [r for r in reproduce.plan(reproduce.EXPERIMENTS, [0, 1])
+    assert estimate.seconds_per_run(earlier) == {"single-parsing": 120.0, "3t-iter0": 600.0}
+    runs = [r for r in experiments.plan(experiments.EXPERIMENTS, [0, 1])
             if r.exp.name in ("single-parsing", "3t-iter0", "3t-iter2")]  # fmt: skip
-    text = reproduce.estimate(runs, earlier, tmp_path / "earlier.json")
+    text = estimate.estimate(runs, earlier, tmp_path / "earlier.json")
     assert text.startswith("about 24 min for the training and scoring of these 6 runs")
     assert text.endswith("and the runs of 3t-iter2, which it did not time")
-    assert (reproduce.duration(20), reproduce.duration(7500)) == ("1 min", "2 h 05 min")
+    assert (estimate.duration(20), estimate.duration(7500)) == ("1 min", "2 h 05 min")
 
 
 def test_commands_show_each_seed_and_its_folder(tmp_path, capsys):
     argv = ["--commands", "--only", "3t-iter0", "3t-iter1", "--work", str(tmp_path),
             "--out", str(tmp_path)]  # fmt: skip
-    assert reproduce.main(argv) == 0
+    assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" (")[0] for line in lines if line.startswith("# 3t")] == [
         "# 3t-iter0, seed 0", "# 3t-iter1, seed 0", "# 3t-iter0, seed 1"]  # fmt: skip

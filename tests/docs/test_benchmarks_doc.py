@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generators import load_generator
+import pytest
+
+from tests.docs.generators import load_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +35,7 @@ def test_every_result_file_has_its_report_and_findings() -> None:
 
 def test_rows_run_with_several_seeds_show_their_spread(tmp_path, monkeypatch) -> None:
     generator = load_generator("gen_benchmarks")
-    r = generator.result("reproduce-cpu")
+    r = generator.result("reproduce-cpu", "reproduce")
     r["scores"]["3t-iter0"]["half_range"] = {"val": {"landmarks.nme": 0.004}}
     for e in r["experiments"]:
         e["seeds"] = [0, 1] if e["name"] == "3t-iter0" else [0]
@@ -43,3 +45,13 @@ def test_rows_run_with_several_seeds_show_their_spread(tmp_path, monkeypatch) ->
     nme = 100 * r["scores"]["3t-iter0"]["val"]["landmarks.nme"]
     assert f"| {nme:.2f} ± 0.40 (" in text
     assert "3t-iter0 ran with seeds 0, 1: their rows show the mean ± half the range" in text
+
+
+def test_a_missing_result_file_names_the_benchmark_that_writes_it(tmp_path, monkeypatch) -> None:
+    generator = load_generator("gen_benchmarks")
+    monkeypatch.setattr(generator, "RESULTS", tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        generator.result("faces3", "pretrained")
+    assert str(stopped.value) == (
+        f"{tmp_path / 'faces3.json'} is missing: run `.venv/bin/python -m bench.pretrained` first"
+    )

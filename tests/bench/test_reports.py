@@ -1,0 +1,40 @@
+"""Each benchmark's report is a function of its results alone: from a committed results file it
+gives the findings that file holds and the report beside it (but the line naming the command,
+which is the current one)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from bench.lib.paths import RESULTS
+
+REPORTS = {  # results file -> the benchmark that writes it
+    "balancers": "balancers",
+    "crops": "crops",
+    "demo": "demo",
+    "faces3": "pretrained",
+    "inference": "inference",
+    "performance": "performance",
+    "predict": "predict",
+    "storage": "storage",
+    "training": "training",
+    "training-128": "training",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_a_committed_result_gives_its_findings_and_report_again(name):
+    report = importlib.import_module(f"bench.reports.{REPORTS[name]}")
+    result = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+    recorded = result["findings"]
+    result["findings"] = report.findings(result)
+    assert result["findings"] == recorded
+    written = report.markdown(result).splitlines()
+    committed = (RESULTS / f"{name}.md").read_text(encoding="utf-8").splitlines()
+    assert len(written) == len(committed)
+    differing = [(a, b) for a, b in zip(written, committed, strict=True) if a != b]
+    assert all(a.startswith("Written by `.venv/bin/python -m bench.") for a, _ in differing)
+    assert len(differing) <= 1
