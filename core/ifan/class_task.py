@@ -86,8 +86,10 @@ class ClassOptions(TaskOptions):
     """Options of a :class:`ClassTask`; a task's own options subclass it (and may override a
     field to change its default or its description)."""
 
-    hidden: int = Field(128, ge=8, le=4096, description="width of the classifier")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="cross-entropy label smoothing")
+    hidden: int = Field(default=128, ge=8, le=4096, description="width of the classifier")
+    label_smoothing: float = Field(
+        default=0.0, ge=0, lt=1, description="cross-entropy label smoothing"
+    )
     class_weights: ClassWeights = class_weights_field("{ <class> = 2.0 }")
 
 

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -151,21 +151,36 @@ class FormatOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DatasetFormat(ABC):
-    """A dataset layout a task can read, named in manifests as ``data.format``."""
+OptionsT = TypeVar("OptionsT", bound=FormatOptions)
+"""A format's options model: the parameter of :class:`DatasetFormat`."""
+
+
+class DatasetFormat(ABC, Generic[OptionsT]):
+    """A dataset layout a task can read, named in manifests as ``data.format``.
+
+    Generic in its options model, so that :meth:`labels` and :meth:`open` take the options the
+    format validates: ``class MyFormat(DatasetFormat[MyOptions])`` with ``Options = MyOptions``.
+    A format without options of its own is a ``DatasetFormat[FormatOptions]`` and leaves
+    ``Options`` as it is.
+    """
 
     name: ClassVar[str]
-    description: ClassVar[str] = ""
+    description: str = ""
+    """One line for ``ifan formats`` and the docs; a format made per column or attribute (such as
+    :class:`ifan.data.mtfl.MtflAttributeFormat`) sets its own in ``__init__``."""
     split_paths: ClassVar[str] = "a list file or a folder"
     """What ``train``, ``val`` and ``test`` point to in this format (for docs and errors)."""
-    Options: ClassVar[type[FormatOptions]] = FormatOptions
+    Options: type[OptionsT] = cast("type[OptionsT]", FormatOptions)
+    """The model of the format's keys of ``[tasks.<name>.data]``; the core validates them with it
+    and passes the result to :meth:`labels` and :meth:`open`. (A class attribute; the default, no
+    options, is right for the ``DatasetFormat[FormatOptions]`` that keeps it.)"""
 
-    def labels(self, options: FormatOptions) -> LabelSchema | None:
+    def labels(self, options: OptionsT) -> LabelSchema | None:
         """The label schema this format defines (e.g. its class set), or None for the task's own."""
         return None
 
     @abstractmethod
-    def open(self, path: Path, split: Split, options: FormatOptions, ctx: OpenContext) -> Any:
+    def open(self, path: Path, split: Split, options: OptionsT, ctx: OpenContext) -> Any:
         """Return a ``torch.utils.data.Dataset`` of ``(image, target)`` pairs for one split.
 
         ``image`` is a float tensor ``3 x S x S`` in [0, 1] (``S = ctx.input_size``), the face
@@ -186,9 +201,10 @@ class Task(ABC):
     contract_version: ClassVar[str]
     description: ClassVar[str] = ""
     Options: ClassVar[type[TaskOptions]] = TaskOptions
-    labels: ClassVar[LabelSchema]
-    """The default label schema; a format may define its own (``DatasetFormat.labels``)."""
-    formats: ClassVar[Sequence[DatasetFormat]]
+    labels: LabelSchema
+    """The label schema: the class attribute is the default, an instance has the one it was made
+    with (a format may define its own, ``DatasetFormat.labels``)."""
+    formats: ClassVar[Sequence[DatasetFormat[Any]]]
     default_tap: ClassVar[str]
     """Backbone tap the decoder reads unless the manifest overrides it (e.g. ``down4``, ``up0``)."""
     default_batch_size: ClassVar[int] = 32
@@ -198,7 +214,7 @@ class Task(ABC):
         self.labels = labels if labels is not None else type(self).labels
 
     @classmethod
-    def format(cls, name: str) -> DatasetFormat:
+    def format(cls, name: str) -> DatasetFormat[Any]:
         """The dataset format called ``name``; KeyError when this task has none."""
         for fmt in cls.formats:
             if fmt.name == name:

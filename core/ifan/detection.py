@@ -7,6 +7,7 @@ fed to the network around a detected face is the crop rule's (:mod:`ifan.data.cr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -75,7 +76,13 @@ def face_detectors(registry: PluginRegistry) -> dict[str, FaceDetector]:
     if registry.manager is None:
         return found
     for impl in registry.manager.hook.ifan_face_detectors.get_hookimpls():
-        for detector in impl.function():
+        provided = impl.function()
+        if not isinstance(provided, Iterable):
+            raise DetectorError(
+                f"{impl.plugin_name}: ifan_face_detectors() returned {type(provided).__name__}, "
+                "expected a list of face detectors"
+            )
+        for detector in provided:
             if not isinstance(detector, FaceDetector):
                 raise DetectorError(
                     f"{impl.plugin_name}: ifan_face_detectors() returned {detector!r}, which has "

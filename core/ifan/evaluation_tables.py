@@ -3,7 +3,7 @@ point, class or group, ``all`` for the overall value, cut to the terminal's widt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from ifan.contract import LabelSchema
@@ -74,7 +74,7 @@ def format_task_table(
     values: dict[str, float],
     labels: LabelSchema,
     note: str,
-    units: dict[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
     layout: dict[str, Cell] | None = None,
 ) -> str:
     """One task's values as the paper's tables show them: a row per metric (NME and failure rate,

@@ -220,7 +220,9 @@ def _trace_torchscript(wrapper: PredictAll, images: Tensor, opset: int) -> bytes
         torch.onnx.export(
             wrapper,
             (images,),
-            buffer,
+            # the TorchScript exporter (dynamo=False) writes to a file object too; the
+            # annotation names the paths alone
+            buffer,  # type: ignore[arg-type]
             dynamo=False,
             input_names=[INPUT_NAME],
             output_names=names,

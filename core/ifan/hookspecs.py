@@ -18,6 +18,9 @@ The built-in tasks (parsing, landmarks, emotion) are registered through this ver
 the ``ifan`` distribution's own entry points. A plugin implements only the hooks it needs; new,
 optional hooks (such as :func:`ifan_face_detectors`) are added here in later contract minor
 versions without breaking existing plugins.
+
+A specification's body only raises: pluggy reads its name, signature and docstring, and calls the
+plugins' implementations, never the specification.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def ifan_tasks() -> list[type[Task]]:
     backbone tap. The core checks every class; an invalid one is reported with the plugin's
     distribution and version and skipped, without affecting other plugins.
     """
+    raise NotImplementedError
 
 
 @hookspec
@@ -66,6 +70,7 @@ def ifan_face_detectors() -> list[FaceDetector]:
     ``Predictor.predict(image, detector="NAME")``. A detector should import its heavy
     dependencies in ``detect``, not when the plugin loads.
     """
+    raise NotImplementedError
 
 
 @hookspec
@@ -81,6 +86,7 @@ def ifan_models() -> list[PretrainedModel]:
     (declare them as dependencies). Ship the files as package data, found with
     ``importlib.resources`` or ``Path(__file__).parent``.
     """
+    raise NotImplementedError
 
 
 @hookspec
@@ -97,6 +103,7 @@ def ifan_balancers() -> list[type[Balancer]]:
     The built-in ``fixed``, ``uncertainty``, ``dwa`` and ``gradnorm`` cannot be replaced; a
     class that is invalid or claims a taken name is reported and left out, the others stay.
     """
+    raise NotImplementedError
 
 
 @hookspec
@@ -114,3 +121,4 @@ def ifan_loggers() -> list[type[TrainingLogger]]:
     tracker's client) in ``__init__``, not when the plugin loads. The built-in ``csv`` and
     ``tensorboard`` cannot be replaced.
     """
+    raise NotImplementedError

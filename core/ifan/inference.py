@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -159,10 +159,10 @@ class FacePrediction:
             box = face.box
             draw.rectangle((box.x0, box.y0, box.x1, box.y1), outline=BOX_COLOUR, width=width)
             draw.text((box.x0 + width, box.y0 + width), str(number), fill=BOX_COLOUR)
-        rows = [side_by_side(row) for row in rows if row]
-        if not rows:
+        sides = [side_by_side(row) for row in rows if row]
+        if not sides:
             return picture, None
-        return picture, stack(rows, [str(n) for n in range(1, len(rows) + 1)])
+        return picture, stack(sides, [str(n) for n in range(1, len(sides) + 1)])
 
 
 def stack(images: Sequence[Image.Image], labels: Sequence[str]) -> Image.Image:
@@ -209,12 +209,13 @@ def _task_json(task: Task, raw: Any, size: tuple[int, int], crop: Box) -> dict[s
     """``task.to_json`` in the pixels of the photo of ``size`` for tasks that map back to them:
     with ``box=crop`` where the task takes it, or ``size`` alone when the crop is the letterboxed
     photo; else the task's own units."""
-    parameters = inspect.signature(task.to_json).parameters
+    to_json: Callable[..., dict[str, Any]] = task.to_json  # its parameters are read here
+    parameters = inspect.signature(to_json).parameters
     if "box" in parameters:
-        return task.to_json(raw, size=size, box=crop)
+        return to_json(raw, size=size, box=crop)
     if "size" in parameters and crop == letterbox(*size):
-        return task.to_json(raw, size=size)
-    return task.to_json(raw)
+        return to_json(raw, size=size)
+    return to_json(raw)
 
 
 class Predictor:
@@ -421,5 +422,5 @@ def load(
             f"describes (a --set that changes the model?): {exc}"
         ) from exc
     # Channels-last convolutions are faster on CPUs and GPUs (bench/results/performance.md).
-    model.to(target, memory_format=torch.channels_last).eval()
+    model.to(target).to(memory_format=torch.channels_last).eval()
     return Predictor(model, manifest, checkpoint.path, checkpoint.meta, target, registry, bf16)

@@ -26,7 +26,7 @@ ClassWeights = Annotated[dict[str, float], AfterValidator(_positive)]
 def class_weights_field(example: str) -> Any:
     """The ``Field`` of a ``class_weights`` option (default: every class weighs 1)."""
     return Field(
-        {},
+        default={},
         description=f"cross-entropy weight per class name, for imbalanced classes (e.g. "
         f"{example}); classes not named weigh 1",
     )

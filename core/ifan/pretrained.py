@@ -10,8 +10,10 @@ too; a path that exists wins over a name.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +65,17 @@ def installed_models(registry: PluginRegistry) -> dict[str, ModelEntry]:
         dist = plugin.distribution if plugin else impl.plugin_name
         version = plugin.version if plugin else "?"
         try:
-            provided = list(impl.function())
+            returned = impl.function()
+            provided = list(returned) if isinstance(returned, Iterable) else None
         except Exception as exc:  # a broken plugin must not take the others down
             warnings.warn(f"{impl.plugin_name}: ifan_models() raised {exc!r}", stacklevel=2)
+            continue
+        if provided is None:
+            warnings.warn(
+                f"{impl.plugin_name}: ifan_models() returned {type(returned).__name__}, expected "
+                "a list of ifan.pretrained.PretrainedModel",
+                stacklevel=2,
+            )
             continue
         for model in provided:
             if not isinstance(model, PretrainedModel) or not re.match(MODEL_NAME, model.name):
@@ -84,7 +94,7 @@ def installed_models(registry: PluginRegistry) -> dict[str, ModelEntry]:
     return found
 
 
-def resolve_model(target: str | Path, registry: PluginRegistry) -> Path:
+def resolve_model(target: str | os.PathLike[str], registry: PluginRegistry) -> Path:
     """``target`` when it is a file or folder, else the weights of the installed model it names.
 
     An error says what exists: the installed models (and the closest name), or that the path
@@ -94,7 +104,7 @@ def resolve_model(target: str | Path, registry: PluginRegistry) -> Path:
     if path.exists():
         return path
     models = installed_models(registry)
-    name = str(target)
+    name = os.fspath(target)
     if name in models:
         weights = models[name].model.weights
         if not weights.is_file():

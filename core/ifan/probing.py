@@ -153,6 +153,10 @@ class DecoderTail(nn.Module):
 class ProbeHead(nn.Module):
     """Standardised features -> ``linear`` or ``mlp`` -> B's decoder's tail: B's prediction."""
 
+    mean: Tensor
+    std: Tensor
+    """The features' standardisation (buffers, saved with the head)."""
+
     def __init__(
         self, dim: int, tail: DecoderTail, head: Head, hidden: int, mean: Tensor, std: Tensor
     ):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -80,16 +80,18 @@ class _LogBar(tqdm):
     last when the loop ends."""
 
     _line_at: float | None = None
+    _time: Callable[[], float]
+    """tqdm's clock, which it sets up (its stubs leave private attributes out)."""
 
-    def refresh(self, nolock: bool = False, lock_args: Any = None) -> bool | None:
+    def refresh(self, nolock: bool = False, lock_args: Any = None) -> None:
         if self.disable:  # TQDM_DISABLE=1: tqdm set up nothing to draw with
-            return False
+            return
         now = self._time()
-        early = now < self.start_t + self.delay
+        early = now < self.start_t + (self.delay or 0)
         if early or (self._line_at is not None and now - self._line_at < LOG_INTERVAL):
-            return False
+            return
         self._line_at = now
-        return super().refresh(nolock, lock_args)
+        super().refresh(nolock, lock_args)
 
 
 class _Lines:

@@ -16,8 +16,10 @@ import difflib
 import inspect
 import re
 import warnings
+from abc import ABCMeta
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from ifan.plugins import PluginRegistry
 
@@ -25,24 +27,34 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 BUILT_IN = "ifan (built in)"
 
 
+class Named(Protocol):
+    """What every provided class has: the name a manifest chooses it by."""
+
+    name: ClassVar[str]
+
+
+NamedT = TypeVar("NamedT", bound=Named)
+"""The base class of one kind (:class:`ifan.balancers.Balancer`), which a catalogue holds."""
+
+
 @dataclass(frozen=True)
-class Provided:
+class Provided(Generic[NamedT]):
     """A named class and who provides it: :data:`BUILT_IN`, or a plugin's distribution,
     version and entry point."""
 
     name: str
-    cls: type
+    cls: type[NamedT]
     provider: str = BUILT_IN
 
 
 @dataclass
-class Catalogue:
+class Catalogue(Generic[NamedT]):
     """The classes of one kind (``"loss balancer"``) that can be chosen by name, and why others
     were left out."""
 
     kind: str
     hook: str
-    found: dict[str, Provided] = field(default_factory=dict)
+    found: dict[str, Provided[NamedT]] = field(default_factory=dict)
     left_out: dict[str, list[str]] = field(default_factory=dict)
     """Reasons by the name claimed (``""`` when a class had no usable name)."""
 
@@ -66,16 +78,16 @@ def catalogue(
     registry: PluginRegistry | None,
     hook: str,
     base: type,
-    built_in: Sequence[type],
+    built_in: Sequence[type[NamedT]],
     kind: str,
-) -> Catalogue:
+) -> Catalogue[NamedT]:
     """The built-in classes and those the loaded plugins return from ``hook`` (see the module
     docstring); each class left out is reported with a warning."""
     found = Catalogue(kind, hook, {cls.name: Provided(cls.name, cls) for cls in built_in})
     if registry is None or registry.manager is None:
         return found
     plugins = {p.plugin: f"{p.distribution} {p.version} ({p.plugin})" for p in registry.plugins}
-    claims: dict[str, list[Provided]] = {}
+    claims: dict[str, list[Provided[NamedT]]] = {}
     for impl in getattr(registry.manager.hook, hook).get_hookimpls():
         provider = plugins.get(impl.plugin_name, impl.plugin_name)
         try:
@@ -110,7 +122,7 @@ def _problem(cls: object, base: type, kind: str) -> str | None:
             f"returned the {kind} {cls.__qualname__} with name {name!r}: expected a lower-case "
             "identifier such as 'my-" + kind.split()[-1] + "'"
         )
-    if inspect.isabstract(cls):
+    if isinstance(cls, ABCMeta) and inspect.isabstract(cls):
         missing = ", ".join(sorted(cls.__abstractmethods__))
         return f"returned {cls.__qualname__}, which does not implement {missing}"
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -108,7 +109,9 @@ class VideoReader:
     the frames it will yield when known (else None), and ``decoded`` counts the frames decoded
     so far."""
 
-    def __init__(self, path: str | Path | Camera, every: int = 1, limit: int | None = None):
+    def __init__(
+        self, path: str | os.PathLike[str] | Camera, every: int = 1, limit: int | None = None
+    ):
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
         self._av = require_av()
@@ -119,7 +122,7 @@ class VideoReader:
             if isinstance(path, Camera):
                 self._container = self._av.open(path.url, format=path.format)
             else:
-                self._container = self._av.open(str(path))
+                self._container = self._av.open(str(self.path))
         except self._av.error.FFmpegError as exc:
             if isinstance(path, Camera):
                 raise IfanError(

@@ -28,7 +28,7 @@ BUILT_IN: tuple[type[Balancer], ...] = (
 DEFAULT = FixedWeights.name
 
 
-def balancers(registry: PluginRegistry | None) -> Catalogue:
+def balancers(registry: PluginRegistry | None) -> Catalogue[Balancer]:
     """The built-in balancers and those the loaded plugins provide, by name."""
     return catalogue(registry, "ifan_balancers", Balancer, BUILT_IN, "loss balancer")
 
@@ -37,7 +37,7 @@ def balancers(registry: PluginRegistry | None) -> Catalogue:
 class ChosenBalancer:
     """The balancer a manifest chose, with its options validated."""
 
-    provided: Provided = field(default_factory=lambda: Provided(DEFAULT, FixedWeights))
+    provided: Provided[Balancer] = field(default_factory=lambda: Provided(DEFAULT, FixedWeights))
     options: BalancerOptions = field(default_factory=BalancerOptions)
 
     def make(self, weights: Mapping[str, float], device: torch.device) -> Balancer:

@@ -23,7 +23,7 @@ from ifan.balancers.base import Balancer, BalancerOptions
 
 class DWAOptions(BalancerOptions):
     temperature: float = Field(
-        2.0,
+        default=2.0,
         gt=0,
         le=100,
         description="T: the larger, the closer the weights stay to 1 (the paper's 2)",

@@ -35,14 +35,14 @@ from ifan.balancers.base import Balancer, BalancerOptions
 
 class GradNormOptions(BalancerOptions):
     alpha: float = Field(
-        1.5,
+        default=1.5,
         ge=0,
         le=10,
         description="how strongly a slower task's gradients are raised (0: every task's "
         "gradient norm made equal; the paper's 1.5)",
     )
     smoothing: float = Field(
-        0.9,
+        default=0.9,
         ge=0,
         lt=1,
         description="the moving average's factor for each task's gradient norm (0: the last "

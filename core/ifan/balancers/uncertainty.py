@@ -23,7 +23,7 @@ from ifan.balancers.base import Balancer, BalancerOptions
 
 class UncertaintyOptions(BalancerOptions):
     init: float = Field(
-        0.0,
+        default=0.0,
         ge=-10,
         le=10,
         description="each task's log-variance s at the start of stage 2 (0: weight 1/2)",

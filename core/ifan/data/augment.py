@@ -21,22 +21,27 @@ class AugmentOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(True, description="augment the training split at all")
+    enabled: bool = Field(default=True, description="augment the training split at all")
     flip: float = Field(
-        0.5, ge=0, le=1, description="probability of a horizontal flip (left/right labels swap)"
+        default=0.5,
+        ge=0,
+        le=1,
+        description="probability of a horizontal flip (left/right labels swap)",
     )
-    rotate: float = Field(10.0, ge=0, le=180, description="largest rotation, degrees either way")
+    rotate: float = Field(
+        default=10.0, ge=0, le=180, description="largest rotation, degrees either way"
+    )
     scale: float = Field(
-        0.1, ge=0, lt=1, description="largest zoom in or out (0.1: from 0.9x to 1.1x)"
+        default=0.1, ge=0, lt=1, description="largest zoom in or out (0.1: from 0.9x to 1.1x)"
     )
     crop: float = Field(
-        0.05,
+        default=0.05,
         ge=0,
         le=0.5,
         description="largest shift of the crop window, as a share of its side, each way",
     )
     colour: float = Field(
-        0.2,
+        default=0.2,
         ge=0,
         le=1,
         description="brightness, contrast and saturation jitter (hue: a tenth of it)",

@@ -85,11 +85,11 @@ class BatchAugment:
 
     def seeded(self, seeds: torch.Tensor) -> SeededAugment:
         """The augmentation of a batch whose samples have these seeds (one each)."""
-        seeds = torch.as_tensor(seeds).reshape(-1).tolist()
+        values = torch.as_tensor(seeds).reshape(-1).tolist()
         if not self.options.enabled:
-            return SeededAugment(self, torch.full((len(seeds), DRAWS), 0.5, dtype=torch.float64))
-        draws = torch.empty(len(seeds), DRAWS, dtype=torch.float64)
-        for row, seed in enumerate(seeds):
+            return SeededAugment(self, torch.full((len(values), DRAWS), 0.5, dtype=torch.float64))
+        draws = torch.empty(len(values), DRAWS, dtype=torch.float64)
+        for row, seed in enumerate(values):
             generator = torch.Generator().manual_seed(int(seed))
             draws[row] = torch.rand(DRAWS, generator=generator, dtype=torch.float64)
         return SeededAugment(self, draws)

@@ -29,23 +29,23 @@ class CropRule(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     detector: str = Field(
-        "yuface",
+        default="yuface",
         description="face detector, from a plugin's ifan_face_detectors hook; 'none': no "
         "detection, each face is the square around its annotation (the whole photo for face "
         "crops), and prediction takes the whole photo",
     )
     margin: float = Field(
-        0.25,
+        default=0.25,
         ge=0,
         le=2,
         description="added on each side of the detected box, times its larger extent (0.25: a "
         "100 px face gives a 150 px crop)",
     )
     align: bool = Field(
-        False, description="turn each crop so that the detector's eye points are level"
+        default=False, description="turn each crop so that the detector's eye points are level"
     )
     detect_side: int = Field(
-        160,
+        default=160,
         ge=16,
         le=4096,
         description="photos whose shorter side is below this are enlarged to it for detection "

@@ -181,7 +181,7 @@ def _faces_from_json(text: str) -> list[FaceBox]:
     faces = []
     for x0, y0, x1, y1, score, eyes in json.loads(text):
         both = None if eyes is None else (tuple(eyes[0]), tuple(eyes[1]))
-        faces.append(FaceBox(x0, y0, x1, y1, score, both))  # type: ignore[arg-type]
+        faces.append(FaceBox(x0, y0, x1, y1, score, both))
     return faces
 
 

@@ -78,7 +78,7 @@ def attribute_sample(
     return image, {"label": torch.tensor(face.attributes[attribute] - 1, dtype=torch.int64)}
 
 
-class MtflAttributeFormat(DatasetFormat):
+class MtflAttributeFormat(DatasetFormat[FormatOptions]):
     """The format ``mtfl`` of a class task on one of MTFL's attribute columns: ``gender``,
     ``smile``, ``glasses`` or ``pose`` (their classes: :data:`MTFL_ATTRIBUTES`). Each face is
     cropped by the crop rule around its points; the target is ``{"label": class index}``. A task

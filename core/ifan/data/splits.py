@@ -85,6 +85,7 @@ def open_splits(
     if carving:
         assert data.val_fraction is not None
         train = out.datasets["train"]
+        # torch's Dataset declares no __len__; every reader's dataset has one
         kept, held = carve(len(train), data.val_fraction, seed)  # type: ignore[arg-type]
         # The training split keeps room around each face; val needs the plain crops, of its
         # own samples only.
@@ -100,11 +101,16 @@ def open_splits(
     if data.train_samples is not None and "train" in out.datasets:
         _limit_train(out, data.train_samples, seed)
     for table in (out.datasets, out.sources, out.bad, out.crops):
-        ordered = {split: table.pop(split) for split in SPLITS if split in table}
-        table.update(ordered)
+        _in_split_order(table)
     if augmenting and "train" in out.datasets:
         out.augment = batch_augment(config, task, manifest.model.input_size, manifest.train.room)
     return out
+
+
+def _in_split_order(table: dict[Split, Any]) -> None:
+    """Reorder ``table`` train, val, test: a val carved out of train was added last."""
+    ordered = {split: table.pop(split) for split in SPLITS if split in table}
+    table.update(ordered)
 
 
 class _Opener:

@@ -108,7 +108,7 @@ def utkface_labels(attribute: str) -> LabelSchema:
     return LabelSchema(kind="class", names=UTKFACE_ATTRIBUTES[attribute])
 
 
-class UtkFaceAttributeFormat(DatasetFormat):
+class UtkFaceAttributeFormat(DatasetFormat[FormatOptions]):
     """The format ``utkface`` of a class task on the gender or race in UTKFace's names. Each
     face is cropped by the crop rule (a face crop: the largest face found, else the whole photo);
     the target is ``{"label": code}``. A race task sets ``labels = utkface_labels("race")`` and

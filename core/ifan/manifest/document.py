@@ -126,7 +126,9 @@ class _StrictSafeLoader(yaml.SafeLoader):
         for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
         if tag not in _OBJECT_TAGS
     }
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+    # A class attribute, as in PyYAML (shared by every loader on purpose), left unannotated:
+    # types-PyYAML declares it an instance attribute, which ClassVar would contradict.
+    yaml_implicit_resolvers = {  # noqa: RUF012
         first: [(tag, pattern) for tag, pattern in resolvers if tag not in _OBJECT_TAGS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }

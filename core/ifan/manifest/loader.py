@@ -20,13 +20,14 @@ from ifan.contract import (
     RESERVED_TASK_KEYS,
     SPLITS,
     FormatOptions,
+    Split,
     Task,
     TaskOptions,
 )
 from ifan.data.augment import AugmentOptions
 from ifan.data.bad_samples import OnBadSample
 from ifan.errors import ManifestError
-from ifan.loggers import loggers
+from ifan.loggers import TrainingLogger, loggers
 from ifan.manifest.document import Document, Key, read_document
 from ifan.manifest.overrides import apply_overrides, parse_override
 from ifan.manifest.schema import (
@@ -47,7 +48,7 @@ class DataConfig:
     """``[tasks.<name>.data]``: the format, the path of each split given, and the format options."""
 
     format: str
-    splits: dict[str, Path]
+    splits: dict[Split, Path]
     options: FormatOptions
     val_fraction: float | None = None
     train_samples: int | None = None
@@ -87,7 +88,7 @@ class Manifest:
     balancer: ChosenBalancer = field(default_factory=ChosenBalancer)
     """``train.balancer`` resolved to its class and validated options (the default when the
     manifest was validated for use rather than training)."""
-    loggers: tuple[Provided, ...] = ()
+    loggers: tuple[Provided[TrainingLogger], ...] = ()
     """``train.loggers`` resolved to their classes (none when validated for use)."""
 
 
@@ -152,7 +153,9 @@ def _keep_tasks(document: Document, data: dict[str, Any], only: Sequence[str]) -
     """``data`` with only the tasks named in ``only`` (the others are never validated, so their
     plugins need not be installed nor their data present)."""
     tables = data.get("tasks")
-    names = list(tables) if isinstance(tables, dict) else []
+    if not isinstance(tables, dict):
+        tables = {}
+    names = list(tables)
     unknown = [name for name in only if name not in names]
     if unknown or not only:
         raise ManifestError(
@@ -212,7 +215,7 @@ def _choose_balancer(
 
 def _choose_loggers(
     train: TrainConfig, registry: PluginRegistry, checker: _Checker
-) -> tuple[Provided, ...]:
+) -> tuple[Provided[TrainingLogger], ...]:
     """``train.loggers``' classes, in the manifest's order (the known ones)."""
     found = loggers(registry)
     for name in train.loggers:

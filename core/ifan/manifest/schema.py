@@ -69,37 +69,38 @@ class ModelConfig(_Strict):
     """``[model]``: the network."""
 
     backbone: str = Field(
-        "fc-densenet",
+        default="fc-densenet",
         description="'fc-densenet' (the paper's) or the name of a timm encoder, e.g. 'resnet18'",
     )
     backbone_checkpoint: ResolvedPath | None = Field(
-        None, description="local weights file for a timm encoder (nothing is ever downloaded)"
+        default=None,
+        description="local weights file for a timm encoder (nothing is ever downloaded)",
     )
     input_size: int = Field(
-        128,
+        default=128,
         ge=32,
         le=MAX_INPUT_SIZE,
         multiple_of=32,
         description="side of the square face crop in pixels (a multiple of 32; the paper uses 128)",
     )
     iterations: int = Field(
-        2,
+        default=2,
         ge=0,
         le=MAX_ITERATIONS,
         description="task interaction iterations through the integrator; 0 = plain multi-task",
     )
     batchnorm: Literal["per-task", "shared"] = Field(
-        "per-task",
+        default="per-task",
         description="'per-task': every batch norm keeps statistics and affine parameters per "
         "task (the paper's); 'shared': one set for all tasks (ablation, section 4.3.3)",
     )
     reencoder: Literal["learned", "resize"] = Field(
-        "learned",
+        default="learned",
         description="'learned': each task's re-encoder encodes its predictions (the paper's); "
         "'resize': the raw predictions resized to each feedback level (ablation, section 4.3.2)",
     )
     feedback_channels: int = Field(
-        8,
+        default=8,
         ge=1,
         le=256,
         description="channels each task's re-encoder feeds back at every feedback level",
@@ -128,7 +129,7 @@ class BalancerChoice(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     name: str = Field(
-        "fixed",
+        default="fixed",
         description="'fixed' (each task's loss_weight), 'uncertainty', 'dwa', 'gradnorm' or a "
         "plugin's balancer",
     )
@@ -156,66 +157,80 @@ class TrainConfig(_Strict):
     """``[train]``: the cross-dataset hybrid training schedule (Algorithm 1)."""
 
     pretrain_epochs: int = Field(
-        30, ge=0, le=MAX_EPOCHS, description="stage 1: task-wise pre-training epochs per task"
+        default=30,
+        ge=0,
+        le=MAX_EPOCHS,
+        description="stage 1: task-wise pre-training epochs per task",
     )
     finetune_epochs: int = Field(
-        200, ge=0, le=MAX_EPOCHS, description="stage 2: batch-wise alternating fine-tuning epochs"
+        default=200,
+        ge=0,
+        le=MAX_EPOCHS,
+        description="stage 2: batch-wise alternating fine-tuning epochs",
     )
     optimizer: Literal["rmsprop", "adam", "adamw", "sgd"] = Field(
-        "rmsprop", description="optimizer of both stages (the paper uses RMSprop)"
+        default="rmsprop", description="optimizer of both stages (the paper uses RMSprop)"
     )
-    lr_pretrain: float = Field(1e-3, gt=0, le=10, description="stage 1 learning rate")
-    lr_finetune: float = Field(1e-3, gt=0, le=10, description="stage 2 starting learning rate")
-    lr_finetune_end: float = Field(1e-6, gt=0, le=10, description="stage 2 final learning rate")
+    lr_pretrain: float = Field(default=1e-3, gt=0, le=10, description="stage 1 learning rate")
+    lr_finetune: float = Field(
+        default=1e-3, gt=0, le=10, description="stage 2 starting learning rate"
+    )
+    lr_finetune_end: float = Field(
+        default=1e-6, gt=0, le=10, description="stage 2 final learning rate"
+    )
     lr_decay: Literal["cosine", "exponential"] = Field(
-        "cosine",
+        default="cosine",
         description="how stage 2's rate falls from lr_finetune to lr_finetune_end over its "
         "updates: 'cosine' (still half of lr_finetune halfway, so short runs learn) or "
         "'exponential' (the same factor every update; runs before this option decayed so)",
     )
-    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
+    weight_decay: float = Field(
+        default=0.0, ge=0, le=1, description="L2 weight decay of the optimizer"
+    )
     balancer: BalancerChoice = Field(
         default_factory=BalancerChoice,
         description="how each task's loss is weighed in stage 2 (stage 1 always takes "
         "loss_weight): a table with the balancer's name and its options, or the name alone",
     )
     seed: int = Field(
-        0, ge=0, le=2**32 - 1, description="seed of weights, sampling and augmentation"
+        default=0, ge=0, le=2**32 - 1, description="seed of weights, sampling and augmentation"
     )
     finetune_rounds: int | None = Field(
-        None,
+        default=None,
         ge=1,
         le=MAX_UPDATES,
         description="rounds of a stage-2 epoch (a round is one batch of every task); default: "
         "the batches in one pass over the largest training split",
     )
-    workers: int = Field(0, ge=0, le=64, description="data-loading processes per task")
+    workers: int = Field(default=0, ge=0, le=64, description="data-loading processes per task")
     prepared: bool = Field(
-        True,
+        default=True,
         description="read each split from a prepared copy (its faces cropped once, stored as raw "
         "pixels in the cache) instead of decoding every photo on every pass",
     )
     room: float = Field(
-        1.25,
+        default=1.25,
         ge=1,
         le=2,
         description="a prepared training split keeps this much more than the crop around each "
         "face, so that augmentation's rotations, zooms and shifts show real pixels",
     )
     checkpoint_every: int = Field(
-        0,
+        default=0,
         ge=0,
         le=MAX_UPDATES,
         description="also checkpoint every this many updates (0: at epoch ends only)",
     )
-    keep_checkpoints: int = Field(3, ge=1, le=1000, description="checkpoints kept in the run")
+    keep_checkpoints: int = Field(
+        default=3, ge=1, le=1000, description="checkpoints kept in the run"
+    )
     keep_best: str | None = Field(
-        None,
+        default=None,
         description="'<task>.<metric>' (the task's main metric, e.g. 'landmarks.nme'): also keep "
         "the checkpoint of the best stage-2 validation by it, as checkpoints/best.safetensors",
     )
     patience: int | None = Field(
-        None,
+        default=None,
         ge=1,
         le=MAX_EPOCHS,
         description="stop after this many stage-2 validations in a row without a better "
@@ -228,29 +243,29 @@ class TrainConfig(_Strict):
         "'csv' (RUN/csv/), 'tensorboard' (RUN/tensorboard/) or a plugin's logger",
     )
     device: str = Field(
-        "auto",
+        default="auto",
         description="'auto': a GPU when there is one (each process its own), else CPU; 'cpu', "
         "'cuda', or one GPU of a single process: 'cuda:1'",
     )
     threads: int | None = Field(
-        None,
+        default=None,
         ge=1,
         le=1024,
         description="CPU threads of the training process's tensor operations (default: "
         "torch's, one per core)",
     )
     bf16: bool = Field(
-        False,
+        default=False,
         description="bfloat16 autocast for forward passes (about 2x faster steps on CPUs with "
         "AVX512-BF16 or AMX and on recent GPUs; other numbers than float32)",
     )
     channels_last: bool = Field(
-        True,
+        default=True,
         description="convolution weights and activations in channels-last memory layout (faster "
         "convolutions on CPUs and GPUs; the same model)",
     )
     out_dir: ResolvedPath = Field(
-        Path("runs"), validate_default=True, description="where runs are written"
+        default=Path("runs"), validate_default=True, description="where runs are written"
     )
 
     @field_validator("device")
@@ -304,12 +319,17 @@ class TaskCommon(_Strict):
     """Keys every ``[tasks.<name>]`` table has, whatever the task."""
 
     batch_size: int = Field(
-        32, ge=1, le=MAX_BATCH_SIZE, description="images per batch (default: the task's own)"
+        default=32,
+        ge=1,
+        le=MAX_BATCH_SIZE,
+        description="images per batch (default: the task's own)",
     )
-    loss_weight: float = Field(1.0, ge=0, le=1e6, description="weight of this task's loss")
-    tap: str | None = Field(None, description="backbone tap the decoder reads (default: task's)")
+    loss_weight: float = Field(default=1.0, ge=0, le=1e6, description="weight of this task's loss")
+    tap: str | None = Field(
+        default=None, description="backbone tap the decoder reads (default: task's)"
+    )
     on_bad_sample: OnBadSample = Field(
-        "error",
+        default="error",
         description="a sample the reader cannot use (unreadable image, missing label, malformed "
         "line, ...): 'error' stops with its file and line, 'skip' skips and counts it",
     )
@@ -324,18 +344,18 @@ assert frozenset(TaskCommon.model_fields) | {"data"} == RESERVED_TASK_KEYS
 class DataCommon(_Strict):
     """Keys every ``[tasks.<name>.data]`` table has, whatever the format."""
 
-    train: ResolvedPath | None = Field(None, description="training split")
-    val: ResolvedPath | None = Field(None, description="validation split")
-    test: ResolvedPath | None = Field(None, description="test split")
+    train: ResolvedPath | None = Field(default=None, description="training split")
+    val: ResolvedPath | None = Field(default=None, description="validation split")
+    test: ResolvedPath | None = Field(default=None, description="test split")
     val_fraction: float | None = Field(
-        None,
+        default=None,
         gt=0,
         lt=1,
         description="carve this share of train out as the val split (chosen by train.seed; the "
         "two never overlap); only when the dataset has no val split",
     )
     train_samples: int | None = Field(
-        None,
+        default=None,
         ge=1,
         le=100_000_000,
         description="train on this many samples of the training split, drawn by train.seed after "
@@ -358,13 +378,15 @@ class DataCommon(_Strict):
 assert frozenset(DataCommon.model_fields) | {"format"} == RESERVED_DATA_KEYS
 
 
-def data_model(fmt: DatasetFormat) -> type[BaseModel]:
+def data_model(fmt: DatasetFormat[Any]) -> type[BaseModel]:
     """``[tasks.<name>.data]`` for one format: the splits plus the format's own options."""
+    # A Literal of a name known at run time: a type to pydantic, a value to a type checker.
+    name: Any = Literal[fmt.name]
     return create_model(
         f"Data_{fmt.name.replace('-', '_')}",
         __base__=(DataCommon, fmt.Options),
         __doc__=f"{fmt.description} (splits: {fmt.split_paths})",
-        format=(Literal[fmt.name], Field(description="dataset format")),  # type: ignore[valid-type]
+        format=(name, Field(description="dataset format")),
     )
 
 
@@ -378,7 +400,7 @@ def task_model(task: type[Task], with_data: bool = True) -> type[BaseModel]:
         "batch_size": (
             int,
             Field(
-                task.default_batch_size,
+                default=task.default_batch_size,
                 ge=1,
                 le=MAX_BATCH_SIZE,
                 description=f"images per batch (default for {task.name}: "
@@ -403,7 +425,7 @@ def task_model(task: type[Task], with_data: bool = True) -> type[BaseModel]:
 def manifest_model(tasks: dict[str, type[Task]]) -> type[BaseModel]:
     """The whole manifest for a set of installed tasks (used for ``ifan schema``)."""
     task_fields: dict[str, Any] = {
-        name: (task_model(cls) | None, Field(None, description=cls.description or None))
+        name: (task_model(cls) | None, Field(default=None, description=cls.description or None))
         for name, cls in sorted(tasks.items())
     }
     tasks_table = create_model("Tasks", __config__=ConfigDict(extra="forbid"), **task_fields)

@@ -9,6 +9,7 @@ an average of per-batch scores.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -22,14 +23,18 @@ class, point or group it is of, or ``all``)."""
 class Metric(ABC):
     """Accumulates one task's evaluation; subclasses define the state, the update and the values."""
 
-    main: ClassVar[str]
+    main: str
     """Name of the headline value in :meth:`compute`: the training curves draw it, and ``ifan
-    compare`` measures a run against a baseline by it (:mod:`ifan.comparison`)."""
+    compare`` measures a run against a baseline by it (:mod:`ifan.comparison`). A class attribute,
+    or set in ``__init__`` where it is an option
+    (:class:`ifan.metrics.classes.ClassMetric`)."""
     higher_is_better: ClassVar[bool] = True
     """Which way :attr:`main` is better; recorded with every evaluation in ``metrics.jsonl``."""
-    units: ClassVar[dict[str, str]] = {}
+    units: Mapping[str, str] = {}
     """The unit of each value (by name, or by the name before ``_<class or point>``) that is not
-    a fraction, e.g. ``{"mae": "years"}``; tables show every other value in percent."""
+    a fraction, e.g. ``{"mae": "years"}``; tables show every other value in percent. A class
+    attribute, or set in ``__init__`` where the unit is an option
+    (:class:`ifan.metrics.values.ValueMetric`)."""
 
     def __init__(self) -> None:
         self.state: dict[str, torch.Tensor] = self.initial_state()

@@ -138,7 +138,7 @@ class IFAN(nn.Module):
 
     def loss(self, outputs: Sequence[Predictions], task: str, target: Any) -> Tensor:
         """Task ``task``'s loss summed over all iterations (Eq. 5 and 6)."""
-        return sum(self.tasks[task].loss(out[task], target) for out in outputs)  # type: ignore[return-value]
+        return sum(self.tasks[task].loss(out[task], target) for out in outputs)
 
     def predict_all(self, images: Tensor, iterations: int | None = None) -> Predictions:
         """The final prediction of every task for the images, each with its own batch norm.

@@ -74,7 +74,7 @@ def parameter_counts(model: IFAN) -> list[tuple[str, int]]:
 
     Each part counts one batch-norm copy; the per-task copies beyond it form their own row.
     """
-    rows = [(f"backbone ({model.backbone.name})", model.backbone)]
+    rows: list[tuple[str, nn.Module]] = [(f"backbone ({model.backbone.name})", model.backbone)]
     rows += [(f"decoder {name}", model.decoders[name]) for name in model.task_names]
     if model.reencoders is not None:
         rows += [(f"re-encoder {name}", model.reencoders[name]) for name in model.task_names]

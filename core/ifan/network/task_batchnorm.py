@@ -64,7 +64,8 @@ def synced(norm: _BatchNorm) -> _BatchNorm:
     would do the same on GPUs only, and drops timm's fused activation.
     """
     if not isinstance(norm, FlexBatchNorm | SyncedNorm):
-        norm.__class__ = _synced_class(type(norm))
+        # a class is hashable; mypy checks type[_BatchNorm] against Module.__hash__'s signature
+        norm.__class__ = _synced_class(type(norm))  # type: ignore[arg-type]
     return norm
 
 
@@ -87,14 +88,16 @@ def synced_batch_norm(norm: _BatchNorm, x: Tensor) -> Tensor:
     # Two passes, as native batch norm does: E[x^2] - E[x]^2 would cancel in float32.
     var = all_reduce((centred * centred).sum(dims)) / total
     if norm.track_running_stats and norm.running_mean is not None:
+        # track_running_stats registers the three buffers together
+        assert norm.running_var is not None and norm.num_batches_tracked is not None
         with torch.no_grad():
-            norm.num_batches_tracked += 1  # type: ignore[operator]
+            norm.num_batches_tracked.add_(1)
             momentum = norm.momentum
             if momentum is None:
                 momentum = 1.0 / float(norm.num_batches_tracked)
             unbiased = var * total / (total - 1).clamp_min(1)
             norm.running_mean.lerp_(mean.detach(), momentum)
-            norm.running_var.lerp_(unbiased.detach(), momentum)  # type: ignore[union-attr]
+            norm.running_var.lerp_(unbiased.detach(), momentum)
     out = centred * torch.rsqrt(var.view(shape) + norm.eps)
     if norm.affine:
         out = out * norm.weight.view(shape) + norm.bias.view(shape)

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -118,11 +119,7 @@ def task_checks(
         raise ValueError(f"sizes must be multiples of 32 from 32 up, got {sizes}")
     label = getattr(task, "name", None) or task.__name__
     return [
-        Check(
-            f"{label}-{what}",
-            lambda tmp_path, run=run: run(task, make_fixture, sizes, tmp_path),
-        )
-        for what, run in CHECKS
+        Check(f"{label}-{what}", partial(run, task, make_fixture, sizes)) for what, run in CHECKS
     ]
 
 

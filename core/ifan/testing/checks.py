@@ -231,7 +231,7 @@ def check_loss(
     images, target = setup.batch()
     model = setup.network().train()  # as training computes it
     with calling("backward() through the loss"):
-        sum(losses(setup, model, images, target)).backward()
+        torch.stack(losses(setup, model, images, target)).sum().backward()
     bad = [
         n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()
     ]

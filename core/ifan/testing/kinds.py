@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ CROPS = (Box(13, -7, 48), Box(40, 10, 30))
 """Two crops of it, neither the letterboxed photo, as ``ifan predict`` finds faces."""
 PIXEL_TOLERANCE = 1.0
 """Pixels a point of ``to_json`` may be off (rounding) in the photo of :data:`PHOTO`."""
+PlacedJson = Callable[..., dict[str, Any]]
+"""A points or mask task's ``to_json``, which takes ``size=`` and ``box=`` beside the prediction
+(:meth:`ifan.contract.Task.to_json`); :func:`check_photo_json` checks that its signature does."""
 
 
 def _entries(target: Any, prefix: str = "target") -> Iterator[tuple[str, Any]]:
@@ -152,6 +155,7 @@ def _require_moved(
     label = "target['label']"
     if labels.kind == "class" and labels.mirror_pairs() and label in before:
         swapped = augment(images, classes=before[label]).classes
+        assert swapped is not None  # the augmentation returns the classes it is given
         got = after.get(label)
         require(
             isinstance(got, torch.Tensor) and torch.equal(got, swapped),
@@ -170,9 +174,13 @@ def _require_moved(
             continue
         placed = True
         got = after.get(name)
-        same = isinstance(got, torch.Tensor) and got.shape == moved.shape
+        same = (
+            isinstance(got, torch.Tensor)
+            and got.shape == moved.shape
+            and torch.allclose(got.float(), moved.float(), atol=1e-4)
+        )
         require(
-            same and torch.allclose(got.float(), moved.float(), atol=1e-4),
+            same,
             f"{cls}.augment_batch left {name} behind while the images were {moves}: pass it to "
             "the augmentation (augment(images, "
             f"{'points' if value.is_floating_point() else 'masks'}={name})) and return what it "
@@ -200,7 +208,8 @@ def check_photo_json(setup: Setup, one: Any) -> None:
     if kind not in GEOMETRIC_KINDS:
         return
     cls = type(setup.task).__name__
-    parameters = inspect.signature(setup.task.to_json).parameters
+    to_json: PlacedJson = setup.task.to_json
+    parameters = inspect.signature(to_json).parameters
     require(
         "size" in parameters and "box" in parameters,
         f"{cls}.to_json takes no size= and box=, so ifan predict can only give {kind} in the "
@@ -209,9 +218,9 @@ def check_photo_json(setup: Setup, one: Any) -> None:
         f"{'points_json' if kind == 'points' else 'mask_json'} does it)",
     )
     if kind == "points":
-        _check_photo_points(setup, one, cls)
+        _check_photo_points(setup, to_json, one, cls)
     else:
-        _check_photo_mask(setup, one, cls)
+        _check_photo_mask(to_json, one, cls)
 
 
 def _pairs(data: Any, path: str = "") -> dict[str, tuple[float, float]]:
@@ -228,9 +237,9 @@ def _pairs(data: Any, path: str = "") -> dict[str, tuple[float, float]]:
     return {p: v for child, value in children for p, v in _pairs(value, child).items()}
 
 
-def _check_photo_points(setup: Setup, one: Any, cls: str) -> None:
+def _check_photo_points(setup: Setup, to_json: PlacedJson, one: Any, cls: str) -> None:
     with calling(f"{cls}.to_json(prediction)"):
-        crop = _pairs(setup.task.to_json(one))
+        crop = _pairs(to_json(one))
     require(
         len(crop) >= len(setup.task.labels.names),
         f"{cls}.to_json(prediction) holds {len(crop)} [x, y] pairs for the "
@@ -239,7 +248,7 @@ def _check_photo_points(setup: Setup, one: Any, cls: str) -> None:
     for box in (*CROPS, None):
         call = f"{cls}.to_json(prediction, size={PHOTO}, box={box})"
         with calling(call):
-            pixels = _pairs(setup.task.to_json(one, size=PHOTO, box=box))
+            pixels = _pairs(to_json(one, size=PHOTO, box=box))
         crop_box = box or letterbox(*PHOTO)
         for path, (x, y) in crop.items():
             want = crop_box.from_crop(torch.tensor([[x, y]], dtype=torch.float64))[0].tolist()
@@ -252,14 +261,14 @@ def _check_photo_points(setup: Setup, one: Any, cls: str) -> None:
             )
 
 
-def _check_photo_mask(setup: Setup, one: Any, cls: str) -> None:
+def _check_photo_mask(to_json: PlacedJson, one: Any, cls: str) -> None:
     if isinstance(one, torch.Tensor) and one.ndim == 3 and one.shape[0] >= 2:
         one = torch.zeros_like(one)
         one[1] = 10.0  # class 1 wherever the crop is, class 0 outside it
     outputs = []
     for box in CROPS:
         with calling(f"{cls}.to_json(prediction, size={PHOTO}, box={box})"):
-            outputs.append(setup.task.to_json(one, size=PHOTO, box=box))
+            outputs.append(to_json(one, size=PHOTO, box=box))
     require(
         outputs[0] != outputs[1],
         f"{cls}.to_json(prediction, size={PHOTO}, box=...) gives the same for the crops "

@@ -14,17 +14,17 @@ from ifan_tasks.emotion.readers import FER2013_CLASSES, open_fer2013_csv
 
 class FolderOptions(FormatOptions):
     classes: list[str] = Field(
-        list(FER2013_CLASSES),
+        default=list(FER2013_CLASSES),
         min_length=2,
         description="class names = sub-folder names, in class-index order (default FER2013's)",
     )
     rename: dict[str, str] = Field(
-        {},
+        default={},
         description="sub-folders named otherwise than their class, each folder's name mapped to "
         'its class: { anger = "angry", sadness = "sad" } scores CK+ with FER2013\'s classes',
     )
     leave_out: list[str] = Field(
-        [],
+        default=[],
         description='sub-folders not read, e.g. ["contempt"], a class the model does not '
         "have; their images are counted and reported",
     )
@@ -48,7 +48,7 @@ class FolderOptions(FormatOptions):
         return self
 
 
-class FolderFormat(DatasetFormat):
+class FolderFormat(DatasetFormat[FolderOptions]):
     """One sub-folder of images per class (FER2013 as distributed as images)."""
 
     name = "folder"
@@ -70,7 +70,7 @@ FER2013_USAGE: dict[Split, str] = {"train": "Training", "val": "PublicTest", "te
 
 class Fer2013CsvOptions(FormatOptions):
     usage: dict[Split, str] = Field(
-        FER2013_USAGE,
+        default=FER2013_USAGE,
         description="the Usage value read for each split; splits not given keep the default "
         "(train Training, val PublicTest, test PrivateTest)",
     )
@@ -81,7 +81,7 @@ class Fer2013CsvOptions(FormatOptions):
         return self
 
 
-class Fer2013CsvFormat(DatasetFormat):
+class Fer2013CsvFormat(DatasetFormat[Fer2013CsvOptions]):
     """The original fer2013.csv (``emotion,pixels,Usage``); each split reads the rows of one
     ``Usage`` and the emotion codes become the FER2013 folder classes."""
 
@@ -90,7 +90,7 @@ class Fer2013CsvFormat(DatasetFormat):
     split_paths = "the CSV file (the split is chosen by its Usage column)"
     Options = Fer2013CsvOptions
 
-    def labels(self, options: FormatOptions) -> LabelSchema:
+    def labels(self, options: Fer2013CsvOptions) -> LabelSchema:
         return LabelSchema(kind="class", names=FER2013_CLASSES)
 
     def open(

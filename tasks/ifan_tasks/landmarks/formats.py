@@ -41,7 +41,7 @@ def _dataset(
     return face_dataset(records, hint, load, ctx)
 
 
-class MtflFormat(DatasetFormat):
+class MtflFormat(DatasetFormat[CropOptions]):
     """MTFL's 5 points (the task's default point names) and 4 attributes; see
     :mod:`ifan.data.mtfl`. The eye centres are points 1 and 2."""
 
@@ -59,16 +59,16 @@ class MtflFormat(DatasetFormat):
 class PointSetOptions(CropOptions):
     """Options of the formats with any number of points."""
 
-    points: int = Field(68, ge=2, le=1000, description="points per face")
-    names: list[str] | None = Field(None, description="point names (default p0, p1, ...)")
+    points: int = Field(default=68, ge=2, le=1000, description="points per face")
+    names: list[str] | None = Field(default=None, description="point names (default p0, p1, ...)")
     eyes: list[list[int]] | None = Field(
-        None,
+        default=None,
         description="the point indices (0-based) of each eye, averaged into its centre for the "
         "inter-ocular distance; default [[36, 39], [42, 45]] (eye corners) for 68 points",
     )
 
     mirror: list[list[int]] | None = Field(
-        None,
+        default=None,
         description="pairs of point indices (0-based) that a horizontal flip swaps (left and "
         "right eye, ...); default: the 68-point mark-up's for 68 points, else from the names",
     )
@@ -98,7 +98,7 @@ class PointSetOptions(CropOptions):
         """The two eyes' point indices."""
         return self.eyes if self.eyes is not None else [list(e) for e in IBUG68_EYES]
 
-    def schema(self) -> LabelSchema:
+    def label_schema(self) -> LabelSchema:
         """The point names as a label schema."""
         names = tuple(self.names) if self.names else tuple(f"p{i}" for i in range(self.points))
         pairs = self.mirror
@@ -109,10 +109,12 @@ class PointSetOptions(CropOptions):
 
 
 class PtsOptions(PointSetOptions):
-    one_based: bool = Field(True, description="coordinates start at 1 (menpo's reading of .pts)")
+    one_based: bool = Field(
+        default=True, description="coordinates start at 1 (menpo's reading of .pts)"
+    )
 
 
-class PtsFormat(DatasetFormat):
+class PtsFormat(DatasetFormat[PtsOptions]):
     """menpo/300-W ``.pts`` files beside their images."""
 
     name = "pts"
@@ -121,7 +123,7 @@ class PtsFormat(DatasetFormat):
     Options = PtsOptions
 
     def labels(self, options: PtsOptions) -> LabelSchema:
-        return options.schema()
+        return options.label_schema()
 
     def open(
         self, path: Path, split: Split, options: PtsOptions, ctx: OpenContext
@@ -131,7 +133,7 @@ class PtsFormat(DatasetFormat):
         return _dataset(records, ctx, eyes, options)
 
 
-class CsvFormat(DatasetFormat):
+class CsvFormat(DatasetFormat[PointSetOptions]):
     """CSV lines ``image,x1,y1,...`` (0-based pixels, optional header)."""
 
     name = "csv"
@@ -140,7 +142,7 @@ class CsvFormat(DatasetFormat):
     Options = PointSetOptions
 
     def labels(self, options: PointSetOptions) -> LabelSchema:
-        return options.schema()
+        return options.label_schema()
 
     def open(
         self, path: Path, split: Split, options: PointSetOptions, ctx: OpenContext

@@ -44,7 +44,7 @@ def read_pts_file(path: Path, count: int, one_based: bool) -> tuple[tuple[float,
     if lines[2].text != "{" or len(lines) != declared + 4 or lines[-1].text != "}":
         raise lines[2].error(f"expected '{{', {declared} lines 'x y', then '}}'")
     shift = 1.0 if one_based else 0.0
-    values = []
+    values: list[float] = []
     for line in lines[3:-1]:
         fields = line.text.split()
         if len(fields) != 2:

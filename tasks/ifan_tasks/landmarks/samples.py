@@ -31,12 +31,15 @@ class CropOptions(FormatOptions):
     """How a face is cropped (every landmark format has these)."""
 
     crop: Crop = Field(
-        "face",
+        default="face",
         description="'face': the model's crop rule ([model.crop], as in prediction); 'points': a "
         "square around the annotated points (uses the ground truth, flatters evaluation)",
     )
     margin: float = Field(
-        0.15, ge=0, le=2, description="crop 'points': added on each side, times the points' extent"
+        default=0.15,
+        ge=0,
+        le=2,
+        description="crop 'points': added on each side, times the points' extent",
     )
 
 

@@ -18,14 +18,20 @@ class LandmarksOptions(TaskOptions):
     """``[tasks.landmarks]`` options."""
 
     heatmap_radius: int = Field(
-        5, ge=1, le=64, description="radius in pixels (at 128x128) of the re-encoder's point disks"
+        default=5,
+        ge=1,
+        le=64,
+        description="radius in pixels (at 128x128) of the re-encoder's point disks",
     )
     failure_threshold: float = Field(
-        0.10, gt=0, le=1, description="a face fails when its normalised mean error is above this"
+        default=0.10,
+        gt=0,
+        le=1,
+        description="a face fails when its normalised mean error is above this",
     )
-    hidden: int = Field(256, ge=8, le=4096, description="width of the regression decoder")
+    hidden: int = Field(default=256, ge=8, le=4096, description="width of the regression decoder")
     loss: Literal["euclidean", "nme"] = Field(
-        "euclidean",
+        default="euclidean",
         description="'euclidean': the paper's mean squared point distance; 'nme': the metric "
         "itself, each point's distance over the face's inter-ocular distance (an L1-like loss: "
         "small errors keep their pull, one bad face does not dominate)",

@@ -21,13 +21,13 @@ class ParsingFormatOptions(FormatOptions):
     """Options every parsing format has."""
 
     size_mismatch: SizeMismatch = Field(
-        "error",
+        default="error",
         description="a label image whose shape differs from its photo: 'error' (report it) or "
         "'resize' (resize the label to the photo, nearest neighbour)",
     )
 
 
-class HelenFormat(DatasetFormat):
+class HelenFormat(DatasetFormat[ParsingFormatOptions]):
     """Helen (Smith et al. 2013): 11 per-class maps a face, list lines ``index , name``; the
     classes are the task's default; see :mod:`ifan_tasks.parsing.helen`."""
 
@@ -42,7 +42,7 @@ class HelenFormat(DatasetFormat):
         return open_helen(path, ctx, options.size_mismatch, scored=split != "train")
 
 
-class FassegFormat(DatasetFormat):
+class FassegFormat(DatasetFormat[ParsingFormatOptions]):
     """FASSEG: colour-coded labels mapped to the nearest of 6 class colours (background, skin,
     hair and eyebrows, eyes, nose, mouth); see :mod:`ifan_tasks.parsing.fasseg`."""
 
@@ -51,7 +51,7 @@ class FassegFormat(DatasetFormat):
     split_paths = "a photo folder (e.g. V1/Train_RGB), with its *_Labels folder beside it"
     Options = ParsingFormatOptions
 
-    def labels(self, options: FormatOptions) -> LabelSchema:
+    def labels(self, options: ParsingFormatOptions) -> LabelSchema:
         return FASSEG_LABELS
 
     def open(
@@ -60,7 +60,7 @@ class FassegFormat(DatasetFormat):
         return open_fasseg(path, ctx, options.size_mismatch, scored=split != "train")
 
 
-class CelebAMaskFormat(DatasetFormat):
+class CelebAMaskFormat(DatasetFormat[ParsingFormatOptions]):
     """CelebAMask-HQ index masks (19 classes); see :mod:`ifan_tasks.parsing.masks`."""
 
     name = "celebamask"
@@ -68,7 +68,7 @@ class CelebAMaskFormat(DatasetFormat):
     split_paths = "the dataset folder, or a list file of image names in it"
     Options = ParsingFormatOptions
 
-    def labels(self, options: FormatOptions) -> LabelSchema:
+    def labels(self, options: ParsingFormatOptions) -> LabelSchema:
         return CELEBAMASK_LABELS
 
     def open(
@@ -83,9 +83,9 @@ class MaskFolderOptions(ParsingFormatOptions):
     classes: list[str] = Field(
         min_length=2, max_length=255, description="class names, in mask index order"
     )
-    groups: dict[str, list[str]] = Field({}, description="named groups scored merged")
+    groups: dict[str, list[str]] = Field(default={}, description="named groups scored merged")
     mirror: list[tuple[str, str]] | None = Field(
-        None,
+        default=None,
         description="pairs of classes a horizontal flip swaps; default: the classes whose names "
         "differ by left/right (left_eye and right_eye)",
     )
@@ -106,7 +106,7 @@ class MaskFolderOptions(ParsingFormatOptions):
         return self
 
 
-class MaskFolderFormat(DatasetFormat):
+class MaskFolderFormat(DatasetFormat[MaskFolderOptions]):
     """Photos with index masks (value = class index, 255 = ignore); classes from the manifest."""
 
     name = "mask-folder"

@@ -76,7 +76,7 @@ def _record(line: Line, policy: SizeMismatch) -> HelenRecord:
 
 def read_helen_labels(record: HelenRecord) -> np.ndarray:
     """The ``H x W`` class indices of one face from its 11 per-class maps."""
-    maps = []
+    maps: list[np.ndarray] = []
     for index in range(HELEN_MAPS):
         path = record.labels / f"{record.name}_lbl{index:02d}.png"
         array = np.asarray(open_image(path).convert("L"))

@@ -17,8 +17,10 @@ from ifan_tasks.parsing.formats import FORMATS
 class ParsingOptions(TaskOptions):
     """``[tasks.parsing]`` options."""
 
-    hidden: int = Field(32, ge=4, le=1024, description="width of the per-pixel classifier")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="cross-entropy label smoothing")
+    hidden: int = Field(default=32, ge=4, le=1024, description="width of the per-pixel classifier")
+    label_smoothing: float = Field(
+        default=0.0, ge=0, lt=1, description="cross-entropy label smoothing"
+    )
     class_weights: ClassWeights = class_weights_field("{ left_brow = 4.0, right_brow = 4.0 }")
 
 

@@ -67,9 +67,9 @@ def _write_native(args: argparse.Namespace) -> None:
     counts = scaled_counts(args.scale)
     written = write_datasets(args.out, args.seed, args.size, counts, args.overwrite)
     for task, splits in written.items():
-        counts = ", ".join(f"{n} {split}" for split, n in splits.items())
+        faces = ", ".join(f"{n} {split}" for split, n in splits.items())
         where = args.out / SPLIT_PATHS[task].format("{train,val,test}")
-        print(f"{task}: {counts} faces of {args.size} px, format {FORMATS[task]}, in {where}")
+        print(f"{task}: {faces} faces of {args.size} px, format {FORMATS[task]}, in {where}")
     manifest = args.out / "manifest.toml"
     print(f"manifest: {manifest} (check it: ifan validate {manifest})")
 

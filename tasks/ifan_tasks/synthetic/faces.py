@@ -126,11 +126,13 @@ class FaceParams:
 
 
 def _colour(rng: np.random.Generator, mean: RGB, spread: float) -> RGB:
-    return tuple(float(np.clip(c + rng.uniform(-spread, spread), 0, 255)) for c in mean)
+    red, green, blue = (float(np.clip(c + rng.uniform(-spread, spread), 0, 255)) for c in mean)
+    return red, green, blue
 
 
 def _scaled(colour: RGB, factor: float) -> RGB:
-    return tuple(c * factor for c in colour)
+    red, green, blue = colour
+    return red * factor, green * factor, blue * factor
 
 
 def sample_face(rng: np.random.Generator, palette: Palette, expression: str) -> FaceParams:
@@ -181,7 +183,8 @@ def _band(xs: np.ndarray, ys: np.ndarray, half: np.ndarray) -> np.ndarray:
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
-    return tuple((1 - t) * x + t * y for x, y in zip(a, b, strict=True))
+    red, green, blue = ((1 - t) * x + t * y for x, y in zip(a, b, strict=True))
+    return red, green, blue
 
 
 class _Canvas:
@@ -293,8 +296,8 @@ def _finish(photo: np.ndarray, background: np.ndarray, p: FaceParams) -> Image.I
     grey, colour = rng.standard_normal((4, 4, 1)), rng.standard_normal((4, 4, 3))
     coarse = grey + palette.texture_colour * (colour - grey)
     coarse = np.clip(128 + 40 * coarse, 0, 255).astype(np.uint8)
-    blotches = Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC)
-    blotches = (np.asarray(blotches, dtype=np.float32) - 128) / 40 * palette.texture
+    smooth = Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC)
+    blotches = (np.asarray(smooth, dtype=np.float32) - 128) / 40 * palette.texture
     ramp = np.linspace(-0.5, 0.5, size, dtype=np.float32)
     light = 1 + p.light[0] * ramp[None, :, None] + p.light[1] * ramp[:, None, None]
     photo = (photo + blotches * background[..., None]) * light

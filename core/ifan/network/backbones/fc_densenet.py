@@ -46,7 +46,7 @@ class DenseBlock(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(input and new features concatenated, the new features only)."""
-        new = []
+        new: list[Tensor] = []
         for layer in self.layers:
             new.append(layer(torch.cat([x, *new], 1)))
         fresh = torch.cat(new, 1)

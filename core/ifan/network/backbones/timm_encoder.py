@@ -100,7 +100,9 @@ def _checked_state_dict(name: str, path: Path) -> dict[str, Tensor]:
         result = full.load_state_dict(weights, strict=False)
     except RuntimeError as exc:
         raise BackboneError(f"backbone checkpoint {path} does not fit {name}: {exc}") from exc
-    classifiers = full.pretrained_cfg.get("classifier") or ()
+    config = full.pretrained_cfg
+    assert isinstance(config, dict)  # timm gives every model its pretrained_cfg as a dict
+    classifiers = config.get("classifier") or ()
     if isinstance(classifiers, str):
         classifiers = (classifiers,)
     missing = [k for k in result.missing_keys if not k.startswith(tuple(classifiers))]
@@ -216,6 +218,10 @@ class _FeatureHook:
 class TimmEncoder(Backbone):
     """A timm ``features_only`` encoder plus stem and light up path, exposing every tap."""
 
+    input_mean: Tensor
+    input_std: Tensor
+    """The normalisation of the encoder's input (buffers: see the module's docstring)."""
+
     def __init__(
         self,
         model_name: str,
@@ -223,6 +229,8 @@ class TimmEncoder(Backbone):
         norm: NormFactory,
         checkpoint: Path | None = None,
     ):
+        from timm.models import FeatureInfo
+
         super().__init__()
         if input_size % 2**DEPTH:
             raise ValueError(f"input size {input_size} is not a multiple of {2**DEPTH}")
@@ -234,6 +242,7 @@ class TimmEncoder(Backbone):
         self.register_buffer("input_std", torch.tensor(std).view(1, 3, 1, 1))
         self.register_load_state_dict_pre_hook(_raw_pixels_if_absent)
         info = encoder.feature_info
+        assert isinstance(info, FeatureInfo)  # what every features_only model describes
         levels = feature_levels(model_name, list(info.reduction()))
         channels, names = list(info.channels()), list(info.module_name())
         self.encoder = norm.convert(encoder)

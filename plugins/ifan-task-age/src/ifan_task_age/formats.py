@@ -11,7 +11,7 @@ from ifan.data.utkface import UTKFACE_LAYOUT
 from ifan_task_age.readers import AgeRecord, open_records, read_age_csv, read_utkface
 
 
-class UtkFaceFormat(DatasetFormat):
+class UtkFaceFormat(DatasetFormat[FormatOptions]):
     """UTKFace: the age is the first field of ``<age>_<gender>_<race>_<datetime>.jpg...``."""
 
     name = "utkface"
@@ -24,7 +24,7 @@ class UtkFaceFormat(DatasetFormat):
         return open_records(read_utkface(path, ctx.bad), ctx)
 
 
-class AgeCsvFormat(DatasetFormat):
+class AgeCsvFormat(DatasetFormat[FormatOptions]):
     """CSV lines ``image,age`` (years), image paths relative to the CSV file, optional header."""
 
     name = "csv"

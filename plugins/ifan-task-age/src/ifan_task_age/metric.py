@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from ifan.metrics.base import Metric
@@ -23,7 +24,7 @@ class AgeMetric(Metric):
 
     main = "mae"
     higher_is_better = False
-    units: ClassVar[dict[str, str]] = {"mae": "years"}
+    units: Mapping[str, str] = {"mae": "years"}
 
     def __init__(self, centres: torch.Tensor):
         self.centres = centres

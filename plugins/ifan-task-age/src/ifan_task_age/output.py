@@ -48,7 +48,7 @@ def age_overlay(
     size = max(10, min(out.size) // TEXT_FRACTION)
     font = ImageFont.load_default(size)
     pad = max(2, size // 5)
-    top = pad
+    top: float = pad
     for text, colour in lines:
         box = draw.textbbox((2 * pad, top), text, font=font)
         draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=(0, 0, 0))

@@ -20,17 +20,26 @@ class AgeOptions(TaskOptions):
     """``[tasks.age]`` options."""
 
     max_age: float = Field(
-        116.0, gt=0, le=150, description="age in years of the last bin (UTKFace's oldest is 116)"
+        default=116.0,
+        gt=0,
+        le=150,
+        description="age in years of the last bin (UTKFace's oldest is 116)",
     )
     bins: int = Field(
-        117, ge=2, le=1000, description="age bins, evenly spaced from 0 to max_age (117: a year)"
+        default=117,
+        ge=2,
+        le=1000,
+        description="age bins, evenly spaced from 0 to max_age (117: a year)",
     )
-    hidden: int = Field(128, ge=8, le=4096, description="width of the decoder's MLP")
+    hidden: int = Field(default=128, ge=8, le=4096, description="width of the decoder's MLP")
     ce_weight: float = Field(
-        0.1, ge=0, le=100, description="weight of the cross-entropy on the soft bin labels"
+        default=0.1, ge=0, le=100, description="weight of the cross-entropy on the soft bin labels"
     )
     label_sigma: float = Field(
-        2.0, gt=0, le=50, description="spread in years of the soft bin label around the true age"
+        default=2.0,
+        gt=0,
+        le=50,
+        description="spread in years of the soft bin label around the true age",
     )
 
 

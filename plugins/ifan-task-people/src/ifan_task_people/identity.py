@@ -40,14 +40,17 @@ class IdentityOptions(ClassOptions):
     """``[tasks.identity]`` options."""
 
     hidden: int = Field(
-        256,
+        default=256,
         ge=8,
         le=4096,
         description="width of the embedding, the decoder's last hidden layer (what verification "
         "compares and ifan features extracts)",
     )
     label_smoothing: float = Field(
-        0.1, ge=0, lt=1, description="cross-entropy label smoothing (many classes, few photos each)"
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="cross-entropy label smoothing (many classes, few photos each)",
     )
     class_weights: ClassWeights = class_weights_field("{ George_W_Bush = 0.5 }")
 

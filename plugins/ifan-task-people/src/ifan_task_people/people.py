@@ -58,26 +58,28 @@ class PeopleOptions(FormatOptions):
         "ship",
     )
     leave_out: list[str] = Field(
-        [],
+        default=[],
         description="sub-folders not read, people the model does not have; their images are "
         "counted and reported",
     )
     val_per_person: int = Field(
-        0,
+        default=0,
         ge=0,
         le=MAX_HELD_OUT,
         description="photos of each person that form val, held out of train (give val the same "
         "folder as train); 0: val reads its folder whole",
     )
     test_per_person: int = Field(
-        0,
+        default=0,
         ge=0,
         le=MAX_HELD_OUT,
         description="photos of each person that form test, held out of train and val (give test "
         "the same folder); 0: test reads its folder whole",
     )
     hold_out_seed: int = Field(
-        0, ge=0, description="which photos are held out: the same seed holds out the same photos"
+        default=0,
+        ge=0,
+        description="which photos are held out: the same seed holds out the same photos",
     )
 
     @model_validator(mode="after")
@@ -133,7 +135,7 @@ def held_out_split(
     return [records[i] for i in sorted(kept)]
 
 
-class PeopleFolderFormat(DatasetFormat):
+class PeopleFolderFormat(DatasetFormat[PeopleOptions]):
     """One sub-folder per person, ``<Person>/<image>`` (LFW); the person is the class."""
 
     name = "folder"
