@@ -27,3 +27,8 @@ class ManifestError(IfanError):
 
 class BackboneError(IfanError):
     """A backbone cannot be built: an unusable timm encoder or a checkpoint that does not fit it."""
+
+
+class FeaturesError(IfanError):
+    """Features that cannot be made or used: a task without a linear layer, unreadable photos,
+    a file of another model or of other faces, a split without labels."""
