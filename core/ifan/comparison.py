@@ -298,7 +298,6 @@ def _task_scores(record: Mapping[str, Any], history: Path) -> TaskScores:
         record.get("main"),
         record.get("higher_is_better"),
     )
-    problem = None
     if not isinstance(metrics, dict) or not all(
         value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
         for value in metrics.values()
@@ -308,14 +307,14 @@ def _task_scores(record: Mapping[str, Any], history: Path) -> TaskScores:
         problem = f"'main' ({main!r}) does not name one of its metrics {sorted(metrics)}"
     elif not isinstance(higher, bool):
         problem = f"'higher_is_better' is {higher!r}, not true or false"
-    if problem:
-        raise ComparisonError(
-            f"{where}: {problem}; it was not written by `ifan train` or was edited: repair or "
-            "remove that line"
-        )
-    values = {str(name): None if value is None else float(value) for name, value in metrics.items()}
-    step = record.get("step")
-    return TaskScores(main, higher, values, step if isinstance(step, int) else None)
+    else:
+        values = {str(k): None if v is None else float(v) for k, v in metrics.items()}
+        step = record.get("step")
+        return TaskScores(main, higher, values, step if isinstance(step, int) else None)
+    raise ComparisonError(
+        f"{where}: {problem}; it was not written by `ifan train` or was edited: repair or remove "
+        "that line"
+    )
 
 
 def evaluate_scores(

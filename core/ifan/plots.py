@@ -80,7 +80,7 @@ def _sums_iterations(records: Sequence[dict[str, Any]]) -> bool:
     return any(int(record.get("outputs", 1)) > 1 for record in records)
 
 
-def _mark_stages(axes: Axes, boundary: int | None) -> None:
+def _mark_stages(figure: Figure, axes: Axes, boundary: int | None) -> None:
     """A dashed line where stage 2 starts, each stage's name written beside it above the axes."""
     if boundary is None:
         return
@@ -91,7 +91,7 @@ def _mark_stages(axes: Axes, boundary: int | None) -> None:
             boundary,
             1.01,
             STAGE_NAMES[stage],
-            transform=offset_copy(transform, fig=axes.figure, x=shift, units="points"),
+            transform=offset_copy(transform, fig=figure, x=shift, units="points"),
             ha=align,
             va="bottom",
             fontsize=7,
@@ -132,8 +132,7 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
     panels = len(val_tasks) + (1 if train else 0)
     columns = min(panels, 2 if panels == 4 else 3)
     rows = -(-panels // columns)
-    figure = Figure(figsize=(5.0 * columns, 3.8 * rows), dpi=DPI)
-    FigureCanvasAgg(figure)
+    figure = _figure(5.0 * columns, 3.8 * rows)
     grid = figure.subplots(rows, columns, squeeze=False).ravel()
     for axes in grid[panels:]:
         axes.set_visible(False)
@@ -148,8 +147,10 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
             if record.get("metrics", {}).get(main) is not None
         )
         if points:
-            xs, ys = zip(*points, strict=True)
-            axes.plot(xs, ys, marker="o", markersize=3, color=colours[task], label=f"val {main}")
+            epochs, values = zip(*points, strict=True)
+            axes.plot(
+                epochs, values, marker="o", markersize=3, color=colours[task], label=f"val {main}"
+            )
             best = (max if higher else min)(points, key=lambda point: point[1])
             axes.plot(
                 *best,
@@ -163,7 +164,7 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
             axes.legend(fontsize=8)
         else:
             axes.text(0.5, 0.5, f"no finite {main}", ha="center", transform=axes.transAxes)
-        _mark_stages(axes, boundary)
+        _mark_stages(figure, axes, boundary)
         direction = "higher" if higher else "lower"
         axes.set_title(f"{task}: validation {main} ({direction} is better)", pad=14)
         axes.set_ylabel(main)
@@ -179,7 +180,7 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
             axes.set_yscale("log")
             axes.yaxis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
             axes.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
-        _mark_stages(axes, boundary)
+        _mark_stages(figure, axes, boundary)
         axes.set_title("training loss per task", pad=14)
         label = "loss per prediction" if _sums_iterations(train) else "loss"
         axes.set_ylabel(f"{label} (log scale)" if all_positive else label)
@@ -189,11 +190,7 @@ def plot_history(records: list[dict[str, Any]], out: Path) -> Path:
         axes.set_xlabel(_x_label(boundary, stages))
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, format="png", dpi=DPI)
-    return out
+    return _save_png(figure, out)
 
 
 def plot_confusion(
@@ -268,14 +265,13 @@ def plot_changes(
     labels = list(dict.fromkeys(label for values in changes.values() for label in values))
     labels.sort(key=lambda label: label == "Δm")  # last, also where runs have other tasks
     width = 0.8 / len(changes)
-    figure = Figure(figsize=(max(5.0, 1.6 * len(labels) + 2.0), 4.2), dpi=DPI)
-    FigureCanvasAgg(figure)
+    figure = _figure(max(5.0, 1.6 * len(labels) + 2.0), 4.2)
     axes = figure.subplots()
     for index, (run, values) in enumerate(changes.items()):
         places = [
-            (position + (index - (len(changes) - 1) / 2) * width, 100 * values[label])
+            (position + (index - (len(changes) - 1) / 2) * width, 100 * value)
             for position, label in enumerate(labels)
-            if values.get(label) is not None
+            if (value := values.get(label)) is not None
         ]
         xs, ys = zip(*places, strict=True) if places else ((), ())
         bars = axes.bar(xs, ys, width, color=colormaps["tab10"](index % 10), label=run)
@@ -295,6 +291,18 @@ def plot_changes(
     axes.margins(y=0.15)
     axes.grid(axis="y", alpha=0.3)
     axes.legend(fontsize=8)
+    return _save_png(figure, out)
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure of ``width x height`` inches drawn by its own Agg canvas (no pyplot)."""
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save_png(figure: Figure, out: Path) -> Path:
+    """Lay ``figure`` out and write it as the PNG ``out`` (its folder made); returns ``out``."""
     figure.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,14 @@ from ifan.errors import PluginError, TaskConflictError
 ALLOW_LIST_ENV = "IFAN_PLUGINS"
 STRICT_ENV = "IFAN_STRICT_PLUGINS"
 THIRD_PARTY_PREFIX = "ifan-task-"
-"""Naming convention of task plugin distributions, used to suggest a pip command."""
+"""Naming convention of task plugin distributions (``ifan new-task`` names its projects so)."""
+FIND_A_PLUGIN = (
+    "install the plugin that provides it, then check with `ifan tasks` (search PyPI for "
+    "'ifan-task': https://pypi.org/search/?q=ifan-task; the plugins developed beside ifan are in "
+    "the plugins/ folder of its repository; docs/plugins.md)"
+)
+"""Where to look for the plugin of an unknown task. No distribution name is guessed from the
+task's: a package of that name on PyPI may not exist, or be anyone's."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,10 @@ class PluginRegistry:
     conflicts: dict[str, list[TaskEntry]] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
-    """Distributions with ``ifan`` entry points that the ``IFAN_PLUGINS`` allow-list left out."""
+    """Distributions with ``ifan`` entry points that the ``IFAN_PLUGINS`` allow-list left out,
+    each once."""
+    allowed: frozenset[str] | None = None
+    """The allow-list it was loaded with (normalised distribution names); None: every plugin."""
     manager: pluggy.PluginManager | None = None
 
     @property
@@ -92,26 +102,57 @@ class PluginRegistry:
         raise PluginError(self.missing_task_message(name))
 
     def missing_task_message(self, name: str) -> str:
-        """Why ``name`` cannot be used, with the closest installed names or the pip command."""
+        """Why ``name`` cannot be used: the closest installed names, the plugins skipped or left
+        out that may provide it, or where to look for its plugin."""
         if name in self.conflicts:
             return conflict_message(name, self.conflicts[name])
         installed = ", ".join(self.names) or "none"
         close = difflib.get_close_matches(name, self.names, n=3, cutoff=0.6)
+        hints = []
         if close:
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
-        elif TASK_NAME_PATTERN.match(name):
-            package = THIRD_PARTY_PREFIX + name.replace("_", "-")
-            hint = f"if a plugin provides it, install it: pip install {package}"
-        else:
-            hint = "task names are lower-case identifiers"
-        broken = [b for b in self.broken if name in b.reason or name in b.plugin]
-        extra = "".join(f"; a broken plugin may provide it: {b.describe()}" for b in broken)
+            hints.append(f"did you mean {' or '.join(repr(c) for c in close)}?")
+        elif not TASK_NAME_PATTERN.match(name):
+            hints.append("task names are lower-case identifiers")
+        elif not self.excluded:
+            hints.append(f"no loaded plugin provides it: {FIND_A_PLUGIN}")
+        hints += [
+            f"a broken plugin may provide it: {b.describe()}"
+            for b in self.broken
+            if name in b.reason or name in b.plugin
+        ]
         if self.excluded:
-            extra += (
-                f"; {ALLOW_LIST_ENV} leaves out {', '.join(sorted(set(self.excluded)))}, which "
-                f"may provide it: add it to {ALLOW_LIST_ENV}"
+            hints.append(
+                f"{ALLOW_LIST_ENV} leaves out {', '.join(sorted(self.excluded))}, which may "
+                f"provide it: add it to {ALLOW_LIST_ENV}"
             )
-        return f"unknown task {name!r} (loaded: {installed}); {hint}{extra}"
+        return f"unknown task {name!r} (loaded: {installed}); {'; '.join(hints)}"
+
+    def allow_list_note(self) -> list[str]:
+        """What the ``IFAN_PLUGINS`` allow-list left out and what to do about it, a heading and
+        its details (none when it left out nothing and names only installed distributions): a
+        task list cut short by a forgotten or misspelt allow-list is otherwise silent."""
+        if self.allowed is None:
+            return []
+        setting = f"{ALLOW_LIST_ENV}={','.join(sorted(self.allowed))}"
+        found = [p.distribution for p in self.plugins] + [b.distribution for b in self.broken]
+        installed = sorted({normalize_distribution(dist) for dist in [*self.excluded, *found]})
+        others = [dist for dist in installed if dist not in self.allowed]
+        details = []
+        for unknown in sorted(self.allowed.difference(installed)):
+            close = difflib.get_close_matches(unknown, others, n=1, cutoff=0.6)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            details.append(f"{unknown} is no installed plugin distribution{guess}")
+        if not self.excluded and not details:
+            return []
+        if not self.excluded:
+            return [f"{setting} names distributions that are not installed", *details]
+        left_out = ", ".join(sorted(self.excluded))
+        every = "the installed plugins" if found else "every installed plugin:"
+        unset = (
+            f"unset {ALLOW_LIST_ENV} to load them all, or add the distributions to load to it "
+            "(comma-separated)"
+        )
+        return [f"{setting} leaves out {every} {left_out}", unset, *details]
 
 
 def conflict_message(name: str, entries: Sequence[TaskEntry]) -> str:
@@ -174,14 +215,15 @@ def load_registry(
 
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
-    registry = PluginRegistry(manager=manager)
+    registry = PluginRegistry(manager=manager, allowed=None if allow is None else frozenset(allow))
     claims: dict[str, list[TaskEntry]] = {}
 
     for ep in _dedupe(entry_points):
         dist = ep.dist.name if ep.dist else "<unknown distribution>"
         version = ep.dist.version if ep.dist else "?"
         if allow is not None and normalize_distribution(dist) not in allow:
-            registry.excluded.append(dist)
+            if dist not in registry.excluded:  # once, however many entry points it has
+                registry.excluded.append(dist)
             continue
         plugin_name = f"{dist}:{ep.name}"
 

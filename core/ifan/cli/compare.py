@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 
-from ifan.cli.common import add_tasks_argument, registry_from_args, report_broken
+from ifan.cli.common import add_tasks_argument, registry_from_args, write_json
 from ifan.errors import IfanError
 
 GATE_FAILED = 1
@@ -93,8 +92,6 @@ def run(args: argparse.Namespace) -> int:
         if given and not args.baselines:
             raise IfanError(f"{what} against baselines: give --baseline RUN...")
     registry = registry_from_args(args) if args.evaluate else None
-    if registry is not None:
-        report_broken(registry)
 
     def scores(path: Path) -> RunScores:
         if registry is None:
@@ -108,10 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json or args.plot:
         print()
     if args.json:
-        data = comparison.to_json(args.gate)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        print(f"wrote {args.json}")
+        write_json(args.json, comparison.to_json(args.gate))
     if args.plot:
         from ifan.plots import plot_changes
 

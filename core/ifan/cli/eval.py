@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ifan.cli.common import add_set_argument, registry_from_args, report_broken
+from ifan.cli.common import add_set_argument, checkpoint_label, registry_from_args, write_json
 from ifan.errors import IfanError
 
 
@@ -87,12 +86,9 @@ def run(args: argparse.Namespace) -> int:
     from ifan.inference import load
 
     registry = registry_from_args(args)
-    report_broken(registry)
     predictor = load(args.checkpoint, args.device, args.overrides, registry, bf16=args.bf16)
-    step = predictor.meta.get("progress", {}).get("step")
-    at = f" (step {step})" if step is not None else ""
     bf16 = " in bfloat16" if predictor.bf16 else ""
-    print(f"{predictor.checkpoint}{at}: {args.split} split on {predictor.device}{bf16}\n")
+    print(f"{checkpoint_label(predictor)}: {args.split} split on {predictor.device}{bf16}\n")
     with predictor.precision():
         results = evaluate(predictor.model, predictor.manifest, args.split, args.batch_size)
     if not results:
@@ -102,9 +98,8 @@ def run(args: argparse.Namespace) -> int:
         raise IfanError(f"no task has a {args.split} split: {hint}")
     print(format_tables(results, predictor.manifest))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(flat_json(results), indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+        print()
+        write_json(args.json, flat_json(results))
     if args.pictures:
         args.pictures.mkdir(parents=True, exist_ok=True)
         for task, pictures in results.pictures().items():

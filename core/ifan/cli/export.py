@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import checkpoint_label, registry_from_args
 from ifan.cli.eval import add_checkpoint_argument
 from ifan.plugins import PluginRegistry
 from ifan.tables import format_table
@@ -70,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
     from ifan.export import ATOL, RTOL, export_run
 
     registry = registry_from_args(args)
-    report_broken(registry)
     if args.weights is not None:
         return _write_weights(args, registry)
     report, predictor = export_run(
@@ -83,10 +82,8 @@ def run(args: argparse.Namespace) -> int:
     )
     model = predictor.model
     size = model.config.input_size
-    step = predictor.meta.get("progress", {}).get("step")
-    at = f" (step {step})" if step is not None else ""
     print(
-        f"{predictor.checkpoint}{at} -> {report.path} ({report.size_bytes / 1e6:.1f} MB, opset "
+        f"{checkpoint_label(predictor)} -> {report.path} ({report.size_bytes / 1e6:.1f} MB, opset "
         f"{report.opset}, {report.exporter} exporter, {report.seconds:.1f} s)"
     )
     bn = "per-task" if model.norm.per_task else "shared"

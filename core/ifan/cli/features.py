@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import registry_from_args
 from ifan.cli.eval import add_checkpoint_arguments, positive
 
 
@@ -66,7 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ifan.errors import IfanError
-    from ifan.features import extract_features, identity, photo_features
+    from ifan.features.extract import extract_features, photo_features
+    from ifan.features.store import identity
     from ifan.inference import load
 
     if args.split is None and not args.inputs:
@@ -76,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is not None and args.split is None:
         raise IfanError("--dataset names the data of a split: give --split too")
     registry = registry_from_args(args)
-    report_broken(registry)
     predictor = load(args.checkpoint, args.device, registry=registry, bf16=args.bf16)
     ident = identity(predictor, args.task, args.checkpoint)  # no such task: an error now
     skipped: list[tuple[str, str]] = []

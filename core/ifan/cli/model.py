@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from ifan.cli.common import add_manifest_arguments, manifest_from_args, registry_from_args
 from ifan.tables import format_table
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     print("\nTaps (per image; feedback points are where the integrator feeds back):")
     feedback = model.integrator is not None
-    rows = [
+    rows: list[Sequence[object]] = [
         (
             tap,
             f"{spec.channels} x {spec.height} x {spec.width}",

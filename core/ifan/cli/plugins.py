@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ifan.cli.common import print_broken, registry_from_args
+from ifan.cli.common import print_skipped, registry_from_args
 from ifan.tables import format_table
 
 
@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = registry_from_args(args)
+    registry = registry_from_args(args, report=False)
     provided: dict[str, list[str]] = {}
     for entry in registry.tasks.values():
         provided.setdefault(entry.plugin, []).append(entry.name)
@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
         for p in sorted(registry.plugins, key=lambda p: p.plugin)
     ]
     print(format_table(["plugin", "distribution", "version", "hooks", "tasks"], rows))
-    print_broken(registry)
+    print_skipped(registry)
     return 0

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import registry_from_args
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
@@ -101,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
     if inputs.videos or source is not None:
         require_av()
     registry = registry_from_args(args)
-    report_broken(registry)
     overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
     predictor = load(args.checkpoint, args.device, overrides, registry=registry, bf16=args.bf16)
     rule = predictor.manifest.model.crop

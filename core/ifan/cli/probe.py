@@ -4,10 +4,9 @@ from each source's frozen features, from its own and from all of them fused."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import registry_from_args, write_json
 from ifan.cli.eval import positive
 
 
@@ -105,10 +104,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ifan.probing import probe
+    from ifan.probing.matrix import probe
 
     registry = registry_from_args(args)
-    report_broken(registry)
     result = probe(
         args.targets,
         args.sources,
@@ -127,7 +125,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(result.table())
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+        print()
+        write_json(args.json, result.to_json())
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args, report_broken
+from ifan.cli.common import registry_from_args
 from ifan.manifest import manifest_model
 
 
@@ -23,7 +23,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     registry = registry_from_args(args)
-    report_broken(registry)
     schema = manifest_model({n: e.cls for n, e in registry.tasks.items()}).model_json_schema()
     text = json.dumps(schema, indent=2) + "\n"
     if args.output:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ifan.cli.common import print_broken, registry_from_args
+from ifan.cli.common import print_skipped, registry_from_args
 from ifan.contract import CONTRACT_VERSION
 from ifan.plugins import PluginRegistry, conflict_message
 from ifan.tables import format_table
@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "tasks",
         help="list installed tasks and broken plugins",
         description="List the tasks provided by installed plugins (built-ins included), with "
-        "the distribution and version that provides each, and every plugin that was skipped.",
+        "the distribution and version that provides each, every plugin that was skipped, and "
+        "those the IFAN_PLUGINS allow-list left out.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
@@ -52,17 +53,21 @@ def rows(registry: PluginRegistry) -> list[dict[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = registry_from_args(args)
+    registry = registry_from_args(args, report=False)
     table = rows(registry)
     if args.json:
-        broken = [vars(b) for b in registry.broken]
-        print(
-            json.dumps({"contract": CONTRACT_VERSION, "tasks": table, "broken": broken}, indent=2)
-        )
+        report = {
+            "contract": CONTRACT_VERSION,
+            "tasks": table,
+            "broken": [vars(b) for b in registry.broken],
+            "allow_list": None if registry.allowed is None else sorted(registry.allowed),
+            "left_out": sorted(registry.excluded),
+        }
+        print(json.dumps(report, indent=2))
         return 0
     headers = ["task", "version", "distribution", "contract", "tap", "formats", "status"]
     print(format_table(headers, [[row[h] for h in headers] for row in table]))
     if not table:
-        print("(no tasks installed)")
-    print_broken(registry)
+        print("(no tasks loaded)")
+    print_skipped(registry)
     return 0

@@ -77,11 +77,16 @@ class BadSamples:
         """``skipped N bad samples``, then the first reasons, one a line."""
         if not self.reasons:
             return "no bad samples"
-        lines = [f"skipped {self.count} bad sample{'s' if self.count != 1 else ''}:"]
+        lines = [f"{skipped(self.count)}:"]
         lines += [f"  {reason}" for reason in self.reasons[:first]]
         if self.count > first:
             lines.append(f"  ... and {self.count - first} more")
         return "\n".join(lines)
+
+
+def skipped(count: int) -> str:
+    """``skipped N bad sample(s)``, in the number ``count`` asks for."""
+    return f"skipped {count} bad sample{'' if count == 1 else 's'}"
 
 
 def left_out_summary(left_out: Mapping[str, int]) -> str:

@@ -85,7 +85,7 @@ class CSVLogger(TrainingLogger):
         )
 
     def validated(self, event: Validated) -> None:
-        head = [event.stage, event.epoch, event.step, event.split, event.task]
+        head: list[Cell] = [event.stage, event.epoch, event.step, event.split, event.task]
         self._append(
             "validations",
             [

@@ -11,6 +11,7 @@ pip and passes the conformance suite (:mod:`ifan.testing`) as it is.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -23,7 +24,10 @@ from ifan.errors import IfanError
 from ifan.plugins import THIRD_PARTY_PREFIX
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:  # where Python 3.10 keeps it
+        from importlib.abc import Traversable
 
 TEMPLATE_SUFFIX = ".tmpl"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")

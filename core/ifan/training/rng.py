@@ -26,7 +26,9 @@ def rng_state() -> dict[str, Any]:
     Store it in the checkpoint's meta and give it to :func:`set_rng_state` on resume so the
     random draws continue exactly.
     """
-    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    numpy_state = np.random.get_state()  # legacy=True: a tuple, MT19937 being the global one
+    assert isinstance(numpy_state, tuple), "NumPy's global generator is no longer MT19937"
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = numpy_state
     py_version, py_internal, py_gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": _b64(torch.get_rng_state()),

@@ -25,19 +25,19 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ifan.balancers import Balancer, FixedWeights
+from ifan.data.dataset import dataset_size
 from ifan.data.splits import as_float, open_splits
 from ifan.errors import IfanError
 from ifan.evaluation import evaluate_task
@@ -100,9 +100,13 @@ class Progress:
         }
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Processes:
-    """This process's place among the training processes, and its device."""
+    """This process's place among the training processes, its device, and how the work only the
+    first process does (writing the run folder) keeps the others in step (:meth:`on_main`)."""
 
     rank: int = 0
     world: int = 1
@@ -111,6 +115,35 @@ class Processes:
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+    def on_main(self, action: Callable[[], T], what: str) -> T | None:
+        """``action()`` in the main process only (its result there, None in the others), which
+        tells every other process whether it succeeded before any of them goes on: an error
+        there raises in every process (the main one its own, the others an :class:`IfanError`
+        saying it failed to do ``what``), so that none waits forever in a collective for a
+        process that has stopped (rank 0 writing a checkpoint, say, while the others train on)."""
+        result: T | None = None
+        failure: Exception | None = None
+        if self.main:
+            try:
+                result = action()
+            except Exception as exc:  # raised below, once the others know
+                failure = exc
+        if self.world > 1:
+            told: list[str | None] = [None if failure is None else _describe(failure)]
+            dist.broadcast_object_list(told, src=0)
+            if told[0] is not None and failure is None:
+                raise IfanError(
+                    f"process 0 failed to {what}, so process {self.rank} stops too: {told[0]}"
+                )
+        if failure is not None:
+            raise failure
+        return result
+
+
+def _describe(error: Exception) -> str:
+    """An error as the other processes report it: an IfanError's message says what it is."""
+    return str(error) if isinstance(error, IfanError) else f"{type(error).__name__}: {error}"
 
 
 def start_processes(device: str) -> Processes:
@@ -163,11 +196,12 @@ class Trainer:
             torch.set_num_threads(self.config.threads)
         self.procs = start_processes(self.config.device)
         self.bars = progress_bars and self.procs.main
-        self.events = (
-            Loggers.start(manifest.loggers, self.run_dir) if self.procs.main else Loggers()
+        started = self.procs.on_main(
+            lambda: Loggers.start(manifest.loggers, self.run_dir), "start the loggers"
         )
+        self.events = started if started is not None else Loggers()
         torch.manual_seed(self.config.seed)
-        self.model = build_model(manifest).to(self.procs.device, memory_format=self._layout())
+        self.model = build_model(manifest).to(self.procs.device).to(memory_format=self._layout())
         self.names = self.model.task_names
         self.inherited = None if init_from is None else take_weights(self.model, init_from)
         self.origin = None if self.inherited is None else self.inherited.meta()
@@ -194,20 +228,28 @@ class Trainer:
         self.finetuned = 0
         """Stage-2 updates done."""
         self.progress = Progress(consumed=dict.fromkeys(self.names, 0))
-        self.history = History(self.run_dir / HISTORY) if self.procs.main else None
         self.net: nn.Module = self.model
         if self.procs.world > 1:
             self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=True)
         if checkpoint is not None:
             self._restore(checkpoint)
-        elif self.history is not None:
-            self.history.truncate_after(0)  # a run killed before its first checkpoint starts anew
+        self.history = self.procs.on_main(
+            self._start_history, f"start the run's records ({self.run_dir / HISTORY}, loggers)"
+        )
         self.loaders: dict[str, Iterator] = {}
         self.trained: list[tuple[int, str, int, float]] = []
         """``(stage, task, samples, lr)`` of every update this process made (tests, logs)."""
+
+    def _start_history(self) -> History:
+        """The run's metrics log without the records after the update the run starts from (all
+        of them for a new run: one killed before its first checkpoint starts anew), and the
+        loggers told that the run starts."""
+        history = History(self.run_dir / HISTORY)
+        history.truncate_after(self.progress.step)
         self.events.send(
-            RunStarted(self.run_dir, tuple(self.names), self.progress.step, manifest.data)
+            RunStarted(self.run_dir, tuple(self.names), self.progress.step, self.manifest.data)
         )
+        return history
 
     def _streams(self) -> dict[str, TaskStream]:
         streams = {}
@@ -221,7 +263,7 @@ class Trainer:
                     f"tasks.{name}.batch_size = {size} is not divisible by the "
                     f"{self.procs.world} processes; the batch is split evenly between them"
                 )
-            streams[name] = TaskStream(len(train), size, self.config.seed, index)
+            streams[name] = TaskStream(dataset_size(train), size, self.config.seed, index)
         return streams
 
     # -- the loop ---------------------------------------------------------------------------
@@ -294,16 +336,26 @@ class Trainer:
             outputs = self.net(images, task=update.task, iterations=iterations, heads=[update.task])
             loss = self.model.loss(outputs, update.task, target)
             weighted = balancer.weigh(update.task, loss)
-        if not torch.isfinite(loss):
-            raise self._diverged(update, f"loss is {float(loss.detach())}")
         reached = _parameters_reached(weighted)
         weighted.backward()
         self._keep_only_trained(update, reached)
         self._average_balancer_gradients()
+        # Checked once the gradients are averaged over the processes: a loss that is not finite
+        # in one of them makes its gradients so, the average carries them to every process, and
+        # all stop together instead of some waiting for the others' next gradients.
         trained = [*self.model.parameters(), *self.balancer.parameters()]
+        if not torch.isfinite(loss):
+            raise self._diverged(update, f"loss is {float(loss.detach())}")
         if not _finite(p.grad for p in trained if p.grad is not None):
+            elsewhere = (
+                f" (averaged over the {self.procs.world} processes: another's batch may be the "
+                "cause)"
+                if self.procs.world > 1
+                else ""
+            )
             raise self._diverged(
-                update, f"loss is {float(loss.detach())} but its gradient is not finite"
+                update,
+                f"loss is {float(loss.detach())} but its gradient is not finite{elsewhere}",
             )
         if update.stage == 2:
             balancer.after_backward(
@@ -445,38 +497,50 @@ class Trainer:
         self.progress.losses = {}
         tasks = [update.task] if update.stage == 1 else self.names
         results = self.validate(tasks, 0 if update.stage == 1 else None)
-        now = time.time()
         improved = False
         if self.best is not None and update.stage == 2:
             values, _ = results[self.best.task]
             improved = self.best.offer(values[self.best.metric], self.progress.step, update.epoch)
             self.stopped = self.best.exhausted(self.config.patience)
-        stage, epoch, step = update.stage, update.epoch, self.progress.step
-        if self.history is not None:
-            outputs = 1 if stage == 1 else self.model.iterations + 1
-            for task, loss in losses.items():
-                self.history.log_train(
-                    stage=stage,
-                    epoch=epoch,
-                    step=step,
-                    task=task,
-                    loss=loss,
-                    lr=lr,
-                    time=now,
-                    outputs=outputs,
-                )
-            for task, (values, metric) in results.items():
-                self.history.log_eval(
-                    stage=stage,
-                    epoch=epoch,
-                    step=step,
-                    task=task,
-                    metrics=values,
-                    main=metric.main,
-                    higher_is_better=metric.higher_is_better,
-                )
-            self._print_epoch(update, losses, results)
-        self.events.send(EpochEnded(stage, epoch, step, losses, weights, lr, now))
+        ended = EpochEnded(
+            update.stage, update.epoch, self.progress.step, losses, weights, lr, time.time()
+        )
+        self.procs.on_main(
+            lambda: self._record_epoch(update, ended, results), f"log {self._epoch_name(update)}"
+        )
+        self.save(best=improved)
+
+    def _record_epoch(
+        self, update: Update, ended: EpochEnded, results: dict[str, tuple[dict, Any]]
+    ) -> None:
+        """The epoch's losses and scores in ``metrics.jsonl``, on the terminal and to the
+        loggers (the main process's job)."""
+        assert self.history is not None  # the main process opened it
+        stage, epoch, step = ended.stage, ended.epoch, ended.step
+        outputs = 1 if stage == 1 else self.model.iterations + 1
+        for task, loss in ended.losses.items():
+            self.history.log_train(
+                stage=stage,
+                epoch=epoch,
+                step=step,
+                task=task,
+                loss=loss,
+                lr=ended.lr,
+                time=ended.time,
+                outputs=outputs,
+            )
+        for task, (values, metric) in results.items():
+            self.history.log_eval(
+                stage=stage,
+                epoch=epoch,
+                step=step,
+                task=task,
+                metrics=values,
+                main=metric.main,
+                higher_is_better=metric.higher_is_better,
+            )
+        self._print_epoch(update, ended.losses, results)
+        self.events.send(ended)
         for task, (values, metric) in results.items():
             scores = {name: float(value) for name, value in values.items()}
             self.events.send(
@@ -484,7 +548,6 @@ class Trainer:
                     stage, epoch, step, task, "val", scores, metric.main, metric.higher_is_better
                 )
             )
-        self.save(best=improved)
 
     def _over_processes(self, losses: dict[str, list[float]]) -> dict[str, float]:
         """Each task's mean loss of the epoch over every process's batches (its own alone in a
@@ -545,14 +608,19 @@ class Trainer:
     def _print_epoch(self, update: Update, losses: dict[str, float], results: dict) -> None:
         parts = [f"{t} loss {v:.4f}" for t, v in losses.items()]
         parts += [f"{t} {m.main} {values[m.main]:.4f}" for t, (values, m) in results.items()]
-        tqdm.write(f"{self._epoch_name(update)}: {', '.join(parts)}")
+        print(f"{self._epoch_name(update)}: {', '.join(parts)}")  # no progress bar is drawn now
 
     def save(self, curves: bool = True, best: bool = False) -> None:
-        """Checkpoint the run (rank 0), keep the newest few, redraw the curves (if ``curves``);
-        with ``best``, the checkpoint is also the run's best (written first: a crash between the
-        two writes resumes from the checkpoint before, which validates and writes it again)."""
-        if not self.procs.main:
-            return
+        """Checkpoint the run (rank 0, which tells the others whether it could), keep the newest
+        few, redraw the curves (if ``curves``); with ``best``, the checkpoint is also the run's
+        best (written first: a crash between the two writes resumes from the checkpoint before,
+        which validates and writes it again)."""
+        self.procs.on_main(
+            lambda: self._write_checkpoint(curves, best),
+            f"save the checkpoint of update {self.progress.step}",
+        )
+
+    def _write_checkpoint(self, curves: bool, best: bool) -> None:
         progress = {**self.progress.state(), "rng": rng_state()}
         if self.decay is not None:
             progress["decay"] = {**self.decay.state(), "done": self.finetuned}
@@ -629,8 +697,6 @@ class Trainer:
             self.stopped = self.best.exhausted(self.config.patience)
         self.origin = checkpoint.meta.get("init_from")
         set_rng_state(progress["rng"])
-        if self.history is not None:
-            self.history.truncate_after(self.progress.step)
 
 
 DIVERGED = (
@@ -647,7 +713,7 @@ def _optimizer(model: IFAN, manifest: Manifest, balancer: Balancer) -> torch.opt
     from timm.optim import create_optimizer_v2
 
     config = manifest.train
-    extra = {"momentum": 0.9} if config.optimizer == "sgd" else {}
+    extra: dict[str, Any] = {"momentum": 0.9} if config.optimizer == "sgd" else {}
     optimizer = create_optimizer_v2(
         model,
         opt=config.optimizer,
