@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("no pretrained models installed (a plugin ships them through the ifan_models hook)")
+        note = registry.allow_list_note()  # the models may be there, left out by IFAN_PLUGINS
+        if note:
+            print("\n".join([f"\n{note[0]}", *(f"  {line}" for line in note[1:])]))
         return 0
     print(
         format_table(
