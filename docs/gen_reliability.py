@@ -13,6 +13,7 @@ suite has now.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import platform
@@ -36,10 +37,11 @@ RUN_BLOCK = re.compile(r"<!-- BEGIN GENERATED latest-run -->\n(.*?)<!-- END GENE
 
 
 def suite(name: str) -> ModuleType:
-    """The test module ``tests/reliability/<name>.py``, imported as pytest would."""
-    if str(SUITE) not in sys.path:
-        sys.path.insert(0, str(SUITE))
-    return __import__(name)
+    """The test module ``tests/reliability/<name>.py``, imported by its package path as pytest
+    imports it (the repository root on ``sys.path``)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"tests.reliability.{name}")
 
 
 KIND_NAMES = {

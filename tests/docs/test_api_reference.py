@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from generators import load_generator
-
 from ifan import api
+from tests.docs.generators import load_generator
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

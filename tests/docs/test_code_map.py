@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from generators import load_generator
+
+from tests.docs.generators import load_generator
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from doc_blocks import NOT_CODE, PARSED, SHELL, Block, read_blocks, required_pages
+
+from tests.docs.doc_blocks import NOT_CODE, PARSED, SHELL, Block, read_blocks, required_pages
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from generators import load_generator
 
 from ifan.manifest import load_manifest
 from ifan.plugins import load_registry
+from tests.docs.generators import load_generator
 
 if sys.version_info >= (3, 11):
     import tomllib

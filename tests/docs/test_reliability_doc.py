@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from generators import load_generator
+import pytest
+
+from tests.docs.generators import load_generator
 
 RELIABILITY_MD = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
 
+@pytest.mark.slow  # collects the suite in a fresh process
 def test_the_counts_are_those_of_the_suite_and_its_latest_run() -> None:
     generator = load_generator("gen_reliability")
     current = RELIABILITY_MD.read_text(encoding="utf-8")

@@ -7,13 +7,13 @@ import copy
 import pytest
 import timm
 import torch
-from network_toys import make_model
 from safetensors.torch import save_file
 
 from ifan.errors import BackboneError
 from ifan.network.backbones import create_backbone
 from ifan.network.backbones.timm_encoder import TimmEncoder, feature_levels, load_weights
 from ifan.network.task_batchnorm import NormFactory, TaskBatchNorm
+from tests.network.network_toys import make_model
 
 
 @pytest.mark.parametrize("backbone", ["fc-densenet", "resnet18", "mobilenetv3_small_100"])

@@ -29,6 +29,7 @@ def section(text: str, title: str) -> list[str]:
     return table
 
 
+@pytest.mark.slow
 def test_model_prints_the_paper_configuration(capsys):
     assert main(["model", FACES3]) == 0
     out = capsys.readouterr().out

@@ -7,7 +7,8 @@ import copy
 
 import pytest
 import torch
-from network_toys import make_model
+
+from tests.network.network_toys import make_model
 
 pytestmark = [
     pytest.mark.cuda,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from network_toys import expected_shape, make_model
 
 from ifan.network.taps import TAP_NAMES
+from tests.network.network_toys import expected_shape, make_model
 
 
 def check_outputs(model, outputs, iterations: int, batch: int, size: int) -> None:

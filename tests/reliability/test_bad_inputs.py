@@ -32,7 +32,6 @@ from typing import Any, Literal
 
 import pytest
 import torch
-from reader_fixtures import BAD_AT, GOOD, SPLIT, TASK_OF, Built, build, corrupt, manifest, truncate
 
 from ifan.cli.main import main
 from ifan.contract import OpenContext
@@ -42,6 +41,17 @@ from ifan.errors import IfanError
 from ifan_tasks.emotion.task import EmotionTask
 from ifan_tasks.landmarks.task import LandmarksTask
 from ifan_tasks.parsing.task import ParsingTask
+from tests.reliability.reader_fixtures import (
+    BAD_AT,
+    GOOD,
+    SPLIT,
+    TASK_OF,
+    Built,
+    build,
+    corrupt,
+    manifest,
+    truncate,
+)
 
 SIZE = 16
 TASKS = {"parsing": ParsingTask, "landmarks": LandmarksTask, "emotion": EmotionTask}
@@ -327,8 +337,8 @@ def test_ifan_data_reports_an_error_without_a_traceback(reader, kind, tmp_path, 
     assert status == 2
     assert "Traceback" not in out + err
     (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
-    # an error found on opening names the task's split too (one found by --scan, the image)
-    split = "" if case.stage == "load" else f"tasks.{TASK_OF[reader]}.data.{SPLIT}: "
+    # every error names the task's split, whether found on opening or by --scan
+    split = f"tasks.{TASK_OF[reader]}.data.{SPLIT}: "
     assert_names(error, case, built, prefix=f"error: {split}")
 
 
@@ -342,14 +352,15 @@ def test_ifan_data_counts_a_skipped_sample(reader, kind, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert status == 0, err
     row = next(line.split() for line in out.splitlines() if line.startswith(TASK_OF[reader]))
-    opened = len(GOOD) + (case.stage == "load")  # a sample bad inside counts until scanned
+    opened = len(GOOD)  # a sample found bad inside by the scan is not counted
     assert row[:5] == [TASK_OF[reader], reader, SPLIT, str(opened), "1"]
-    assert f"  {SPLIT}: skipped 1 bad samples, e.g." in out
-    reason = out.split("skipped 1 bad samples, e.g.\n", 1)[1].splitlines()[0].strip()
+    assert f"  {SPLIT}: skipped 1 bad sample, e.g." in out
+    reason = out.split("skipped 1 bad sample, e.g.\n", 1)[1].splitlines()[0].strip()
     assert_names(reason, case, built)
     assert "Traceback" not in out + err
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_reported_on_a_strict_utf8_stdout(tmp_path):
     """The name's bad byte is shown escaped (``\\xff``) in the reason, so that printing it cannot
     fail however strict the terminal's encoding is."""

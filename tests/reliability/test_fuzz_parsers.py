@@ -31,7 +31,6 @@ import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from reader_fixtures import helen_sample, index_mask, noise, save
 
 from ifan.contract import OpenContext
 from ifan.data.bad_samples import BadSamples
@@ -45,6 +44,7 @@ from ifan.plugins import load_registry
 from ifan_tasks.emotion.task import EmotionTask
 from ifan_tasks.landmarks.task import LandmarksTask
 from ifan_tasks.parsing.task import ParsingTask
+from tests.reliability.reader_fixtures import helen_sample, index_mask, noise, save
 
 EXAMPLES = int(os.environ.get("IFAN_FUZZ_EXAMPLES", "200"))
 """Examples per property; set ``IFAN_FUZZ_EXAMPLES`` higher for a longer hunt."""

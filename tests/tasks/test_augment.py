@@ -1,6 +1,6 @@
 """What augmentation means for each task's labels: mirror pairs, the landmarks' inter-ocular
 distance, the parsing masks, and contract 1.0 tasks served sample by sample. The batch
-augmentation itself is tested in test_batch_augment.py."""
+augmentation itself is tested in tests/data/test_batch_augment.py."""
 
 from __future__ import annotations
 

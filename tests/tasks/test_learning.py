@@ -27,7 +27,9 @@ def setup(tmp_path_factory):
     return manifest, build_model(manifest)
 
 
-@pytest.mark.parametrize("name", ["parsing", "landmarks", "emotion"])
+@pytest.mark.parametrize(
+    "name", [pytest.param("parsing", marks=pytest.mark.slow), "landmarks", "emotion"]
+)
 def test_the_loss_falls_on_a_small_batch(setup, name):
     manifest, model = setup
     config = manifest.tasks[name]

@@ -11,7 +11,6 @@ from typing import ClassVar
 
 import pytest
 import torch
-from short_run import EPOCH, SMALL, STAGE_1, trainer, write_faces
 
 from ifan import hookimpl
 from ifan.balancers import (
@@ -32,6 +31,7 @@ from ifan.plugins import PluginRegistry, load_registry
 from ifan.runs.checkpoint import load_checkpoint
 from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.training.resume import resume_manifest
+from tests.training.short_run import EPOCH, SMALL, STAGE_1, trainer, write_faces
 
 TASKS3 = {"a": 1.0, "b": 1.0, "c": 1.0}
 
@@ -135,6 +135,7 @@ def test_the_default_is_fixed_and_trains_as_before_with_one_parameter_group(face
     assert isinstance(run.balancer, FixedWeights) and len(run.optimizer.param_groups) == 1
 
 
+@pytest.mark.slow
 def test_fixed_weights_scale_each_update_exactly_like_the_learning_rate(faces, tmp_path):
     """With SGD, a loss weight of 1/4 and 4 times the learning rates make the very same updates,
     bit for bit (powers of two scale exactly), in both stages: the fixed balancer multiplies each
@@ -150,6 +151,7 @@ def test_fixed_weights_scale_each_update_exactly_like_the_learning_rate(faces, t
         assert torch.equal(value, scaled.model.state_dict()[key]), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["uncertainty", "dwa", "gradnorm"])
 def test_a_balanced_run_learns_and_resumes_exactly(faces, tmp_path, name):
     """Killed within stage 2's second epoch and resumed, a run ends with the weights and the
@@ -184,6 +186,7 @@ def _train_records(run: Path) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow
 def test_uncertainty_trains_its_log_variances_in_stage_2_only(faces, tmp_path):
     run = trainer(faces, tmp_path / "run", "train.balancer.name=uncertainty")
     assert len(run.optimizer.param_groups) == 2

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from short_run import SMALL, trainer, write_faces
 
 from ifan.cli.main import main
 from ifan.errors import IfanError
@@ -18,6 +17,7 @@ from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.runs.meta import run_meta
 from ifan.training.init_from import part_of
+from tests.training.short_run import SMALL, trainer, write_faces
 
 SHARED = ("landmarks", "emotion")
 
@@ -72,6 +72,7 @@ def test_the_matching_tensors_come_from_the_run_and_the_new_task_stays_fresh(
     assert inherited.parts["integrator"].reshaped == len(reshaped)
 
 
+@pytest.mark.slow
 def test_the_run_records_and_prints_where_its_weights_started(faces, source, tmp_path, capsys):
     out = tmp_path / "run"
     sets = [f"--set={s}" for s in [*SMALL, "train.pretrain_epochs=0", "train.finetune_epochs=1"]]

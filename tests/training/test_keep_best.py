@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from short_run import EPOCH, STAGE_1, trainer, write_faces
 
 from ifan.errors import IfanError, ManifestError
 from ifan.manifest import load_manifest
@@ -18,6 +17,7 @@ from ifan.runs.layout import best_path, latest_checkpoint
 from ifan.training.best import Best
 from ifan.training.resume import resume_manifest
 from ifan.training.trainer import Trainer
+from tests.training.short_run import EPOCH, STAGE_1, trainer, write_faces
 
 NME = [0.5, 0.3, 0.4, 0.35, 0.2, 0.25]
 """landmarks.nme of stage-2 epochs 1, 2, ...: the best at epoch 2, then 2 worse ones."""
@@ -47,6 +47,7 @@ def feed(run: Trainer, values: list[float]) -> list[dict[str, torch.Tensor]]:
     return weights
 
 
+@pytest.mark.slow
 def test_the_best_checkpoint_is_kept_beside_the_newest_through_pruning(faces, tmp_path):
     run = trainer(faces, tmp_path / "run", *BEST, "train.finetune_epochs=4")
     weights = feed(run, NME)
@@ -72,6 +73,7 @@ def test_the_best_checkpoint_is_kept_beside_the_newest_through_pruning(faces, tm
     )
 
 
+@pytest.mark.slow
 def test_patience_stops_the_run_and_a_resume_keeps_it_stopped_or_goes_on(faces, tmp_path):
     run = trainer(faces, tmp_path / "run", *BEST, "train.finetune_epochs=6", "train.patience=2")
     feed(run, NME)

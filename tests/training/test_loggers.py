@@ -12,8 +12,6 @@ from typing import ClassVar
 
 import pytest
 import torch
-from short_run import STAGE_1, trainer, write_faces
-from tiny_run import write_data
 
 from ifan import hookimpl
 from ifan.errors import IfanError, ManifestError
@@ -34,7 +32,9 @@ from ifan.plugins import PluginRegistry, load_registry
 from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import checkpoint_path
 from ifan.runs.meta import manifest_from_meta, run_meta
-from ifan.training.trainer import Processes
+from ifan.training.processes import Processes
+from tests.inference.tiny_run import write_data
+from tests.training.short_run import STAGE_1, trainer, write_faces
 
 CSV = 'train.loggers=["csv"]'
 
@@ -71,6 +71,7 @@ def _typed(row: dict[str, str]) -> dict[str, object]:
     return out
 
 
+@pytest.mark.slow
 def test_the_csv_files_hold_the_values_of_metrics_jsonl(faces, tmp_path):
     run = trainer(faces, tmp_path / "run", CSV, "tasks.emotion.loss_weight=2")
     run.fit()
@@ -97,6 +98,7 @@ def test_the_csv_files_hold_the_values_of_metrics_jsonl(faces, tmp_path):
     assert runs == [("start", "0"), ("end", "22")]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_drops_the_rows_beyond_its_checkpoint(faces, tmp_path):
     folder = tmp_path / "run"
     whole = trainer(faces, folder, CSV, "train.keep_checkpoints=100")
@@ -113,6 +115,7 @@ def test_a_resumed_run_drops_the_rows_beyond_its_checkpoint(faces, tmp_path):
     assert [r["event"] for r in _rows(folder, "runs")] == ["start", "end", "resume", "end"]
 
 
+@pytest.mark.slow
 def test_tensorboard_holds_the_scalars(faces, tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -204,6 +207,7 @@ def _registry() -> PluginRegistry:
     return registry
 
 
+@pytest.mark.slow
 def test_a_plugin_logger_gets_every_event_in_order(faces, tmp_path):
     registry = _registry()
     assert {"csv", "tensorboard", "recorder"} <= set(loggers(registry).names)
@@ -224,6 +228,7 @@ def test_a_plugin_logger_gets_every_event_in_order(faces, tmp_path):
     assert saved[-1].path == checkpoint_path(tmp_path / "run", 22) and saved[-1].path.exists()
 
 
+@pytest.mark.slow
 def test_a_failing_logger_is_reported_once_and_dropped_and_training_goes_on(faces, tmp_path):
     Failing.calls.clear()
     registry = _registry()

@@ -9,12 +9,12 @@ import itertools
 import math
 
 import pytest
-from short_run import EPOCH, STAGE_1, trainer, write_faces
 
 from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import checkpoint_path
 from ifan.training.lr_decay import Decay
 from ifan.training.trainer import Trainer
+from tests.training.short_run import EPOCH, STAGE_1, trainer, write_faces
 
 
 def test_cosine_is_half_way_between_the_rates_half_way_through() -> None:
@@ -75,25 +75,34 @@ def _stage_2_rates(run: Trainer) -> list[float]:
     return [lr for stage, _, _, lr in run.trained if stage == 2]
 
 
-def test_the_default_cosine_keeps_a_short_stage_2_near_its_starting_rate(faces, tmp_path):
+@pytest.fixture(scope="module")
+def exponential_rates(faces, tmp_path_factory) -> list[float]:
+    """Stage 2's rates of the short run with ``train.lr_decay=exponential``, trained once for
+    both tests that compare with it."""
+    run = trainer(faces, tmp_path_factory.mktemp("exponential"), "train.lr_decay=exponential")
+    run.fit()
+    return _stage_2_rates(run)
+
+
+@pytest.mark.slow
+def test_the_default_cosine_keeps_a_short_stage_2_near_its_starting_rate(
+    faces, exponential_rates, tmp_path
+):
     cosine = trainer(faces, tmp_path / "cosine")
     cosine.fit()
     rates = _stage_2_rates(cosine)
     expected = Decay("cosine", 0, 2 * EPOCH, 1e-3, 1e-6)
     assert rates == [pytest.approx(expected.rate(k)) for k in range(2 * EPOCH)]
     assert rates[EPOCH] > 4e-4  # the second of two epochs starts at 0.4 x lr_finetune ...
-    exponential = trainer(faces, tmp_path / "exponential", "train.lr_decay=exponential")
-    exponential.fit()
-    old = _stage_2_rates(exponential)
+    old = exponential_rates
     assert old[EPOCH] < 4e-5  # ... where the exponential decay is already 25x lower
     assert old[-1] == pytest.approx(1e-6) and all(a > b for a, b in itertools.pairwise(old))
 
 
-def test_an_old_run_resumes_in_its_exponential_decay(faces, tmp_path):
+@pytest.mark.slow
+def test_an_old_run_resumes_in_its_exponential_decay(faces, exponential_rates, tmp_path):
     """A checkpoint written before ``train.lr_decay`` (torch's ExponentialLR state, no option in
     its manifest) continues its exponential decay, not the new cosine default."""
-    exponential = trainer(faces, tmp_path / "new", "train.lr_decay=exponential")
-    exponential.fit()
     every = ["train.checkpoint_every=1", "train.keep_checkpoints=50"]
     first = trainer(faces, tmp_path / "old", *every)
     first.fit(stop_after=STAGE_1 + 2)
@@ -106,4 +115,4 @@ def test_an_old_run_resumes_in_its_exponential_decay(faces, tmp_path):
     save_checkpoint(path, checkpoint.model, checkpoint.optimizer, checkpoint.meta)
     resumed = trainer(faces, tmp_path / "old", checkpoint=load_checkpoint(path))
     resumed.fit()
-    assert _stage_2_rates(resumed) == pytest.approx(_stage_2_rates(exponential)[2:], rel=1e-9)
+    assert _stage_2_rates(resumed) == pytest.approx(exponential_rates[2:], rel=1e-9)

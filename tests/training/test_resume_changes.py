@@ -13,17 +13,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from short_run import EPOCH, STAGE_1, trainer, write_faces
 
 from ifan.cli.main import main
 from ifan.runs.checkpoint import load_checkpoint
 from ifan.runs.layout import checkpoint_path, latest_checkpoint
 from ifan.training.resume import resume_manifest
 from ifan.training.trainer import Trainer
+from tests.training.short_run import EPOCH, STAGE_1, trainer, write_faces
 
 END = STAGE_1 + 2 * EPOCH
 """Updates of the short run: 22."""
 KEEP_ALL = ["train.checkpoint_every=1", "train.keep_checkpoints=100"]
+
+pytestmark = pytest.mark.slow  # every test resumes the finished short run, trained once per module
 
 
 @dataclass

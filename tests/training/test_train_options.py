@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from short_run import write_faces
 
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import Manifest, load_manifest
 from ifan.training import trainer
-from ifan.training.trainer import start_processes
+from ifan.training.processes import start_processes
+from tests.training.short_run import write_faces
 
 
 class Started(Exception):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from short_run import SMALL, TASKS, trainer, write_faces
 
 from ifan.cli.main import main
 from ifan.errors import IfanError
@@ -18,6 +17,7 @@ from ifan.runs.checkpoint import load_checkpoint
 from ifan.runs.layout import latest_checkpoint
 from ifan.training.scheduler import TaskStream, schedule
 from ifan.training.trainer import Trainer
+from tests.training.short_run import SMALL, TASKS, trainer, write_faces
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,18 @@ def test_streams_cycle_small_sets_and_reshuffle_every_pass():
     assert len(set(seeds)) == len(seeds)
 
 
-def test_the_trainer_follows_algorithm_1_counted(faces, tmp_path):
-    run = trainer(faces, tmp_path / "run")
+@pytest.fixture(scope="module")
+def plain(faces, tmp_path_factory) -> tuple[Trainer, Path]:
+    """The short run with its defaults, trained once: the trainer after ``fit`` and its folder."""
+    folder = tmp_path_factory.mktemp("plain") / "run"
+    run = trainer(faces, folder)
     run.fit()
+    return run, folder
+
+
+@pytest.mark.slow
+def test_the_trainer_follows_algorithm_1_counted(plain):
+    run, folder = plain
     stages = [(stage, task) for stage, task, _, _ in run.trained]
     # stage 1: 8 // 4 = 2, 12 // 4 = 3 and 20 // 4 = 5 updates, each task in turn
     assert stages[:10] == [(1, "parsing")] * 2 + [(1, "landmarks")] * 3 + [(1, "emotion")] * 5
@@ -65,9 +74,9 @@ def test_the_trainer_follows_algorithm_1_counted(faces, tmp_path):
     assert rates[:10] == [1e-3] * 10  # stage 1: lr_pretrain
     assert rates[10] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-6)
     assert all(a > b for a, b in itertools.pairwise(rates[10:]))  # decaying
-    records = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    records = (folder / "metrics.jsonl").read_text().splitlines()
     assert len(records) == 3 * 2 + 2 * 6  # stage 1: loss + val per task; stage 2: 3+3 per epoch
-    assert (tmp_path / "run" / "curves.png").stat().st_size > 10_000
+    assert (folder / "curves.png").stat().st_size > 10_000
     assert isinstance(run.optimizer, torch.optim.RMSprop)
 
 
@@ -104,9 +113,9 @@ def test_an_update_trains_only_what_algorithm_1_names(faces, tmp_path):
     assert moved and all(".norms.parsing." not in k and ".norms.emotion." not in k for k in moved)
 
 
-def test_a_resumed_run_ends_where_an_uninterrupted_run_ends(faces, tmp_path):
-    whole = trainer(faces, tmp_path / "whole")
-    whole.fit()
+@pytest.mark.slow
+def test_a_resumed_run_ends_where_an_uninterrupted_run_ends(faces, plain, tmp_path):
+    whole, whole_folder = plain
     cut = trainer(faces, tmp_path / "cut", "train.checkpoint_every=1")
     cut.fit(stop_after=13)  # "killed" in stage 2, after a checkpoint at update 13
     del cut
@@ -119,7 +128,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_run_ends(faces, tmp_path):
     for key, value in whole.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     steps = [r for r in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
-    assert len(steps) == len((tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
+    assert len(steps) == len((whole_folder / "metrics.jsonl").read_text().splitlines())
 
 
 def test_memory_layout_and_bf16_compute_the_same_update(faces, tmp_path):
@@ -161,6 +170,7 @@ def test_a_non_finite_loss_stops_with_the_task_and_update_named(faces, tmp_path,
         run.fit()
 
 
+@pytest.mark.slow
 def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys):
     out = tmp_path / "run"
     args = [f"--set={s}" for s in SMALL]
@@ -193,36 +203,3 @@ def test_ifan_train_tasks_trains_only_the_named_tasks_and_resume_keeps_them(
         main(["train", str(faces), "--tasks", "landmarks,age", "--out", str(tmp_path / "x")]) == 2
     )
     assert "has no task 'age'; its tasks are parsing, landmarks, emotion" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(faces, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    args = [f"--set={s}" for s in [*SMALL, "train.checkpoint_every=1"]]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    base = [sys.executable, "-m", "ifan", "train"]
-    whole, cut = tmp_path / "whole", tmp_path / "cut"
-    subprocess.run([*base, str(faces), "--out", str(whole), "--quiet", *args], env=env, check=True)
-    process = subprocess.Popen([*base, str(faces), "--out", str(cut), "--quiet", *args], env=env)
-    deadline = time.monotonic() + 300
-    while (
-        latest_checkpoint(cut) is None
-        or load_checkpoint(latest_checkpoint(cut)).meta["progress"]["step"] < 12
-    ):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)  # mid stage 2, possibly inside a checkpoint write
-    process.wait()
-    killed_at = load_checkpoint(latest_checkpoint(cut)).meta["progress"]["step"]
-    assert 12 <= killed_at < 22
-    subprocess.run([*base, "--resume", str(cut), "--quiet"], env=env, check=True)
-    a = load_checkpoint(latest_checkpoint(whole))
-    b = load_checkpoint(latest_checkpoint(cut))
-    assert a.meta["progress"]["step"] == b.meta["progress"]["step"] == 22
-    for key, value in a.model.items():
-        assert torch.equal(value, b.model[key]), key

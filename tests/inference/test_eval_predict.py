@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tiny_run import untrained_run, write_data
 from torch.utils.data import DataLoader
 
 import ifan
@@ -32,6 +31,7 @@ from ifan.runs.layout import checkpoint_path
 from ifan_tasks.faces import YuFace
 from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS
+from tests.inference.tiny_run import untrained_run, write_data
 
 
 @pytest.fixture(scope="module")

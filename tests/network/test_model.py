@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from network_toys import make_model
 
 from ifan.network.maps import point_heatmaps, resize_maps
 from ifan.network.task_batchnorm import TaskBatchNorm
+from tests.network.network_toys import make_model
 
 
 def targets(model, batch: int = 2, size: int = 64) -> dict:

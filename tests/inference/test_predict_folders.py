@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tiny_run import untrained_run, write_data
 
 import ifan
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
 from ifan_tasks.synthetic.writer import TASKS
+from tests.inference.tiny_run import untrained_run, write_data
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from tiny_run import untrained_run, write_data
 
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.video import Camera, VideoReader, camera
+from tests.inference.tiny_run import untrained_run, write_data
 
 av = pytest.importorskip("av")  # the `video` extra; CI installs it with `test`
 PATTERN = "lavfi:testsrc=size=96x72:rate=5"

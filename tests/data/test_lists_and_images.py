@@ -1,4 +1,5 @@
-"""Shared data helpers: list files, image loading, square crops and the confusion metric."""
+"""Shared data helpers: list files (ifan.data.lists), image loading and square crops
+(ifan.data.images)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from PIL import Image
 from ifan.data.errors import DatasetError
 from ifan.data.images import Box, box_around, crop_square, letterbox, open_image, uncrop
 from ifan.data.lists import read_lines
-from ifan.metrics.confusion import ConfusionMetric
 
 
 def test_read_lines_skips_blanks_and_comments_and_keeps_line_numbers(tmp_path):
@@ -58,39 +58,3 @@ def test_uncrop_inverts_letterbox():
     back = uncrop(maps, letterbox(4, 2), 4, 2, mode="nearest")
     assert back.shape == (1, 2, 4)
     assert torch.equal(back[0], maps[0, 1:3])
-
-
-class _Counts(ConfusionMetric):
-    def update(self, prediction, target):
-        self.add(target, prediction)
-
-    def compute(self):
-        return {}
-
-
-def test_confusion_f_score_merged_and_ignore():
-    metric = _Counts("abc")
-    metric.add(torch.tensor([0, 1, 2, 2, 255]), torch.tensor([0, 2, 2, 1, 0]))
-    assert metric.confusion.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
-    assert metric.f_score([2]) == pytest.approx(2 * 1 / (2 + 2))
-    assert metric.f_score([1, 2]) == pytest.approx(1.0)
-    assert metric.accuracy() == pytest.approx(2 / 4)
-    assert metric.class_accuracies() == [1.0, 0.0, 0.5]
-
-
-def test_confusion_merge_equals_one_pass():
-    truth, predicted = torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 1, 0, 2, 2, 2])
-    whole, first, second = _Counts("abc"), _Counts("abc"), _Counts("abc")
-    whole.update(predicted, truth)
-    first.update(predicted[:3], truth[:3])
-    second.update(predicted[3:], truth[3:])
-    first.merge(second)
-    assert torch.equal(first.confusion, whole.confusion)
-
-
-def test_confusion_picture_is_drawn_from_the_counts():
-    metric = _Counts(["cat", "dog"])
-    metric.add(torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1]))
-    picture = metric.pictures()["confusion"]
-    assert picture.mode == "RGB" and min(picture.size) > 100
-    assert len(picture.getcolors(1 << 20)) > 20  # cells, text and a colour bar, not a blank image

@@ -14,20 +14,22 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_run import untrained_run
 
 import ifan
 from ifan.cli.main import main
 from ifan.contract import BuildContext, FeatureSpec, LabelSchema, Task
-from ifan.features import Features, FeaturesError
+from ifan.errors import FeaturesError
+from ifan.features.store import Features
 from ifan.manifest.schema import ModelConfig
 from ifan.metrics.values import ValueMetric
 from ifan.network.decoders import MLPHead
 from ifan.network.model import IFAN
-from ifan.probing import DecoderTail, HeadOptions, fit_head, probe, score_head
+from ifan.probing.heads import DecoderTail, HeadOptions, fit_head, score_head
+from ifan.probing.matrix import probe
 from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import find_checkpoint
 from ifan_tasks.synthetic.writer import write_datasets
+from tests.inference.tiny_run import untrained_run
 
 COUNTS = {
     "parsing": {"train": 1, "val": 1, "test": 1},

@@ -312,6 +312,7 @@ def prepare_in_turn(folder, log, barrier, out):
         pickle.dump((data.build_id, contents(data)), f)
 
 
+@pytest.mark.slow
 def test_two_processes_preparing_at_once_build_once_and_read_the_same(tmp_path):
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tiny_run import untrained_run, write_data
 
 import ifan
 from ifan.cli.main import main
@@ -19,6 +18,7 @@ from ifan.errors import IfanError
 from ifan.video import VideoReader
 from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS
+from tests.inference.tiny_run import untrained_run, write_data
 
 av = pytest.importorskip("av")  # the `video` extra; CI installs it with `test`
 

@@ -46,7 +46,8 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run trained by the trainer, so each task's batch-norm copies hold their own statistics."""
+    """A run trained by the trainer, so each task's batch-norm copies hold their own statistics
+    (seconds of training: the tests that use it are marked slow)."""
     data = tmp_path_factory.mktemp("faces")
     write_datasets(data, seed=0, size=32, counts=COUNTS)
     run = tmp_path_factory.mktemp("run")
@@ -81,6 +82,7 @@ def session(exported: tuple[Path, str]):
     return ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
 
 
+@pytest.mark.slow
 def test_cli_reports_the_outputs_and_the_check(exported, predictor) -> None:
     path, out = exported
     assert path.is_file()
@@ -90,6 +92,7 @@ def test_cli_reports_the_outputs_and_the_check(exported, predictor) -> None:
     assert "checked with onnxruntime on random batches of 1 and 3" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnx_equals_predict_all_with_each_tasks_batch_norm(session, predictor, batch) -> None:
     model = predictor.model
@@ -115,6 +118,7 @@ def test_onnx_equals_predict_all_with_each_tasks_batch_norm(session, predictor, 
     assert np.abs(got[parsing] - other[parsing].numpy()).max() > 100 * TOLERANCE
 
 
+@pytest.mark.slow
 def test_the_batch_axis_is_dynamic_and_named(session) -> None:
     (images,) = session.get_inputs()
     assert images.name == "images" and images.type == "tensor(float)"
@@ -124,6 +128,7 @@ def test_the_batch_axis_is_dynamic_and_named(session) -> None:
     assert shapes["landmarks"] == ["batch", 5, 2]
 
 
+@pytest.mark.slow
 def test_metadata_names_tasks_outputs_labels_and_settings(exported, session, predictor) -> None:
     meta = read_metadata(exported[0])
     assert meta == session.get_modelmeta().custom_metadata_map  # what runtimes read
@@ -144,6 +149,7 @@ def test_metadata_names_tasks_outputs_labels_and_settings(exported, session, pre
     assert outputs["emotion"]["shape"] == ["batch", len(emotion)]
 
 
+@pytest.mark.slow
 def test_fewer_iterations_export_fewer_passes(predictor, tmp_path: Path) -> None:
     path = tmp_path / "plain.onnx"
     report = export_model(predictor.model, path, iterations=0)
@@ -159,6 +165,7 @@ def test_fewer_iterations_export_fewer_passes(predictor, tmp_path: Path) -> None
     assert predictor.model.training is False  # left in the mode it was in
 
 
+@pytest.mark.slow
 def test_a_mismatch_writes_nothing(predictor, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("ifan.export.ATOL", -1.0)  # no difference can pass
     path = tmp_path / "never.onnx"
@@ -174,6 +181,7 @@ def test_a_missing_run_exits_2(tmp_path: Path) -> None:
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.slow
 def test_too_many_iterations_exits_2(run_dir: Path, tmp_path: Path) -> None:
     code, _, err = cli(
         "export", str(run_dir), "--onnx", str(tmp_path / "x.onnx"), "--iterations", "2"
@@ -182,6 +190,7 @@ def test_too_many_iterations_exits_2(run_dir: Path, tmp_path: Path) -> None:
     assert "error: cannot export 2 iterations: this network was built with iterations = 1" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
 def test_without_the_packages_says_how_to_install(run_dir, tmp_path, monkeypatch, missing) -> None:
     monkeypatch.setitem(sys.modules, missing, None)  # import raises ImportError
@@ -190,6 +199,7 @@ def test_without_the_packages_says_how_to_install(run_dir, tmp_path, monkeypatch
     assert f"error: ONNX export needs the {missing} package: pip install 'ifan[export]'" in err
 
 
+@pytest.mark.slow
 def test_the_dynamo_exporter_without_onnxscript_says_so(run_dir, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxscript", None)
     code, _, err = cli(

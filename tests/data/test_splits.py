@@ -256,7 +256,7 @@ def test_ifan_data_scan_finds_images_broken_inside(tmp_path, capsys):
         warnings.simplefilter("error")
         assert main(["data", str(path), "--scan"]) == 0
     out = capsys.readouterr().out
-    assert "train: skipped 1 bad samples" in out and "2.jpg" in out
+    assert "train: skipped 1 bad sample," in out and "2.jpg" in out
     assert main(["data", str(manifest(tmp_path, 'train = "training.txt"')), "--scan"]) == 2
 
 

@@ -13,26 +13,21 @@ import pytest
 import torch
 from PIL import Image
 from safetensors import safe_open
-from tiny_run import untrained_run, write_data
 from torch import nn
 
 import ifan
 from ifan import hookimpl
 from ifan.cli.main import main
 from ifan.data.splits import as_float, open_splits
-from ifan.features import (
-    META_KEY,
-    Features,
-    FeaturesError,
-    extract_features,
-    read_features,
-    weights_fingerprint,
-)
+from ifan.errors import FeaturesError
+from ifan.features.extract import extract_features
+from ifan.features.store import META_KEY, Features, read_features, weights_fingerprint
 from ifan.plugins import load_registry
 from ifan.pretrained import PretrainedModel
 from ifan.probing import probe
 from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import find_checkpoint
+from tests.inference.tiny_run import untrained_run, write_data
 
 
 @pytest.fixture(scope="module")

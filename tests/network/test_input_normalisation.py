@@ -13,7 +13,6 @@ import timm
 import torch
 from PIL import Image
 from safetensors.torch import save_file
-from tiny_run import write_data
 
 from ifan.inference import load
 from ifan.manifest import Manifest, load_manifest
@@ -21,6 +20,7 @@ from ifan.network.model import IFAN, build_model
 from ifan.runs.checkpoint import save_checkpoint
 from ifan.runs.layout import checkpoint_path
 from ifan.runs.meta import run_meta
+from tests.inference.tiny_run import write_data
 
 ENCODER = "mobilenetv3_small_100"
 RECORDED = ("backbone.input_mean", "backbone.input_std")

@@ -1,0 +1,1 @@
+"""The documentation: every block of every page runs, and each generated page is current."""

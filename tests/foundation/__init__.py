@@ -1,0 +1,2 @@
+"""The plugin system (ifan.plugins, ifan.contract, ifan.scaffold) and what every command
+shares (ifan.progress)."""

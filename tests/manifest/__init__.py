@@ -1,0 +1,1 @@
+"""Manifests (ifan.manifest): loading, validation errors, overrides, paths, YAML."""

@@ -1,0 +1,2 @@
+"""The reliability suite (docs/reliability.md): bad inputs, faults during training, hostile
+files and fuzzed parsers."""

@@ -1,0 +1,1 @@
+"""The run folder (ifan.runs): checkpoints, the metrics log and its pictures."""
