@@ -66,14 +66,20 @@ class Metric(ABC):
         return {}
 
     def merge(self, other: Metric) -> None:
-        """Add another metric's state (e.g. from another process) to this one."""
+        """Add another metric's state (e.g. from another process) to this one, key by key
+        (:meth:`merge_value`); the two must hold the same keys."""
         if set(other.state) != set(self.state):
             raise ValueError(
                 f"cannot merge {type(other).__name__} state {sorted(other.state)} into "
                 f"{type(self).__name__} state {sorted(self.state)}"
             )
         for key, value in other.state.items():
-            self.state[key] = self.state[key] + value.to(self.state[key].device)
+            self.state[key] = self.merge_value(key, self.state[key], value)
+
+    def merge_value(self, key: str, mine: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
+        """One key of a merge: the sum, as the state adds up; a metric that keeps samples (say,
+        embeddings to pair) concatenates them instead."""
+        return mine + theirs.to(mine.device)
 
     def all_reduce(self) -> None:
         """Sum the state over all ``torch.distributed`` processes (no-op when not distributed)."""

@@ -128,18 +128,11 @@ class IdentityMetric(Metric):
         self.state["labels"] = _append(self.state["labels"], labels)
         self.state["embeddings"] = _append(self.state["embeddings"], prediction[:, self.classes :])
 
-    def merge(self, other: Metric) -> None:
-        """Add ``other``'s counts and append its faces."""
-        if set(other.state) != set(self.state):
-            raise ValueError(
-                f"cannot merge {type(other).__name__} state {sorted(other.state)} into "
-                f"{type(self).__name__} state {sorted(self.state)}"
-            )
-        for key, value in other.state.items():
-            if key in APPENDED:
-                self.state[key] = _append(self.state[key], value.cpu())
-            else:
-                self.state[key] = self.state[key] + value.to(self.state[key].device)
+    def merge_value(self, key: str, mine: Tensor, theirs: Tensor) -> Tensor:
+        """Counts add up; the faces (labels, embeddings) are appended."""
+        if key in APPENDED:
+            return _append(mine, theirs.cpu())
+        return super().merge_value(key, mine, theirs)
 
     def all_reduce(self) -> None:
         """Sum the counts and gather every process's faces (no-op when not distributed)."""
