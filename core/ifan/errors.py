@@ -32,3 +32,7 @@ class BackboneError(IfanError):
 class FeaturesError(IfanError):
     """Features that cannot be made or used: a task without a linear layer, unreadable photos,
     a file of another model or of other faces, a split without labels."""
+
+
+class ComparisonError(IfanError):
+    """A run or a baseline cannot be compared: not a run, no scores, no baseline, a mismatch."""

@@ -1,74 +1,19 @@
-"""Comparing runs: each task's values side by side, the relative change of each task's main value
-against a baseline, their mean Δm, and a gate that refuses a run worse than its baselines.
-
-Where the numbers come from. :func:`read_scores` takes the scores a run already has: for each
-task, the latest validation record on the split in the run's ``metrics.jsonl``
-(:mod:`ifan.runs.history`), which carries the metric's ``main`` value and its direction
-(``higher_is_better``) as the task's :class:`~ifan.metrics.Metric` declares them. Nothing is
-loaded or scored, so it takes no time and needs neither the data nor the plugins. Training scores
-only the val split, so for the test split (or for a checkpoint newer than the last validation)
-:func:`evaluate_scores` scores the run's latest checkpoint now, as ``ifan eval`` does.
-
-Δm (Maninis et al. 2019; Vandenhende et al. 2021) is the mean, over the T tasks a run shares with
-its baselines, of each main value's relative change, its sign turned for lower-is-better metrics:
-
-    Δm = (1/T) Σ_t (-1)^l_t (M_t - M_b,t) / |M_b,t|,   l_t = 1 when lower is better,
-
-so a positive change is an improvement whichever way the metric goes. (``|M_b,t|`` is ``M_b,t``
-for the usual positive metrics, and keeps the sign's meaning for a negative one.)
-"""
+"""The comparison: each task's relative change against its baseline, the runs' mean Δm, and the
+gate that refuses a run worse than its baselines beyond a tolerance."""
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ifan.contract import Split
-from ifan.errors import IfanError
-from ifan.runs.history import read_history
-from ifan.runs.layout import HISTORY
-from ifan.tables import format_table
+from ifan.comparison.scores import RunScores, TaskScores, headline
+from ifan.errors import ComparisonError
 
 if TYPE_CHECKING:
-    from ifan.plugins import PluginRegistry
-
-SPLITS = ("val", "test")
-"""The splits runs are compared on (training's split is no measure of a model)."""
-
-
-class ComparisonError(IfanError):
-    """A run or a baseline cannot be compared: not a run, no scores, no baseline, a mismatch."""
-
-
-@dataclass(frozen=True)
-class TaskScores:
-    """One task's values on a split (fractions, or the metric's unit), which of them is the main
-    one and which way is better, and the optimiser step they were scored at."""
-
-    main: str
-    higher_is_better: bool
-    values: dict[str, float | None]
-    """``None`` for a value that was not a finite number (a diverged run)."""
-    step: int | None = None
-
-    @property
-    def main_value(self) -> float | None:
-        return self.values[self.main]
-
-
-@dataclass(frozen=True)
-class RunScores:
-    """A run's scores on one split: ``task -> TaskScores``, and where they come from."""
-
-    path: Path
-    split: str
-    source: str
-    """What was read or scored: the ``metrics.jsonl`` path, or the checkpoint evaluated."""
-    tasks: dict[str, TaskScores]
+    pass
 
 
 @dataclass(frozen=True)
@@ -244,116 +189,6 @@ def relative_change(value: float | None, baseline: float, higher_is_better: bool
     return change if higher_is_better else -change
 
 
-def percent(fraction: float | None) -> str:
-    """``+1.23 %``; ``null`` for None."""
-    return "null" if fraction is None else f"{100 * fraction:+.2f} %"
-
-
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ComparisonError(f"runs are compared on the val or the test split, not {split!r}")
-
-
-def read_scores(run: str | os.PathLike, split: Split = "val") -> RunScores:
-    """The scores a run folder already has: each task's latest validation record on ``split`` in
-    its ``metrics.jsonl``, with the main value and direction recorded there."""
-    _check_split(split)
-    path = Path(run)
-    if path.is_file():
-        raise ComparisonError(
-            f"{path} is a file, not a run folder: give the folder `ifan train --out` wrote (it "
-            f"holds {HISTORY}; for a checkpoint file, the run folder it is in)"
-        )
-    if not path.is_dir():
-        raise ComparisonError(f"{path}: no such run folder")
-    history = path / HISTORY
-    if not history.is_file():
-        raise ComparisonError(
-            f"{path} is not a run folder: it has no {HISTORY}, which `ifan train` writes "
-            "into its --out folder from the end of the first epoch; give a run folder"
-        )
-    evaluations = [record for record in read_history(history) if record.get("kind") == "val"]
-    latest = {
-        str(record.get("task")): record
-        for record in evaluations
-        if record.get("split", "val") == split
-    }
-    if not latest:
-        found = sorted({str(record.get("split", "val")) for record in evaluations})
-        has = f"its records are on {', '.join(found)}" if found else "the run has not validated"
-        raise ComparisonError(
-            f"{history} has no validation record on the {split} split ({has}): training scores "
-            "only the val split; compare on --split val, or add --evaluate to score the run's "
-            f"latest checkpoint on {split}"
-        )
-    tasks = {task: _task_scores(record, history) for task, record in latest.items()}
-    return RunScores(path, split, str(history), tasks)
-
-
-def _task_scores(record: Mapping[str, Any], history: Path) -> TaskScores:
-    """A validation record's scores, checked to hold what :mod:`ifan.runs.history` writes."""
-    where = f"{history}: the {record.get('task')!r} record at step {record.get('step')}"
-    metrics, main, higher = (
-        record.get("metrics"),
-        record.get("main"),
-        record.get("higher_is_better"),
-    )
-    if not isinstance(metrics, dict) or not all(
-        value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-        for value in metrics.values()
-    ):
-        problem = "'metrics' is not an object of numbers"
-    elif not isinstance(main, str) or main not in metrics:
-        problem = f"'main' ({main!r}) does not name one of its metrics {sorted(metrics)}"
-    elif not isinstance(higher, bool):
-        problem = f"'higher_is_better' is {higher!r}, not true or false"
-    else:
-        values = {str(k): None if v is None else float(v) for k, v in metrics.items()}
-        step = record.get("step")
-        return TaskScores(main, higher, values, step if isinstance(step, int) else None)
-    raise ComparisonError(
-        f"{where}: {problem}; it was not written by `ifan train` or was edited: repair or remove "
-        "that line"
-    )
-
-
-def evaluate_scores(
-    run: str | os.PathLike,
-    split: Split = "test",
-    device: str | None = None,
-    registry: PluginRegistry | None = None,
-    progress: bool = False,
-) -> RunScores:
-    """Score the latest checkpoint of ``run`` (a run folder, a checkpoint file or an installed
-    pretrained model's name) on ``split`` now, every task on its own dataset as ``ifan eval``
-    does: the way to compare on the test split, which training never scores. Needs the run's
-    data and its tasks' plugins."""
-    from ifan.evaluation import evaluate
-    from ifan.inference import load
-
-    _check_split(split)
-    predictor = load(run, device, registry=registry)
-    results = evaluate(predictor.model, predictor.manifest, split, progress=progress)
-    if not results:
-        raise ComparisonError(
-            f"{run}: no task of its manifest has a {split} split: compare on another split"
-        )
-    step = predictor.meta.get("progress", {}).get("step")
-    tasks = {
-        task: TaskScores(
-            results.metrics[task].main,
-            results.metrics[task].higher_is_better,
-            {
-                name: float(value) if math.isfinite(value) else None
-                for name, value in values.items()
-            },
-            step,
-        )
-        for task, values in results.items()
-    }
-    return RunScores(Path(run), split, f"{predictor.checkpoint} (evaluated)", tasks)
-
-
 def compare(
     runs: Sequence[RunScores],
     baselines: Sequence[RunScores] = (),
@@ -471,7 +306,7 @@ def _change(
     own = scores.tasks[task]
     if (own.main, own.higher_is_better) != (base.main, base.higher_is_better):
         raise ComparisonError(
-            f"task {task} is scored by {_headline(own)} in {run} but by {_headline(base)} in "
+            f"task {task} is scored by {headline(own)} in {run} but by {headline(base)} in "
             f"baseline {baseline_name}: its metric changed between them (another plugin version?); "
             "compare runs of the same task"
         )
@@ -493,62 +328,6 @@ def _change(
     )
 
 
-def _headline(scores: TaskScores) -> str:
-    return f"{scores.main} ({'higher' if scores.higher_is_better else 'lower'} is better)"
-
-
-def format_comparison(comparison: Comparison) -> str:
-    """The comparison as the command prints it: where each run's scores come from; per task, its
-    values side by side (the main value first, then per class or point), baseline first; then
-    each run's relative changes and Δm."""
-    everything = {**comparison.baselines, **comparison.runs}
-    parts = [
-        f"{comparison.split} split: each run's scores and where they come from",
-        format_table(
-            ["run", "role", "step", "scores"],
-            [
-                [name, "baseline" if name in comparison.baselines else "run", _step(s), s.source]
-                for name, s in everything.items()
-            ],
-        ),
-    ]
-    for task in comparison.tasks:
-        having = {name: s.tasks[task] for name, s in everything.items() if task in s.tasks}
-        first = next(iter(having.values()))
-        rows = list(dict.fromkeys(v for scores in having.values() for v in scores.values))
-        rows.sort(key=lambda value: value != first.main)
-        parts.append(
-            f"{task}: main value {_headline(first)}\n"
-            + format_table(
-                ["value", *having],
-                [[row, *(_value(s.values, row) for s in having.values())] for row in rows],
-            )
-        )
-    summary = comparison.relative_changes()
-    if summary:
-        heads = list(dict.fromkeys(label for changes in summary.values() for label in changes))
-        heads.sort(key=lambda head: head == "Δm")  # last, also where runs have other tasks
-        parts.append(
-            "relative change of each task's main value against its baseline (+ is better), "
-            "and Δm, their mean\n"
-            + format_table(
-                ["run", *heads],
-                [
-                    [run, *(percent(changes[h]) if h in changes else "" for h in heads)]
-                    for run, changes in summary.items()
-                ],
-            )
-        )
-    return "\n\n".join(parts)
-
-
-def _step(scores: RunScores) -> str:
-    steps = {values.step for values in scores.tasks.values() if values.step is not None}
-    return ", ".join(str(step) for step in sorted(steps)) or "-"
-
-
-def _value(values: Mapping[str, float | None], name: str) -> str:
-    if name not in values:
-        return ""
-    value = values[name]
-    return "null" if value is None else f"{value:.4f}"
+def percent(fraction: float | None) -> str:
+    """``+1.23 %``; ``null`` for None."""
+    return "null" if fraction is None else f"{100 * fraction:+.2f} %"
