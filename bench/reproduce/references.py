@@ -23,11 +23,11 @@ def mtfl_val_faces(data: Path) -> tuple[list[dict[str, Any]], Any]:
 
     manifest = load_manifest(MANIFEST, real_data_settings(data), only=["landmarks"])
     config = manifest.tasks["landmarks"]
-    opened = open_splits(
-        config, config.build_task(), manifest, splits=("val",),
+    opened = open_splits(  # not the prepared copy: the peers read the photos and their records
+        config, config.build_task(), manifest, splits=("val",), prepare=False,
     )  # fmt: skip
     val = opened.datasets["val"]
-    records = [val.dataset.records[i] for i in val.indices]
+    records = [val.dataset.records[i][0] for i in val.indices]  # (face points, crop box)
     faces = [{"image": str(r.image), "points": [list(p) for p in r.points]} for r in records]
     return faces, config.build_task().labels
 
