@@ -38,8 +38,6 @@ def best_path(run_dir: Path) -> Path:
     return Path(run_dir) / CHECKPOINTS / BEST_NAME
 
 
-
-
 def checkpoint_path(run_dir: Path, step: int) -> Path:
     """Where the checkpoint of ``step`` lives: ``RUN_DIR/checkpoints/step-00001234.safetensors``."""
     return Path(run_dir) / CHECKPOINTS / f"step-{step:08d}.safetensors"
