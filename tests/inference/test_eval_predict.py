@@ -31,23 +31,7 @@ from ifan.runs.layout import checkpoint_path
 from ifan_tasks.faces import YuFace
 from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS
-from tests.inference.tiny_run import untrained_run, write_data
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_data(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def run_dir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder with one checkpoint of an untrained network, as the trainer would leave it."""
-    return untrained_run(data, tmp_path_factory.mktemp("run"))
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir: Path):
-    return ifan.load(run_dir, device="cpu")
+from tests.inference.tiny_run import untrained_run
 
 
 @pytest.fixture(scope="module")

@@ -40,16 +40,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def run_dir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return untrained_run(data, tmp_path_factory.mktemp("run"))
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir: Path):
-    return ifan.load(run_dir, device="cpu")
-
-
 def changed_copy(run_dir: Path, folder: Path) -> Path:
     """A copy of the run whose checkpoint has one weight changed: another model."""
     shutil.copytree(run_dir, folder)

@@ -15,17 +15,6 @@ from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
 from ifan_tasks.synthetic.writer import TASKS
-from tests.inference.tiny_run import untrained_run, write_data
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_data(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def run_dir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return untrained_run(data, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture

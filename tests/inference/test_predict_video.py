@@ -18,18 +18,11 @@ from ifan.errors import IfanError
 from ifan.video import VideoReader
 from ifan_tasks.synthetic.real_layout import drawn_photo
 from ifan_tasks.synthetic.writer import TASKS
-from tests.inference.tiny_run import untrained_run, write_data
 
 av = pytest.importorskip("av")  # the `video` extra; CI installs it with `test`
 
 FRAMES = 7
 RATE = 10
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = write_data(tmp_path_factory.mktemp("data"))
-    return untrained_run(data, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")
