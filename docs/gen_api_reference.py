@@ -157,6 +157,12 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "Test-time flipping",
+        "`Task.unflip(prediction)` (contract 1.4) maps a mirrored face's prediction back with "
+        "these, for `[model] test_flip`.",
+        ["unflip_classes", "unflip_points", "unflip_maps"],
+    ),
+    (
         "Losses",
         "Cross-entropy weighted per class, with the `class_weights` option that names them.",
         ["cross_entropy", "ClassWeights", "class_weights_field", "weight_per_class"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -45,12 +46,18 @@ __all__ = [
 ]
 
 
-def load(path: str | os.PathLike, device: str | None = None, bf16: bool = False) -> Predictor:
+def load(
+    path: str | os.PathLike,
+    device: str | None = None,
+    bf16: bool = False,
+    overrides: Sequence[str] = (),
+) -> Predictor:
     """A trained network ready for photos: ``ifan.load(run_or_checkpoint).predict(image)``, or
-    an installed pretrained model by name: ``ifan.load("faces3")``.
+    an installed pretrained model by name: ``ifan.load("faces3")``. ``overrides`` change how it
+    runs as ``--set`` does, e.g. ``["model.test_flip=false"]``.
 
     See :func:`ifan.inference.load`; imported on first use so that ``import ifan`` stays light.
     """
     from ifan.inference import load as load_predictor
 
-    return load_predictor(path, device, bf16=bf16)
+    return load_predictor(path, device, overrides, bf16=bf16)

@@ -97,6 +97,7 @@ from ifan.metrics.values import ValueMetric
 from ifan.network.decoders import MLPHead, PixelClassifier
 from ifan.network.maps import PointHeatmaps, point_heatmaps, resize_maps
 from ifan.network.reencoders import ConvPoolPyramid, FCTileEncoder, Probabilities
+from ifan.network.test_flip import unflip_classes, unflip_maps, unflip_points
 from ifan.outputs.classes import class_json, class_overlay
 from ifan.outputs.masks import class_map, mask_json, mask_overlay, run_lengths
 from ifan.outputs.points import points_json, points_overlay, to_pixels
@@ -213,6 +214,9 @@ __all__ = [
     "to_pixels",
     "to_tensor",
     "uncrop",
+    "unflip_classes",
+    "unflip_maps",
+    "unflip_points",
     "utkface_labels",
     "value_name",
     "weight_per_class",

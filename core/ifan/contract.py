@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ifan.data.face_boxes import CropReport, FaceHint, FaceLocator
     from ifan.data.images import Box
 
-CONTRACT_VERSION = "1.3"
+CONTRACT_VERSION = "1.4"
 """1.1 added :meth:`OpenContext.crops` (the crop rule for readers) and
 :meth:`Task.augment_batch` (augmentation of whole batches); 1.2 the optional ``ifan_models`` hook
 (pretrained models shipped by plugins, :mod:`ifan.pretrained`); 1.3 :mod:`ifan.api` (the helpers
@@ -38,7 +38,8 @@ values out), ``BadSamples.leave_out`` (samples a reader leaves out on purpose), 
 ``read_csv_lines(header=)``; and it refuses to augment a points or mask task whose
 ``augment_batch`` would leave its labels behind (:func:`moves_geometry`); 1.3 also added the
 optional ``ifan_balancers`` and ``ifan_loggers`` hooks (loss balancers and training loggers,
-chosen by ``train.balancer`` and ``train.loggers``: :mod:`ifan.balancers`, :mod:`ifan.loggers`)."""
+chosen by ``train.balancer`` and ``train.loggers``: :mod:`ifan.balancers`, :mod:`ifan.loggers`);
+1.4 :meth:`Task.unflip` (a mirrored face's prediction mapped back, for ``[model] test_flip``)."""
 
 TASK_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """Task names: lower-case identifiers, usable as manifest keys and metric prefixes."""
@@ -277,6 +278,19 @@ class Task(ABC):
             out = augment(images, classes=target["label"])
             return out.image, {**target, "label": out.classes}
         return augment(images).image, target
+
+    def unflip(self, prediction: Any) -> Any:
+        """A prediction batch of horizontally mirrored faces mapped back onto the faces
+        themselves, in the same structure (contract 1.4), or None when the task cannot: then
+        ``[model] test_flip`` keeps its plain prediction. The default maps class scores ``B x K``
+        back (swapping the classes a flip swaps, :func:`ifan.api.unflip_classes`) and returns
+        None for other kinds; a points or mask task overrides it with
+        :func:`ifan.api.unflip_points` or :func:`ifan.api.unflip_maps`."""
+        from ifan.network.test_flip import unflip_classes
+
+        if self.labels.kind == "class" and hasattr(prediction, "shape"):
+            return unflip_classes(prediction, self.labels)
+        return None
 
     @abstractmethod
     def loss(self, prediction: Any, target: Any) -> Any:

@@ -76,10 +76,8 @@ def evaluate_task(
     model.eval()
     with torch.no_grad():
         for images, target in loader:
-            outputs = model(
-                as_float(images.to(device)), task=task, iterations=iterations, heads=[task]
-            )
-            metric.update(outputs[-1][task].float().cpu(), target)
+            prediction = model.predict_task(as_float(images.to(device)), task, iterations)
+            metric.update(prediction.float().cpu(), target)
     model.train(training)
     metric.all_reduce()
     return metric

@@ -13,9 +13,10 @@ import difflib
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ifan.errors import IfanError
 from ifan.plugins import PluginRegistry
@@ -126,18 +127,25 @@ WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
 
 
 def write_weights(
-    source: str | Path, out: Path, registry: PluginRegistry, dtype: str = "float32"
+    source: str | Path,
+    out: Path,
+    registry: PluginRegistry,
+    dtype: str = "float32",
+    overrides: Sequence[str] = (),
 ) -> tuple[Path, int]:
     """Write the weights file of a model to ship: ``source``'s (a run folder's latest checkpoint,
     a checkpoint or a model name) network weights and run metadata, without the optimizer's
     state and the random generators' (two thirds of a checkpoint, and nothing a user needs).
 
     ``dtype`` stores the floating-point weights at half the size (``float16``: 11 bits of
-    mantissa, plenty for inference); they load into the float32 network as they are. Returns the
-    checkpoint it came from and its step.
+    mantissa, plenty for inference); they load into the float32 network as they are.
+    ``overrides`` (``--set``) change the manifest the file carries, e.g. ``model.test_flip=true``
+    to make test-time flipping the model's default; one that changes the network's weights is
+    refused. Returns the checkpoint it came from and its step.
     """
     import torch
 
+    from ifan.manifest.overrides import apply_overrides
     from ifan.runs.checkpoint import save_checkpoint
     from ifan.runs.meta import open_checkpoint
 
@@ -145,7 +153,10 @@ def write_weights(
         raise ModelError(f"weights dtype {dtype!r}: expected one of {', '.join(WEIGHT_DTYPES)}")
     checkpoint = open_checkpoint(resolve_model(source, registry))
     step = checkpoint.meta["progress"]["step"]
-    meta = {**checkpoint.meta, "progress": {"step": step}}
+    manifest = apply_overrides(checkpoint.meta["manifest"], list(overrides))
+    meta = {**checkpoint.meta, "manifest": manifest, "progress": {"step": step}}
+    if overrides:
+        _check_same_network(meta, checkpoint.model, registry)
     target = getattr(torch, dtype)
     weights = {
         name: value.to(target) if value.is_floating_point() else value
@@ -153,3 +164,25 @@ def write_weights(
     }
     save_checkpoint(out, weights, None, meta)
     return checkpoint.path, step
+
+
+def _check_same_network(
+    meta: dict[str, Any], weights: dict[str, Any], registry: PluginRegistry
+) -> None:
+    """Raise ModelError unless the manifest of ``meta`` is valid and builds a network whose
+    weights are ``weights`` (names and shapes): ``--set`` may change how a model runs, not what
+    it is."""
+    from dataclasses import replace
+
+    from ifan.network.model import build_model
+    from ifan.runs.meta import manifest_from_meta
+
+    manifest = manifest_from_meta(meta, registry=registry, training=False)
+    untrained = manifest.model.model_copy(update={"backbone_checkpoint": None})
+    built = build_model(replace(manifest, model=untrained)).state_dict()
+    shapes = {name: tuple(value.shape) for name, value in weights.items()}
+    if {name: tuple(value.shape) for name, value in built.items()} != shapes:
+        raise ModelError(
+            "--set changes the network itself (its weights no longer fit): a shipped model's "
+            "manifest may change only how it runs, e.g. model.test_flip or model.crop"
+        )

@@ -44,7 +44,7 @@ def test_tasks_lists_the_builtins(capsys) -> None:
         "STATUS",
     ]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert rows["landmarks"][:5] == ["landmarks", ifan.__version__, "ifan", "1.2", "down4"]
+    assert rows["landmarks"][:5] == ["landmarks", ifan.__version__, "ifan", "1.4", "down4"]
     assert rows["parsing"][-1] == "ok" and rows["emotion"][-1] == "ok"
 
 

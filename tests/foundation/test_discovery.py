@@ -25,7 +25,7 @@ def test_builtins_load_through_entry_points_and_conform() -> None:
         assert entry.distribution == "ifan"
         assert entry.plugin == f"ifan:{name}"
         assert task_problems(entry.cls) == []
-        # Each targets the contract it was written for (1.2), which this core provides.
+        # Each targets the contract it was written for (1.2 or 1.4), which this core provides.
         assert contract_problem(entry.cls.contract_version) is None
     # registered through pluggy exactly like any plugin: one hookimpl per built-in entry point
     impls = {i.plugin_name for i in registry.manager.hook.ifan_tasks.get_hookimpls()}

@@ -166,6 +166,15 @@ def test_fewer_iterations_export_fewer_passes(predictor, tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_a_test_flip_model_exports_its_mirrored_passes(run_dir: Path, tmp_path: Path) -> None:
+    """``model.test_flip`` is part of the graph: twice the passes, the averaged prediction at any
+    batch size (the export compares batches of 1 and 3 with PyTorch)."""
+    flipping = ifan.load(run_dir, device="cpu", overrides=["model.test_flip=true"])
+    report = export_model(flipping.model, tmp_path / "flip.onnx", iterations=0)
+    assert report.backbone_passes == 6 and max(report.max_abs_diff.values()) < TOLERANCE
+
+
+@pytest.mark.slow
 def test_a_mismatch_writes_nothing(predictor, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("ifan.export.ATOL", -1.0)  # no difference can pass
     path = tmp_path / "never.onnx"

@@ -165,3 +165,37 @@ def test_half_precision_weights_halve_the_file_and_predict_alike(run_dir, weight
         halved = load(half, device="cpu").model.predict_all(images)
     for task, value in full.items():
         torch.testing.assert_close(halved[task], value, atol=2e-2, rtol=2e-2)
+
+
+def test_set_changes_how_a_shipped_model_runs_but_not_its_network(
+    run_dir, weights, tmp_path, capsys
+):
+    flipping = tmp_path / "flip.safetensors"
+    argv = ["export", str(run_dir), "--weights", str(flipping), "--set", "model.test_flip=true"]
+    assert main(argv) == 0
+    shipped = load_checkpoint(flipping)
+    assert shipped.meta["manifest"]["model"]["test_flip"] is True
+    assert shipped.meta["manifest"]["tasks"] == load_checkpoint(weights).meta["manifest"]["tasks"]
+    plain, flipped = load(weights, device="cpu"), load(flipping, device="cpu")
+    assert flipped.model.config.test_flip and not plain.model.config.test_flip
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        landmarks = plain.model.tasks["landmarks"]
+        mirrored = landmarks.unflip(plain.model.predict_all(images.flip(-1))["landmarks"])
+        expected = (plain.model.predict_all(images)["landmarks"] + mirrored) / 2
+        torch.testing.assert_close(flipped.model.predict_all(images)["landmarks"], expected)
+    capsys.readouterr()
+    refused = tmp_path / "refused.safetensors"
+    changed = ["export", str(run_dir), "--weights", str(refused), "--set", "model.iterations=0"]
+    assert main(changed) == 2
+    assert "changes the network itself" in capsys.readouterr().err and not refused.exists()
+    onnx = [
+        "export",
+        str(run_dir),
+        "--onnx",
+        str(tmp_path / "m.onnx"),
+        "--set",
+        "model.test_flip=true",
+    ]
+    assert main(onnx) == 2
+    assert "--onnx takes none" in capsys.readouterr().err

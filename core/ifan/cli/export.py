@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ifan.cli.common import checkpoint_label, registry_from_args
+from ifan.cli.common import add_set_argument, checkpoint_label, registry_from_args
 from ifan.cli.eval import add_checkpoint_argument
+from ifan.errors import IfanError
 from ifan.plugins import PluginRegistry
 from ifan.tables import format_table
 
@@ -43,6 +44,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="float32",
         help="with --weights: store the weights in this type (float16 halves the file)",
     )
+    add_set_argument(
+        parser,
+        "with --weights: change the manifest the file carries, e.g. --set model.test_flip=true "
+        "(how the model runs, not its network; repeatable)",
+    )
     parser.add_argument(
         "--iterations",
         type=int,
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     registry = registry_from_args(args)
     if args.weights is not None:
         return _write_weights(args, registry)
+    if args.overrides:
+        raise IfanError("--set changes the manifest of a --weights file; --onnx takes none")
     report, predictor = export_run(
         args.checkpoint,
         args.onnx,
@@ -112,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
 def _write_weights(args: argparse.Namespace, registry: PluginRegistry) -> int:
     from ifan.pretrained import write_weights
 
-    source, step = write_weights(args.checkpoint, args.weights, registry, args.dtype)
+    source, step = write_weights(
+        args.checkpoint, args.weights, registry, args.dtype, args.overrides
+    )
     size = args.weights.stat().st_size / 1e6
     print(
         f"{source} (step {step}) -> {args.weights} ({size:.1f} MB, {args.dtype} weights and "

@@ -105,6 +105,12 @@ class ModelConfig(_Strict):
         le=256,
         description="channels each task's re-encoder feeds back at every feedback level",
     )
+    test_flip: bool = Field(
+        default=False,
+        description="evaluate and predict every face also mirrored, averaging the two "
+        "predictions (test-time augmentation: each task maps the mirrored one back; twice the "
+        "backbone passes)",
+    )
     crop: CropRule = Field(
         default_factory=CropRule,
         description="how a face is found and cropped, the same in training, evaluation and "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import torch
 from torch import Tensor, nn
 
 from ifan.contract import BuildContext, FeatureSpec, Task
@@ -21,6 +22,7 @@ from ifan.network.backbones import create_backbone
 from ifan.network.integrator import TaskIntegrator
 from ifan.network.taps import TAP_NAMES
 from ifan.network.task_batchnorm import NormFactory
+from ifan.network.test_flip import flip_averaged, merge_flipped
 
 if TYPE_CHECKING:
     from ifan.manifest import Manifest
@@ -145,20 +147,37 @@ class IFAN(nn.Module):
 
         Per-task batch norm: for each task t, the full iterative forward with t's batch norm,
         keeping t's prediction (exactly what training computes for t): T x (iterations + 1)
-        backbone passes. Shared batch norm: one forward, iterations + 1 passes. Call it under
-        ``torch.no_grad()`` and ``model.eval()`` for inference.
+        backbone passes. Shared batch norm: one forward, iterations + 1 passes. ``[model]
+        test_flip`` doubles them (:meth:`predict_task`). Call it under ``torch.no_grad()`` and
+        ``model.eval()`` for inference.
         """
-        if not self.norm.per_task:
-            return self(images, iterations=iterations)[-1]
+        if self.norm.per_task:
+            return {name: self.predict_task(images, name, iterations) for name in self.task_names}
+        plain = self(images, iterations=iterations)[-1]
+        if not self.config.test_flip:
+            return plain
+        mirrored = self(torch.flip(images, dims=(-1,)), iterations=iterations)[-1]
         return {
-            name: self(images, task=name, iterations=iterations, heads=[name])[-1][name]
-            for name in self.task_names
+            name: merge_flipped(plain[name], mirrored[name], self.tasks[name]) for name in plain
         }
+
+    def predict_task(self, images: Tensor, task: str, iterations: int | None = None) -> Any:
+        """Task ``task``'s final prediction for the images with its own batch norm (what
+        evaluation scores and :meth:`predict_all` returns); with ``[model] test_flip``, averaged
+        with the prediction of the mirrored images mapped back (:mod:`ifan.network.test_flip`)."""
+
+        def final(batch: Tensor) -> Any:
+            return self(batch, task=task, iterations=iterations, heads=[task])[-1][task]
+
+        if self.config.test_flip:
+            return flip_averaged(final, images, self.tasks[task])
+        return final(images)
 
     def backbone_passes(self, iterations: int | None = None) -> int:
         """Backbone passes :meth:`predict_all` makes per batch."""
         iterations = self.iterations if iterations is None else iterations
-        return (iterations + 1) * (len(self.task_names) if self.norm.per_task else 1)
+        flips = 2 if self.config.test_flip else 1
+        return (iterations + 1) * (len(self.task_names) if self.norm.per_task else 1) * flips
 
 
 class _Feedback:

@@ -45,7 +45,7 @@ class LandmarksTask(Task):
     """
 
     name = "landmarks"
-    contract_version = "1.2"
+    contract_version = "1.4"
     description = "facial landmark localisation (paper §4.1.2: Euclidean regression, 8x8 tap)"
     Options = LandmarksOptions
     labels = LabelSchema(kind="points", names=MTFL_POINTS, unit="normalised coordinates")
@@ -92,6 +92,13 @@ class LandmarksTask(Task):
         out = augment(images, points=target["points"])
         iod = target["iod"] * out.scale.to(target["iod"].dtype)
         return out.image, {**target, "points": out.points, "iod": iod}
+
+    def unflip(self, prediction: Any) -> Any:
+        """Points of mirrored faces mirrored back across the crop, left and right swapped; None
+        for a point set whose left and right are unknown."""
+        from ifan.network.test_flip import unflip_points
+
+        return unflip_points(prediction, self.labels)
 
     def loss(self, prediction: Any, target: Any) -> Any:
         """The paper's Euclidean loss (the mean squared distance between predicted and true

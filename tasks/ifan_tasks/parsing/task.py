@@ -31,7 +31,7 @@ class ParsingTask(Task):
     """
 
     name = "parsing"
-    contract_version = "1.2"
+    contract_version = "1.4"
     description = "face parsing (paper §4.1.2: per-pixel classes from the 128x128 up-path tap)"
     Options = ParsingOptions
     labels = HELEN_LABELS
@@ -70,6 +70,12 @@ class ParsingTask(Task):
         """Images and masks moved together (left/right classes swap on a flip)."""
         out = augment(images, masks=target["mask"])
         return out.image, {**target, "mask": out.mask}
+
+    def unflip(self, prediction: Any) -> Any:
+        """Class scores of mirrored faces mirrored back, left and right classes swapped."""
+        from ifan.network.test_flip import unflip_maps
+
+        return unflip_maps(prediction, self.labels)
 
     def loss(self, prediction: Any, target: Any) -> Any:
         """Per-pixel cross-entropy, weighted per class when the options say so (the average is
