@@ -250,6 +250,27 @@ def test_predict_writes_a_json_and_an_overlay_per_image(capsys, run_dir, data, t
         assert overlay.width >= 48 and overlay.height >= 32
 
 
+def test_predict_set_changes_how_the_model_runs(capsys, run_dir, predictor, data, tmp_path) -> None:
+    """``--set model.test_flip=true``: the landmarks written are the flip-averaged ones."""
+    photo = data / "emotion" / "test" / "happy" / "00000.png"
+    argv = ["predict", str(run_dir), str(photo), "--device", "cpu", "--no-detect"]
+    code, _, err = run_cli(
+        capsys, *argv, "--out", str(tmp_path / "flip"), "--set", "model.test_flip=true"
+    )
+    assert code == 0, err
+    written = json.loads((tmp_path / "flip" / "00000.json").read_text())["faces"][0]["tasks"]
+    model = predictor.model
+    image = predictor.network_input(Image.open(photo).convert("RGB"))[None]
+    with torch.no_grad():
+        plain = model.predict_all(image)["landmarks"]
+        mirrored = model.tasks["landmarks"].unflip(model.predict_all(image.flip(-1))["landmarks"])
+    size = Image.open(photo).width
+    expected = ((plain + mirrored) / 2)[0] * size
+    got = torch.tensor(list(written["landmarks"]["points"].values()))
+    torch.testing.assert_close(got, expected, atol=1e-3, rtol=0)
+    assert not torch.allclose(got, plain[0] * size, atol=1e-3)
+
+
 def test_predict_refuses_two_images_of_one_stem(capsys, run_dir, data, tmp_path) -> None:
     first = data / "emotion" / "test" / "happy" / "00000.png"
     second = tmp_path / "00000.png"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ifan.cli.common import registry_from_args
+from ifan.cli.common import add_set_argument, registry_from_args
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
@@ -86,6 +86,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="another face detector than the model's crop rule names (from a plugin's "
         "ifan_face_detectors hook); the crops then differ from those the model was trained on",
     )
+    add_set_argument(
+        parser,
+        "change how the model runs, as in its manifest, e.g. --set model.test_flip=false "
+        "(repeatable)",
+    )
     parser.set_defaults(func=run, late_positionals="inputs")
 
 
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         require_av()
     registry = registry_from_args(args)
     overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
+    overrides += args.overrides
     predictor = load(args.checkpoint, args.device, overrides, registry=registry, bf16=args.bf16)
     rule = predictor.manifest.model.crop
     if args.detect and rule.detector != NO_DETECTOR:
