@@ -43,6 +43,7 @@ def test_the_model_is_installed_with_its_files():
     assert checkpoint.optimizer is None
     manifest = checkpoint.meta["manifest"]
     assert list(manifest["tasks"]) == ["parsing", "landmarks", "emotion"]
+    assert manifest["model"]["test_flip"] is True  # its numbers were measured with the flip
     assert "research" in CARD.read_text().lower()
 
 
