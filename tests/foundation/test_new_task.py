@@ -56,7 +56,7 @@ def test_new_task_writes_a_complete_project(tmp_path: Path, capsys) -> None:
 
 
 LABELS = {
-    "class": ('kind="class"', 'class HeadPoseTask(ClassTask):', 'main_metric = "mean_accuracy"'),
+    "class": ('kind="class"', "class HeadPoseTask(ClassTask):", 'main_metric = "mean_accuracy"'),
     "points": ('kind="points"', 'out = augment(images, points=target["points"])'),
     "mask": ('kind="segmentation"', 'out = augment(images, masks=target["mask"])'),
     "value": ('kind="value"', 'ValueMetric("value")'),
