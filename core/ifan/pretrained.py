@@ -172,14 +172,11 @@ def _check_same_network(
     """Raise ModelError unless the manifest of ``meta`` is valid and builds a network whose
     weights are ``weights`` (names and shapes): ``--set`` may change how a model runs, not what
     it is."""
-    from dataclasses import replace
-
-    from ifan.network.model import build_model
+    from ifan.network.summary import meta_model
     from ifan.runs.meta import manifest_from_meta
 
     manifest = manifest_from_meta(meta, registry=registry, training=False)
-    untrained = manifest.model.model_copy(update={"backbone_checkpoint": None})
-    built = build_model(replace(manifest, model=untrained)).state_dict()
+    built = meta_model(manifest).state_dict()
     shapes = {name: tuple(value.shape) for name, value in weights.items()}
     if {name: tuple(value.shape) for name, value in built.items()} != shapes:
         raise ModelError(
