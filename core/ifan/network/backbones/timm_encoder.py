@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from ifan.errors import BackboneError
 from ifan.network.backbones.base import Backbone, Injector
 from ifan.network.layers import conv_norm_relu
+from ifan.network.precision import grouped_convolutions_in_float32
 from ifan.network.taps import DEPTH
 from ifan.network.task_batchnorm import NormFactory
 
@@ -246,6 +247,7 @@ class TimmEncoder(Backbone):
         levels = feature_levels(model_name, list(info.reduction()))
         channels, names = list(info.channels()), list(info.module_name())
         self.encoder = norm.convert(encoder)
+        grouped_convolutions_in_float32(self.encoder)
         self.stem = conv_norm_relu(3, STEM_CHANNELS, norm)
         self.synthesised_down1: nn.Module | None = None
         down = [STEM_CHANNELS] + [channels[levels[lv]] if lv in levels else 0 for lv in range(1, 6)]
