@@ -123,6 +123,11 @@ def performance() -> str:
     )
 
 
+def precision() -> str:
+    r = result("precision", "precision")
+    return written(r, "precision", "precision") + bullets(r)
+
+
 def reproduce() -> str:
     r = result("reproduce-cpu", "reproduce")
     s = r["scores"]
@@ -325,6 +330,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "training": training,
     "training-128": lambda: training("training-128"),
     "performance": performance,
+    "precision": precision,
     "reproduce": reproduce,
     "balancers": balancers,
 }

@@ -17,7 +17,7 @@ from bench.lib import markdown, options, paths, profiling, results, runs, timing
 
 ENTRY_POINTS = [
     "balancers", "crops", "gpu_check", "inference.__main__", "performance", "predict",
-    "pretrained", "reproduce.__main__", "storage", "training", "fusion.__main__",
+    "precision", "pretrained", "reproduce.__main__", "storage", "training", "fusion.__main__",
 ]  # fmt: skip
 
 

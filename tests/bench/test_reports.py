@@ -18,6 +18,7 @@ REPORTS = {  # results file -> the benchmark that writes it
     "faces3": "pretrained",
     "inference": "inference",
     "performance": "performance",
+    "precision": "precision",
     "predict": "predict",
     "storage": "storage",
     "training": "training",

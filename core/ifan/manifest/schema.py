@@ -263,7 +263,8 @@ class TrainConfig(_Strict):
     bf16: bool = Field(
         default=False,
         description="bfloat16 autocast for forward passes (about 2x faster steps on CPUs with "
-        "AVX512-BF16 or AMX and on recent GPUs; other numbers than float32)",
+        "AVX512-BF16 or AMX and on recent GPUs; other numbers than float32); on a CPU, grouped "
+        "(depthwise) convolutions stay float32, where oneDNN's bfloat16 kernels are slower",
     )
     channels_last: bool = Field(
         default=True,
