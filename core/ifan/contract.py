@@ -51,7 +51,9 @@ RESERVED_TASK_KEYS = frozenset(
 )
 """Keys of ``[tasks.<name>]`` the core owns; a task's options must not reuse them."""
 
-RESERVED_DATA_KEYS = frozenset({"format", "train", "val", "test", "val_fraction", "train_samples"})
+RESERVED_DATA_KEYS = frozenset(
+    {"format", "train", "val", "test", "val_fraction", "train_samples", "oversample"}
+)
 """Keys of ``[tasks.<name>.data]`` the core owns; a format's options must not reuse them."""
 
 MAX_BATCH_SIZE = 4096

@@ -15,6 +15,7 @@ from ifan.errors import IfanError
 from ifan.manifest import load_manifest
 from ifan.runs.checkpoint import load_checkpoint
 from ifan.runs.layout import latest_checkpoint
+from ifan.training.resume import resume_manifest
 from ifan.training.scheduler import TaskStream, schedule
 from ifan.training.trainer import Trainer
 from tests.training.short_run import SMALL, TASKS, trainer, write_faces
@@ -50,6 +51,27 @@ def test_streams_cycle_small_sets_and_reshuffle_every_pass():
     assert stream.batch(7) == TaskStream(5, 2, 0, 1).batch(7)  # a pure function of k
     seeds = [s for k in range(6) for _, s in stream.batch(k)]
     assert len(set(seeds)) == len(seeds)
+
+
+def test_an_oversampled_task_trains_on_its_weighted_faces_more_often(faces, tmp_path):
+    oversample = "tasks.emotion.data.oversample={label={0=20.0}}"
+    run = trainer(faces, tmp_path / "run", oversample, "train.checkpoint_every=1")
+    train = run.data["emotion"].datasets["train"]
+    labels = [int(train[i][1]["label"]) for i in range(len(train))]
+    rare = labels.count(0)
+    assert 0 < rare < len(labels) / 2
+    assert run.streams["emotion"].weights.tolist() == [20.0 if y == 0 else 1.0 for y in labels]
+    drawn = [labels[i] for k in range(100) for i, _ in run.streams["emotion"].batch(k)]
+    expected = 20 * rare / (20 * rare + len(labels) - rare)
+    assert abs(drawn.count(0) / len(drawn) - expected) < 0.08
+    assert run.passes["emotion"] == len(labels) // 4  # a pass keeps its length
+    assert run.streams["landmarks"].weights is None
+    # a checkpoint's manifest keeps the weights, and a resumed run may not change them
+    run.fit(stop_after=1)
+    meta = load_checkpoint(latest_checkpoint(tmp_path / "run")).meta
+    assert resume_manifest(meta, []).tasks["emotion"].data.oversample == {"label": {0: 20.0}}
+    with pytest.raises(IfanError, match=r"tasks\.emotion\.data\.oversample"):
+        resume_manifest(meta, ["tasks.emotion.data.oversample={label={0=5.0}}"])
 
 
 @pytest.fixture(scope="module")

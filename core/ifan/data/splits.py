@@ -18,6 +18,7 @@ from ifan.data.crop import NO_DETECTOR
 from ifan.data.dataset import RecordDataset
 from ifan.data.errors import DatasetError
 from ifan.data.face_boxes import CropReport, FaceLocator
+from ifan.data.oversample import Oversample, sample_weights
 from ifan.errors import IfanError
 from ifan.manifest.loader import TaskConfig
 
@@ -37,6 +38,8 @@ class TaskSplits:
     bad: dict[Split, BadSamples] = field(default_factory=dict)
     crops: dict[Split, CropReport] = field(default_factory=dict)
     augment: BatchAugment | None = None
+    weights: torch.Tensor | None = None
+    """Each training sample's weight in the draw (``data.oversample``); None: drawn evenly."""
 
 
 def carve(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -100,6 +103,8 @@ def open_splits(
                 del table["train"]
     if data.train_samples is not None and "train" in out.datasets:
         _limit_train(out, data.train_samples, seed)
+    if data.oversample and "train" in out.datasets:
+        _weigh_train(out, data.oversample)
     for table in (out.datasets, out.sources, out.bad, out.crops):
         _in_split_order(table)
     if augmenting and "train" in out.datasets:
@@ -175,6 +180,15 @@ def _limit_train(out: TaskSplits, samples: int, seed: int) -> None:
     order = torch.randperm(size, generator=torch.Generator().manual_seed(seed + 1)).tolist()
     out.datasets["train"] = Subset(train, sorted(order[:samples]))
     out.sources["train"] += f" (train_samples: {samples} of {size} kept)"
+
+
+def _weigh_train(out: TaskSplits, oversample: Oversample) -> None:
+    """The training samples' weights in the draw, and what was weighted in its source line."""
+    try:
+        out.weights, summary = sample_weights(out.datasets["train"], oversample)
+    except DatasetError as error:
+        raise DatasetError(f"tasks.{out.task}.data.oversample: {error}") from None
+    out.sources["train"] += f" (oversampled: {summary})"
 
 
 def batch_augment(config: TaskConfig, task: Task, input_size: int, room: float) -> BatchAugment:

@@ -52,6 +52,8 @@ class DataConfig:
     options: FormatOptions
     val_fraction: float | None = None
     train_samples: int | None = None
+    oversample: dict[str, dict[int, float]] = field(default_factory=dict)
+    """``{target key: {value: weight}}`` of the training split (:mod:`ifan.data.oversample`)."""
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,14 @@ def _validate_data(
     splits = {s: getattr(validated, s) for s in SPLITS if getattr(validated, s) is not None}
     option_values = {k: v for k, v in table.items() if k not in RESERVED_DATA_KEYS}
     options = fmt.Options.model_validate(option_values, context=context)
-    return DataConfig(name, splits, options, validated.val_fraction, validated.train_samples)
+    return DataConfig(
+        name,
+        splits,
+        options,
+        validated.val_fraction,
+        validated.train_samples,
+        validated.oversample,
+    )
 
 
 class _Checker:

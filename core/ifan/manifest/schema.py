@@ -368,6 +368,13 @@ class DataCommon(_Strict):
         description="train on this many samples of the training split, drawn by train.seed after "
         "val is carved out (quick experiments, learning curves); val and test stay whole",
     )
+    oversample: dict[str, dict[int, Annotated[float, Field(gt=0, le=1e6)]]] = Field(
+        default_factory=dict,
+        description="draw training samples by an integer target: { KEY = { VALUE = WEIGHT } } "
+        "draws a sample whose target KEY is VALUE WEIGHT times as often as one of weight 1 "
+        "(values not listed), e.g. MTFL's pose = { 1 = 4.0, 2 = 2.0, 4 = 2.0, 5 = 4.0 } for "
+        "more turned faces; each pass keeps its length",
+    )
 
     @model_validator(mode="after")
     def _some_split(self) -> DataCommon:
@@ -379,6 +386,8 @@ class DataCommon(_Strict):
             )
         if self.train_samples is not None and self.train is None:
             raise ValueError("train_samples limits the training split: give train (or drop it)")
+        if self.oversample and self.train is None:
+            raise ValueError("oversample draws from the training split: give train (or drop it)")
         return self
 
 

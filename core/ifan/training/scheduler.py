@@ -66,22 +66,38 @@ def schedule(
 
 class TaskStream:
     """The endless sequence of one task's training batches: pass ``p`` is a permutation drawn
-    from ``(seed, task, p)``, cut into batches. Batch ``k`` is a pure function of ``k``."""
+    from ``(seed, task, p)``, cut into batches. Batch ``k`` is a pure function of ``k``.
 
-    def __init__(self, size: int, batch_size: int, seed: int, task_index: int):
+    With ``weights`` (one per sample, ``data.oversample``), a pass is instead ``size`` samples
+    drawn with replacement in proportion to them: as long, as pure a function of ``k``."""
+
+    def __init__(
+        self,
+        size: int,
+        batch_size: int,
+        seed: int,
+        task_index: int,
+        weights: torch.Tensor | None = None,
+    ):
         if size < 1:
             raise ValueError("a task's training split is empty")
+        if weights is not None and weights.shape != (size,):
+            raise ValueError(f"{tuple(weights.shape)} weights for a split of {size} samples")
         self.size = size
         self.batch_size = min(batch_size, size)
         self.seed = seed
         self.task_index = task_index
+        self.weights = weights
         self.per_pass = batches_per_pass(size, batch_size)
 
     def batch(self, k: int) -> list[tuple[int, int]]:
         """``(sample index, sample seed)`` for the ``k``-th batch (0-based) of this task."""
         pass_, position = divmod(k, self.per_pass)
         generator = torch.Generator().manual_seed(_mix(self.seed, self.task_index, pass_))
-        order = torch.randperm(self.size, generator=generator)
+        if self.weights is None:
+            order = torch.randperm(self.size, generator=generator)
+        else:
+            order = torch.multinomial(self.weights, self.size, True, generator=generator)
         chunk = order[position * self.batch_size : (position + 1) * self.batch_size].tolist()
         base = _mix(self.seed, self.task_index, pass_, position)
         return [(index, _mix(base, slot)) for slot, index in enumerate(chunk)]

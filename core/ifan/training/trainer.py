@@ -189,7 +189,8 @@ class Trainer:
                     f"tasks.{name}.batch_size = {size} is not divisible by the "
                     f"{self.procs.world} processes; the batch is split evenly between them"
                 )
-            streams[name] = TaskStream(dataset_size(train), size, self.config.seed, index)
+            weights = self.data[name].weights
+            streams[name] = TaskStream(dataset_size(train), size, self.config.seed, index, weights)
         return streams
 
     # -- the loop ---------------------------------------------------------------------------
