@@ -118,3 +118,31 @@ def format_tables(results: Evaluation, manifest: Manifest) -> str:
         layout = metric.layout() if metric is not None else None
         tables.append(format_task_table(name, values, labels, note, units, layout))
     return "\n\n".join(tables)
+
+
+def format_group_tables(results: Evaluation, manifest: Manifest) -> str:
+    """``ifan eval --by KEY``: for each task whose samples have the target ``KEY``, a row per
+    value of it with its images and the task's overall values (those under ``all``) on them;
+    then which tasks were not broken down and why."""
+    by, parts = results.by, []
+    for name, groups in results.groups.items():
+        labels = manifest.tasks[name].build_task().labels
+        rows, headers = [], [str(by), "images"]
+        for value, metric in groups.items():
+            values = metric.compute()
+            _, grid = _grid(values, labels, metric.layout())
+            overall = {row: cells[ALL] for row, cells in grid.items() if ALL in cells}
+            headers[2:] = list(overall)
+            units = metric.units
+            rows.append(
+                [
+                    value,
+                    results.group_samples[name][value],
+                    *(_number(v, r not in units) for r, v in overall.items()),
+                ]
+            )
+        parts.append(
+            f"{name} by {by} ({results.split}; fractions in %)\n" + format_table(headers, rows)
+        )
+    missing = [f"{name} not broken down by {by}: {why}" for name, why in results.ungrouped.items()]
+    return "\n\n".join([*parts, *(["\n".join(missing)] if missing else [])])

@@ -64,7 +64,7 @@ def test_weights_are_those_of_the_training_faces_left_after_carving_val(tmp_path
     [
         (
             "{ posture = { 1 = 2.0 } }",
-            "tasks.landmarks.data.oversample: the training samples have no target 'posture' "
+            "tasks.landmarks.data.oversample: the samples have no target 'posture' "
             "(they have: points, iod, gender, smile, glasses, pose)",
         ),
         (
@@ -72,7 +72,7 @@ def test_weights_are_those_of_the_training_faces_left_after_carving_val(tmp_path
             "tasks.landmarks.data.oversample: no training sample has pose = 2 "
             "(its values: 1, 3, 4, 5)",
         ),
-        ("{ points = { 1 = 2.0 } }", "oversample needs an integer target 'points'"),
+        ("{ points = { 1 = 2.0 } }", "target 'points' is not one whole number a sample"),
     ],
 )
 def test_a_key_or_value_the_samples_do_not_have_is_a_clear_error(

@@ -122,6 +122,35 @@ def test_eval_set_scores_another_dataset(
     assert values["emotion.accuracy"] == full["emotion.accuracy"]
 
 
+def test_eval_by_breaks_each_task_having_the_target_down_by_its_values(
+    capsys, run_dir: Path, predictor, scores: Evaluation, tmp_path: Path
+) -> None:
+    values, out = eval_json(capsys, tmp_path, str(run_dir), "--by", "label")
+    emotion = open_splits(
+        predictor.manifest.tasks["emotion"], predictor.model.tasks["emotion"], predictor.manifest,
+        splits=("test",), augment=False, progress=False,
+    ).datasets["test"]  # fmt: skip
+    labels = [int(emotion[i][1]["label"]) for i in range(len(emotion))]
+    present = sorted(set(labels))
+    table = out.split("emotion by label (test; fractions in %)\n")[1].split("\n\n")[0]
+    assert table.splitlines()[0].split() == ["LABEL", "IMAGES", "ACCURACY", "MEAN_ACCURACY"]
+    assert [row.split()[:2] for row in table.splitlines()[1:]] == [
+        [str(v), str(labels.count(v))] for v in present
+    ]
+    for value in present:  # a class's own faces: its accuracy is the share of them right
+        assert values[f"emotion.accuracy[label={value}]"] == pytest.approx(
+            values[f"emotion.accuracy_{value_name_of(predictor, value)}"]
+        )
+    weighted = sum(labels.count(v) * values[f"emotion.accuracy[label={v}]"] for v in present)
+    assert weighted / len(labels) == pytest.approx(flat_json(scores)["emotion.accuracy"])
+    assert "parsing not broken down by label: the samples have no target 'label'" in out
+    assert not any(key.startswith(("parsing.", "landmarks.")) and "[" in key for key in values)
+
+
+def value_name_of(predictor, index: int) -> str:
+    return predictor.model.tasks["emotion"].labels.names[index]
+
+
 def test_eval_val_split(capsys, run_dir: Path, scores: Evaluation, tmp_path: Path) -> None:
     values, out = eval_json(capsys, tmp_path, str(run_dir), "--split", "val")
     assert set(values) == set(flat_json(scores))

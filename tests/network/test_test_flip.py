@@ -96,6 +96,6 @@ def test_evaluation_scores_the_averaged_prediction(flipping_model, images):
         expected.update(model.predict_task(images, "landmarks"), target)
         unflipped = plain.tasks["landmarks"].new_metric()
         unflipped.update(plain.predict_task(images, "landmarks"), target)
-    scored = evaluate_task(model, "landmarks", dataset, batch_size=2).compute()
+    scored = evaluate_task(model, "landmarks", dataset, batch_size=2)[0].compute()
     assert scored["nme"] == pytest.approx(expected.compute()["nme"], rel=1e-5)
     assert scored["nme"] != pytest.approx(unflipped.compute()["nme"], rel=1e-3)

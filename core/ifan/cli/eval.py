@@ -39,6 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write the metrics' pictures (confusion matrices) as DIR/<task>_<name>.png",
     )
     parser.add_argument(
+        "--by",
+        metavar="KEY",
+        help="also score the samples of each value of the integer target KEY apart, in every "
+        "task whose samples have it: MTFL's pose (1 left profile to 5 right profile), gender, "
+        "smile or glasses, a class task's label; --json adds <task>.<metric>[KEY=VALUE] keys",
+    )
+    parser.add_argument(
         "--batch-size",
         type=positive,
         metavar="N",
@@ -81,8 +88,8 @@ def positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ifan.evaluation import evaluate, flat_json
-    from ifan.evaluation_tables import format_tables
+    from ifan.evaluation import evaluate, flat_json, group_json
+    from ifan.evaluation_tables import format_group_tables, format_tables
     from ifan.inference import load
 
     registry = registry_from_args(args)
@@ -90,16 +97,20 @@ def run(args: argparse.Namespace) -> int:
     bf16 = " in bfloat16" if predictor.bf16 else ""
     print(f"{checkpoint_label(predictor)}: {args.split} split on {predictor.device}{bf16}\n")
     with predictor.precision():
-        results = evaluate(predictor.model, predictor.manifest, args.split, args.batch_size)
+        results = evaluate(
+            predictor.model, predictor.manifest, args.split, args.batch_size, by=args.by
+        )
     if not results:
         hint = f"give one with --set tasks.<name>.data.{args.split}=PATH"
         if any("--split val" in why for why in results.skipped.values()):
             hint = f"score the validation split with --split val, or {hint}"
         raise IfanError(f"no task has a {args.split} split: {hint}")
     print(format_tables(results, predictor.manifest))
+    if args.by:
+        print("\n" + format_group_tables(results, predictor.manifest))
     if args.json:
         print()
-        write_json(args.json, flat_json(results))
+        write_json(args.json, {**flat_json(results), **group_json(results)})
     if args.pictures:
         args.pictures.mkdir(parents=True, exist_ok=True)
         for task, pictures in results.pictures().items():

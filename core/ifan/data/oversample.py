@@ -12,32 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ifan.data.dataset import dataset_size, under_subsets
+from ifan.data.dataset import dataset_size
 from ifan.data.errors import DatasetError
-from ifan.data.prepared import PreparedDataset
+from ifan.data.targets import target_values
 
 Oversample = dict[str, dict[int, float]]
 """``{target key: {value: weight}}``, as the manifest gives it."""
-
-
-def target_values(dataset: Dataset, key: str) -> np.ndarray:
-    """Every sample's integer target ``key``, in the dataset's order: read from the prepared
-    copy's column when there is one (no image is read), else sample by sample."""
-    base, indices = under_subsets(dataset)
-    if isinstance(base, PreparedDataset):
-        return base.target_column(key)[indices]
-    values = []
-    for index in range(dataset_size(dataset)):
-        target = dataset[index][1]
-        if not isinstance(target, dict) or key not in target:
-            have = ", ".join(target) if isinstance(target, dict) else type(target).__name__
-            raise DatasetError(f"the training samples have no target {key!r} (they have: {have})")
-        values.append(_single_integer(target[key], key))
-    return np.asarray(values, dtype=np.int64)
 
 
 def sample_weights(dataset: Dataset, oversample: Oversample) -> tuple[torch.Tensor, str]:
@@ -56,14 +39,3 @@ def sample_weights(dataset: Dataset, oversample: Oversample) -> tuple[torch.Tens
             weights[torch.from_numpy(values == value)] *= weight
             summary.append(f"{key} {value}: {counts[value]} x {weight:g}")
     return weights, ", ".join(summary)
-
-
-def _single_integer(value: object, key: str) -> int:
-    """``value`` (a number or a one-element tensor or array) as an int; else a DatasetError."""
-    array = np.asarray(value)
-    if array.size != 1 or not np.issubdtype(array.dtype, np.integer):
-        raise DatasetError(
-            f"oversample needs an integer target {key!r} (one whole number a sample); it is "
-            f"{array.dtype} of shape {tuple(array.shape)}"
-        )
-    return int(array.reshape(()))

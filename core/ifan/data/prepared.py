@@ -150,14 +150,15 @@ class PreparedDataset(Dataset):
         targets = self.header["targets"]
         if key not in targets:
             raise DatasetError(
-                f"the training samples have no target {key!r} (they have: {', '.join(targets)})"
+                f"the samples have no target {key!r} (they have: {', '.join(targets)})"
             )
         info = targets[key]
         dtype = np.dtype(info["dtype"])
         if info["ragged"] or math.prod(info["shape"]) != 1 or dtype.kind not in "iu":
             shape = "its own shape per sample" if info["ragged"] else f"shape {info['shape']}"
             raise DatasetError(
-                f"oversample needs an integer target {key!r} (one whole number a sample); it is "
+                f"target {key!r} is not one whole number a sample (needed to weigh or group by "
+                f"it); it is "
                 f"{dtype} of {shape}"
             )
         return np.asarray(self._open()[key]).reshape(self._count).astype(np.int64)

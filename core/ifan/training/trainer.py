@@ -520,7 +520,7 @@ class Trainer:
             val = self.data[task].datasets.get("val")
             if val is None:
                 continue
-            metric = evaluate_task(
+            metric, _ = evaluate_task(
                 self.model,
                 task,
                 val,
