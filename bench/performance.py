@@ -42,7 +42,7 @@ from bench.lib.profiling import top_operators
 from bench.lib.realdata import check_real_data, real_data_settings
 from bench.lib.replay import replay_batches
 from bench.lib.results import header, rewrite_report, write_results
-from bench.lib.timing import interleaved
+from bench.lib.timing import interleaved_groups
 from bench.reports import performance as report
 from ifan.manifest import load_manifest
 from ifan.network.model import build_model
@@ -212,13 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="ifan-bench-performance-"))
-    groups: dict[str, dict[str, list[float]]] = {}
     train, train_profiles = training_cases(args, folder)
     infer, infer_profiles, differences = inference_cases(args)
     data, data_info = data_cases(args)
-    for seed, (name, cases) in enumerate({**train, **infer, **data}.items()):
-        groups[name] = interleaved(cases, args.repeats, seed)
-        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    groups = interleaved_groups({**train, **infer, **data}, args.repeats, start)
     result = {
         **header(args.threads),
         "settings": {k: str(v) for k, v in vars(args).items()},

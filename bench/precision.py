@@ -34,7 +34,7 @@ from bench.lib.paths import ROOT
 from bench.lib.realdata import check_real_data
 from bench.lib.replay import replay_batches
 from bench.lib.results import command_line, header, rewrite_report, write_results
-from bench.lib.timing import interleaved
+from bench.lib.timing import interleaved_groups
 from bench.reports import precision as report
 from ifan.manifest import load_manifest
 from ifan.network.precision import CpuFloat32Conv2d, grouped_convolutions_in_float32
@@ -137,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="ifan-bench-precision-"))
     groups = {f"encoder alone (batch {args.batch})": encoder_cases(args)}
     groups.update(update_cases(args, folder))
-    seconds: dict[str, dict[str, list[float]]] = {}
-    for seed, (name, cases) in enumerate(groups.items()):
-        seconds[name] = interleaved(cases, args.repeats, seed)
-        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    seconds = interleaved_groups(groups, args.repeats, start)
     result = {
         **header(args.threads),
         "command": command_line("precision", argv),

@@ -24,3 +24,15 @@ def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, seed: int) ->
             cases[name]()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def interleaved_groups(
+    groups: dict[str, dict[str, Callable[[], Any]]], repeats: int, start: float
+) -> dict[str, dict[str, list]]:
+    """Every group of cases timed by :func:`interleaved` (seeded by its place), printing the
+    seconds since ``start`` (a ``time.perf_counter()``) after each group."""
+    times = {}
+    for seed, (name, cases) in enumerate(groups.items()):
+        times[name] = interleaved(cases, repeats, seed)
+        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    return times

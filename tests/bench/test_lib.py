@@ -8,6 +8,7 @@ import importlib
 import json
 import pkgutil
 import sys
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -94,6 +95,24 @@ def test_interleaved_runs_each_case_once_to_warm_up_then_once_a_round():
     assert sorted(calls[3:]) == sorted(["a", "b", "c"] * 4)
     assert [calls[3 + 3 * i : 6 + 3 * i] for i in range(4)] != [["a", "b", "c"]] * 4  # shuffled
     assert {name: len(t) for name, t in times.items()} == {"a": 4, "b": 4, "c": 4}
+
+
+def test_interleaved_groups_times_every_group_apart_and_says_when_each_ended(capsys):
+    calls: list[str] = []
+    groups = {
+        group: {case: (lambda key=f"{group}/{case}": calls.append(key)) for case in ("x", "y")}
+        for group in ("first", "second")
+    }
+    times = timing.interleaved_groups(groups, repeats=2, start=time.perf_counter())
+    assert {g: {c: len(t) for c, t in cases.items()} for g, cases in times.items()} == {
+        "first": {"x": 2, "y": 2},
+        "second": {"x": 2, "y": 2},
+    }
+    assert all(key.startswith("first/") for key in calls[:6])  # one group after the other
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "first",
+        "second",
+    ]
 
 
 def test_operator_shares_rank_the_self_time():
