@@ -1,5 +1,6 @@
 """Two training processes (torchrun, gloo on CPU) train like one process with the same global
-batch, and only the first process writes the run folder.
+batch, and only the first process writes the run folder. docs/training.md's torchrun command
+(``torchrun --nproc-per-node 2 -m ifan train ...``) is the command these tests run.
 
 The processes sum their batch-norm statistics, so stage 1 (task-wise pre-training) agrees to
 rounding (measured with the crop rule's resized crops: 4e-8 after parsing and landmarks, 1.6e-6

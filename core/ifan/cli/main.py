@@ -86,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
         return status
     except IfanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # one write, so that the lines of processes sharing a stderr (torchrun) never interleave
+        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.flush()
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
