@@ -127,20 +127,13 @@ def format_group_tables(results: Evaluation, manifest: Manifest) -> str:
     by, parts = results.by, []
     for name, groups in results.groups.items():
         labels = manifest.tasks[name].build_task().labels
-        rows, headers = [], [str(by), "images"]
+        rows, overall = [], {}
         for value, metric in groups.items():
-            values = metric.compute()
-            _, grid = _grid(values, labels, metric.layout())
+            _, grid = _grid(metric.compute(), labels, metric.layout())
             overall = {row: cells[ALL] for row, cells in grid.items() if ALL in cells}
-            headers[2:] = list(overall)
-            units = metric.units
-            rows.append(
-                [
-                    value,
-                    results.group_samples[name][value],
-                    *(_number(v, r not in units) for r, v in overall.items()),
-                ]
-            )
+            numbers = (_number(v, row not in metric.units) for row, v in overall.items())
+            rows.append([value, results.group_samples[name][value], *numbers])
+        headers = [str(by), "images", *overall]
         parts.append(
             f"{name} by {by} ({results.split}; fractions in %)\n" + format_table(headers, rows)
         )

@@ -144,24 +144,13 @@ class PreparedDataset(Dataset):
         """For each stored sample, the index in the source dataset it came from (int64, N)."""
         return np.asarray(self._open()[SOURCE_INDEX])
 
-    def target_column(self, key: str) -> np.ndarray:
-        """Every sample's target ``key`` as int64 (N), when it is one whole number a sample; read
-        from its column alone, no image read. A :class:`DatasetError` otherwise."""
-        targets = self.header["targets"]
-        if key not in targets:
-            raise DatasetError(
-                f"the samples have no target {key!r} (they have: {', '.join(targets)})"
-            )
-        info = targets[key]
-        dtype = np.dtype(info["dtype"])
-        if info["ragged"] or math.prod(info["shape"]) != 1 or dtype.kind not in "iu":
-            shape = "its own shape per sample" if info["ragged"] else f"shape {info['shape']}"
-            raise DatasetError(
-                f"target {key!r} is not one whole number a sample (needed to weigh or group by "
-                f"it); it is "
-                f"{dtype} of {shape}"
-            )
-        return np.asarray(self._open()[key]).reshape(self._count).astype(np.int64)
+    def target_column(self, key: str) -> np.ndarray | None:
+        """Every sample's target ``key`` stacked (N x its shape), read from its column alone with
+        no image read; None when the samples have no such target or its shape varies."""
+        info = self.header["targets"].get(key)
+        if info is None or info["ragged"]:
+            return None
+        return np.asarray(self._open()[key])
 
     @property
     def build_id(self) -> str:
