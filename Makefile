@@ -101,13 +101,18 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 	@echo "site: build/site/index.html"
 
+# TEST_WORKERS: pytest-xdist's processes, one per core by default (TEST_WORKERS=0 runs the suite
+# in this process, where a debugger can stop it); work stealing evens out the long tests.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	$(MAKE) --no-print-directory lint
 
 # The edit-run loop: every test not marked slow (CI runs them all).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Install ifan-task-age and a plugin fresh from `ifan new-task`, run their tests, uninstall them.
 test-plugins: $(STAMP)

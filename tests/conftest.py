@@ -2,7 +2,8 @@
 
 ifan's cache (detected faces, prepared datasets) in a folder of this run, so that tests neither
 read nor leave anything in the user's cache; the user's plugin selection (``IFAN_PLUGINS``,
-``IFAN_STRICT_PLUGINS``) left out of every test, which sets its own where it needs one; and fake
+``IFAN_STRICT_PLUGINS``) left out of every test, which sets its own where it needs one; one
+torch thread in each of pytest-xdist's workers; and fake
 plugin distributions installed for real: a module plus a ``.dist-info`` folder with ``METADATA``
 and ``entry_points.txt`` on ``sys.path``, discovered by importlib.metadata exactly as a
 pip-installed plugin would be (no monkeypatching of the discovery code)."""
@@ -10,12 +11,23 @@ pip-installed plugin would be (no monkeypatching of the discovery code)."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker (``make test`` runs one per core), torch and the ``ifan`` commands
+    the tests start use one thread: the workers already fill the cores, and torch's threads
+    competing for them slow every test down. A thread count the user set is kept."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")
