@@ -47,9 +47,11 @@ demo: $(STAMP)
 # twice the emotion faces per round (REAL_STEP3), then three more at a lower restarted rate
 # (REAL_STEP4): about 2 hours 52 minutes on this project's 2 cores, estimated from measured rates
 # (docs/recipe.md has the times and scores). Then the scores on the validation splits and
-# the landmarks on the annotated photos of DATA/faces (build/real/photos.md).
-# `make real-quick` runs a short schedule for a look (about 11 minutes). A stopped run continues with
-# `ifan train --resume build/real/run`. REAL_EXTRA adds --set values of your own (they win), e.g.
+# the landmarks on the annotated photos of DATA/faces (build/real/photos.md), and how long each
+# step took. A stopped `make real` continues where it stopped when run again (finished steps are
+# kept, a step under way resumes from its last checkpoint: examples/recipe_step.sh); remove
+# build/real to start over. `make real-quick` runs a short schedule for a look into
+# build/real-quick (about 11 minutes). REAL_EXTRA adds --set values of your own (they win), e.g.
 # REAL_EXTRA="--set train.bf16=false" on a CPU without bfloat16 instructions.
 DATA ?= ../shared/data
 REAL_EXTRA ?=
@@ -80,20 +82,22 @@ real: $(STAMP)
 		REAL_LAST="$(REAL_PATHS) $(REAL_STEP4) $(REAL_EXTRA)"
 
 real-quick: $(STAMP)
-	$(MAKE) --no-print-directory real-run REAL_SETTINGS="$(REAL_PATHS) $(REAL_QUICK) $(REAL_EXTRA)" \
+	$(MAKE) --no-print-directory real-run REAL=$(REAL)-quick REAL_SETTINGS="$(REAL_PATHS) $(REAL_QUICK) $(REAL_EXTRA)" \
 		REAL_MORE="$(REAL_PATHS) $(REAL_CONTINUE) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)" \
 		REAL_THIRD="$(REAL_PATHS) $(REAL_STEP3) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)" \
 		REAL_LAST="$(REAL_PATHS) $(REAL_STEP4) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)"
 
+STEP = examples/recipe_step.sh $(BIN)/ifan
+
 real-run:
 	$(BIN)/ifan data examples/faces3-cpu.toml $(REAL_SETTINGS)
-	rm -rf $(REAL)/run $(REAL)/continued $(REAL)/step3 $(REAL)/step4
-	$(BIN)/ifan train examples/faces3-cpu.toml --out $(REAL)/run $(REAL_SETTINGS)
-	$(BIN)/ifan train examples/faces3-cpu.toml --init-from $(REAL)/run --out $(REAL)/continued $(REAL_MORE)
-	$(BIN)/ifan train examples/faces3-cpu.toml --init-from $(REAL)/continued --out $(REAL)/step3 $(REAL_THIRD)
-	$(BIN)/ifan train examples/faces3-cpu.toml --init-from $(REAL)/step3 --out $(REAL)/step4 $(REAL_LAST)
+	$(STEP) $(REAL)/run examples/faces3-cpu.toml $(REAL_SETTINGS)
+	$(STEP) $(REAL)/continued examples/faces3-cpu.toml --init-from $(REAL)/run $(REAL_MORE)
+	$(STEP) $(REAL)/step3 examples/faces3-cpu.toml --init-from $(REAL)/continued $(REAL_THIRD)
+	$(STEP) $(REAL)/step4 examples/faces3-cpu.toml --init-from $(REAL)/step3 $(REAL_LAST)
 	$(BIN)/ifan eval $(REAL)/step4 --split val --by pose --json $(REAL)/val.json --pictures $(REAL)/pictures
 	$(BIN)/python -m bench.pretrained --model $(REAL)/step4 --photos $(REAL_DATA)/faces --out $(REAL) --name photos
+	@examples/recipe_step.sh --times $(REAL)
 	@echo "curves: $(REAL)/{run,continued,step3,step4}/curves.png  confusion matrices: $(REAL)/pictures/"
 
 # The documentation as a static site in build/site (open build/site/index.html; works offline).
