@@ -94,3 +94,14 @@ def test_overlay_writes_on_the_face_at_its_size() -> None:
     assert plain.size == with_truth.size == face.size and plain.mode == "RGB"
     assert plain.tobytes() != face.tobytes() and with_truth.tobytes() != plain.tobytes()
     assert face.getpixel((2, 2)) == (120, 120, 120)  # the input is not drawn on
+
+
+def test_test_flip_averages_a_face_and_its_mirror() -> None:
+    """Age does not change in a mirror: ``[model] test_flip`` averages the two predictions' bin
+    logits (the core's default would keep the plain prediction alone for a value task)."""
+    from ifan.network.test_flip import merge_flipped
+
+    task = AgeTask()
+    plain, mirrored = torch.randn(2, task.outputs), torch.randn(2, task.outputs)
+    assert torch.equal(task.unflip(mirrored), mirrored)
+    assert torch.allclose(merge_flipped(plain, mirrored, task), (plain + mirrored) / 2)

@@ -133,3 +133,16 @@ def test_identity_loss_falls_on_a_small_batch() -> None:
     values = metric.compute()
     assert values["accuracy"] == 1.0 and values["top5"] == 1.0
     assert 0 <= values["eer"] <= 1 and 0.5 <= values["verification_accuracy"] <= 1
+
+
+def test_test_flip_averages_identity_logits_and_embeddings() -> None:
+    """A mirrored face is the same person: ``[model] test_flip`` averages the logits and the
+    embedding of a face and its mirror (the core's default, made for logits alone, would not)."""
+    from ifan.network.test_flip import merge_flipped
+
+    task = identity(hidden=16)
+    plain, mirrored = torch.randn(3, 6 + 16), torch.randn(3, 6 + 16)
+    assert torch.equal(task.unflip(mirrored), mirrored)
+    merged = merge_flipped(plain, mirrored, task)
+    assert torch.allclose(merged, (plain + mirrored) / 2)  # the 16 embedding columns too
+    assert torch.allclose(task.logits(merged), (task.logits(plain) + task.logits(mirrored)) / 2)

@@ -93,6 +93,12 @@ class AgeTask(SoftmaxTask):
         soft = soft_labels(ages, centres, self.options.label_sigma)
         return l1 + self.options.ce_weight * F.cross_entropy(prediction.float(), soft)
 
+    def unflip(self, prediction: Any) -> Any:
+        """A mirrored face is as old as the face: its bin logits are kept as they are, so that
+        ``[model] test_flip`` averages the two (the default returns None for values, since a
+        signed value such as a head's yaw would change its sign)."""
+        return prediction
+
     def new_metric(self) -> Any:
         """MAE in years and CS(5), the fraction of faces within 5 years."""
         from ifan_task_age.metric import AgeMetric

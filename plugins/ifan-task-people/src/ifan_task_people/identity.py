@@ -77,6 +77,13 @@ class IdentityTask(ClassTask):
         embedding, ``B x (C + hidden)``."""
         return EmbeddingHead(tap, self.outputs, self.options.hidden, ctx.norm, "avg")
 
+    def unflip(self, prediction: Any) -> Any:
+        """A mirrored face is the same person: its logits and embedding are kept as they are, so
+        that ``[model] test_flip`` averages the two, as face verification averages a face's and
+        its mirror's embeddings. (The default maps logits ``B x C`` alone, not logits followed by
+        the embedding.)"""
+        return prediction
+
     def new_metric(self) -> Any:
         """Top-1 (main) and top-5 accuracy, verification accuracy and equal-error rate."""
         from ifan_task_people.verification import IdentityMetric
