@@ -105,9 +105,10 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 	@echo "site: build/site/index.html"
 
-# TEST_WORKERS: pytest-xdist's processes, one per core by default (TEST_WORKERS=0 runs the suite
-# in this process, where a debugger can stop it); work stealing evens out the long tests.
-TEST_WORKERS ?= auto
+# TEST_WORKERS: pytest-xdist's processes, one per logical CPU by default, each on one torch
+# thread (TEST_WORKERS=0 runs the suite in this process, where a debugger can stop it); work
+# stealing evens out the long tests.
+TEST_WORKERS ?= logical
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test: $(STAMP)
