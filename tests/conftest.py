@@ -21,9 +21,9 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In a pytest-xdist worker (``make test`` runs one per logical CPU), torch and the ``ifan`` commands
-    the tests start use one thread: the workers already fill the cores, and torch's threads
-    competing for them slow every test down. A thread count the user set is kept."""
+    """In a pytest-xdist worker (``make test`` runs one per logical CPU), torch and the ``ifan``
+    commands the tests start use one thread: the workers already fill the cores, and torch's
+    threads competing for them slow every test down. A thread count the user set is kept."""
     if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
         if "torch" in sys.modules:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from ifan.data.head_turn import MAX_YAW
+
 IGNORE = 255
 """Mask value of pixels that are not scored; areas a rotation or zoom brings in get it."""
 
@@ -45,6 +47,13 @@ class AugmentOptions(BaseModel):
         ge=0,
         le=1,
         description="brightness, contrast and saturation jitter (hue: a tenth of it)",
+    )
+    yaw: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_YAW,
+        description="largest turn of the head about its vertical axis, degrees either way: a warp "
+        "by a generic head's depth, the nose moving more than the cheeks (ifan.data.head_turn)",
     )
 
 

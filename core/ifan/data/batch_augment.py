@@ -1,8 +1,9 @@
 """Augmentation of whole batches of face crops, on whatever device holds them, seeded per sample.
 
-Each sample gets one similarity (flip, rotation, zoom, shift) done by a single
-``affine_grid`` + ``grid_sample`` for the batch, and a colour jitter done with per-sample factors
-and a 3 x 3 colour matrix; points follow analytically by the same maps. The random numbers of a
+Each sample gets one similarity (flip, rotation, zoom, shift), and with ``yaw`` a turn of the head
+after it (:mod:`ifan.data.head_turn`), done by a single ``grid_sample`` for the batch, and a colour
+jitter done with per-sample factors and a 3 x 3 colour matrix; points follow analytically by the
+same maps. The random numbers of a
 sample come from its own seed on a CPU generator, always the same count in the same order, so a
 sample is augmented alike whatever batch, position or device it is in, and torch's global
 generator is never touched. The input is the network's crop enlarged by ``room`` about its centre
@@ -22,12 +23,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ifan.data import head_turn
 from ifan.data.augment import IGNORE, AugmentOptions
 from ifan.errors import IfanError
 
-DRAWS = 9
+DRAWS = 10
 """Random numbers drawn per sample, in this order: flip, rotation, zoom, shift x, shift y,
-brightness, contrast, saturation, hue (drawn even when their option is 0)."""
+brightness, contrast, saturation, hue, yaw (drawn even when their option is 0; yaw came last, so
+the others are what they were before it)."""
 
 _YIQ = torch.tensor(
     [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
@@ -41,7 +44,7 @@ _THETA = slice(0, 6)  # output -> input, normalised [-1, 1] coordinates (for aff
 _FORWARD = slice(6, 12)  # input -> output, [0, 1] coordinates: 2 x 2 matrix then offset
 _SCALE, _FLIP, _BRIGHT, _CONTRAST = 12, 13, 14, 15
 _COLOUR = slice(16, 25)  # 3 x 3 saturation and hue matrix
-_COLUMNS = 25
+_YAW = 25  # radians
 
 
 @dataclass
@@ -95,11 +98,11 @@ class BatchAugment:
         return SeededAugment(self, draws)
 
     def parameters(self, draws: torch.Tensor) -> torch.Tensor:
-        """Packed per-sample maps and colour factors (``B x 25`` float32, CPU) from the draws,
+        """Packed per-sample maps and colour factors (``B x 26`` float32, CPU) from the draws,
         worked out in float64 on the CPU so that they are the same on every device."""
         o = self.options
         if not o.enabled:
-            o = AugmentOptions(flip=0.0, rotate=0.0, scale=0.0, crop=0.0, colour=0.0)
+            o = AugmentOptions(flip=0.0, rotate=0.0, scale=0.0, crop=0.0, colour=0.0, yaw=0.0)
         u = 2 * draws - 1  # uniform in [-1, 1)
         flip = torch.where(draws[:, 0] < o.flip, -1.0, 1.0).double()
         angle = u[:, 1] * math.radians(o.rotate)
@@ -132,6 +135,7 @@ class BatchAugment:
                 (flip < 0).double()[:, None],
                 1 + u[:, 5:7] * c,
                 colour.flatten(1),
+                u[:, 9:10] * math.radians(o.yaw),
             ],
             1,
         )
@@ -165,9 +169,8 @@ class SeededAugment:
         p = self.parameters.to(device)
         flipped = p[:, _FLIP] > 0.5
         size = self.augment.size
-        grid = F.affine_grid(
-            p[:, _THETA].reshape(-1, 2, 3), [len(images), 1, size, size], align_corners=False
-        )
+        turns = self.augment.options.enabled and self.augment.options.yaw > 0
+        grid = _grid(p[:, _THETA].reshape(-1, 2, 3), p[:, _YAW] if turns else None, size)
         if not images.is_floating_point():
             images = images.float() / 255
         image = F.grid_sample(
@@ -193,6 +196,8 @@ class SeededAugment:
             matrix, offset = forward[:, :4].reshape(-1, 2, 2), forward[:, 4:]
             dtype = points.dtype if points.is_floating_point() else torch.float32
             moved = points.to(torch.float32) @ matrix.transpose(1, 2) + offset[:, None]
+            if turns:
+                moved = (head_turn.turn(moved * 2 - 1, p[:, _YAW]) + 1) / 2
             if swap is not None:
                 moved = torch.where(flipped[:, None, None], moved[:, swap.to(device)], moved)
             out.points = moved.to(dtype)
@@ -227,6 +232,17 @@ class SeededAugment:
             )
 
         return apply
+
+
+def _grid(theta: torch.Tensor, yaw: torch.Tensor | None, size: int) -> torch.Tensor:
+    """Where each pixel of the ``size x size`` output is read from the input: through the head's
+    turn undone (when ``yaw`` is given), then the similarity ``theta`` (``B x 2 x 3``)."""
+    if yaw is None:
+        return F.affine_grid(theta, [len(theta), 1, size, size], align_corners=False)
+    still = torch.eye(2, 3, device=theta.device).expand(len(theta), 2, 3)
+    output = F.affine_grid(still, [len(theta), 1, size, size], align_corners=False)
+    before = head_turn.unturn(output, yaw)
+    return before @ theta[:, None, :, :2].transpose(-1, -2) + theta[:, None, None, :, 2]
 
 
 def _swapped(

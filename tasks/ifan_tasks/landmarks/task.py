@@ -87,8 +87,9 @@ class LandmarksTask(Task):
         return resize_maps(maps, height, width)
 
     def augment_batch(self, images: Any, target: Any, augment: Any) -> tuple[Any, Any]:
-        """Images and points moved together; the inter-ocular distance scaled with the points (the
-        augmentation is a similarity: flip, rotation, zoom and a shifted window)."""
+        """Images and points moved together; the inter-ocular distance scaled with the zoom (a
+        ``yaw`` turn narrows the eyes' distance on the image, and the error is still measured in
+        the face's own inter-ocular distance)."""
         out = augment(images, points=target["points"])
         iod = target["iod"] * out.scale.to(target["iod"].dtype)
         return out.image, {**target, "points": out.points, "iod": iod}
