@@ -3,12 +3,11 @@
 Each sample gets one similarity (flip, rotation, zoom, shift), and with ``yaw`` a turn of the head
 after it (:mod:`ifan.data.head_turn`), done by a single ``grid_sample`` for the batch, and a colour
 jitter done with per-sample factors and a 3 x 3 colour matrix; points follow analytically by the
-same maps. The random numbers of a
-sample come from its own seed on a CPU generator, always the same count in the same order, so a
-sample is augmented alike whatever batch, position or device it is in, and torch's global
-generator is never touched. The input is the network's crop enlarged by ``room`` about its centre
-(so that rotations and zooms out bring in real pixels); the output is the network's ``S x S``
-crop. A flip swaps the labels' left and right by the mirror permutation
+same maps. The random numbers of a sample come from its own seed on a CPU generator, always the
+same count in the same order, so a sample is augmented alike whatever batch, position or device
+it is in, and torch's global generator is never touched. The input is the network's crop enlarged
+by ``room`` about its centre (so that rotations and zooms out bring in real pixels); the output is
+the network's ``S x S`` crop. A flip swaps the labels' left and right by the mirror permutation
 (:func:`~ifan.data.augment.mirror_permutation`): point order, mask classes, and class labels (a
 head pose's left and right).
 """
@@ -64,7 +63,8 @@ class AugmentedBatch:
 
 
 class BatchAugment:
-    """Random flip, rotation, zoom, shift and colour jitter of batches, seeded per sample.
+    """Random flip, rotation, zoom, shift, head turn and colour jitter of batches, seeded per
+    sample.
 
     ``size`` is the side ``S`` of the output; ``swap`` the mirror permutation of the task's labels
     (classes or points), None when their left and right are unknown, and then a flip is refused
