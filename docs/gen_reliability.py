@@ -72,6 +72,7 @@ def faults() -> str:
         (f"a real full disk ({', '.join(disks)})", len(disks)),
         (f"a spoiled update ({', '.join(spoiled)}, weights gone non-finite)", len(spoiled) + 1),
         ("killed in its first checkpoint write, then started again", 1),
+        (f"a stop asked for ({', '.join(module.STOPS)}), then `--resume`", len(module.STOPS)),
     ]
     rows = ["| fault | cases |", "| --- | --- |"]
     rows += [f"| {what} | {count} |" for what, count in table]

@@ -10,6 +10,9 @@ Guarantees tested here, on the real ``ifan train`` command:
 - a full disk (a real ENOSPC from ``/dev/full``) or a file-size limit (a real EFBIG under
   ``RLIMIT_FSIZE``) while writing a checkpoint stops the run with an error saying what happened
   and what to do; the previous checkpoint is intact, tensor for tensor;
+- a stop asked for, SIGTERM to the process or Ctrl-C to its whole process group (data-loading
+  workers included), ends the run after the update under way with a checkpoint of it, exit 143
+  or 130, and ``--resume`` ends like an uninterrupted run;
 - a NaN or infinite loss, or a finite loss with a non-finite gradient, stops the run naming the
   update, the task and the batch (its place in the task's stream and its sample indices); the
   last good checkpoint is kept and ``--resume`` continues from it; weights that went non-finite
@@ -90,6 +93,15 @@ NON_FINITE = {
 }
 """A loss spoiled at one update: the update named, the last good checkpoint kept."""
 
+STOPS = {
+    # case: (signal, update after which it comes, sent to the whole process group, workers)
+    "SIGTERM": ("SIGTERM", 8, False, 0),
+    "Ctrl-C": ("SIGINT", 9, True, 1),
+}
+"""Stops asked for in the middle of an epoch (checkpoints only at epochs' ends): the run must
+checkpoint the update itself. Ctrl-C goes to the process group, as a terminal sends it, so the
+data-loading worker gets it too."""
+
 WEIGHTS_GONE = 3
 """The update after which the weights are made infinite: they must not be checkpointed."""
 
@@ -160,6 +172,33 @@ files.fsync_folder = fsync_folder
 trainer.save_checkpoint = save_then_limit
 sys.exit(main(sys.argv[3:]))
 '''
+
+
+SIGNALLER = """
+\"\"\"`ifan train ...` that signals itself after an update: python signaller.py SIGNAL UPDATE
+GROUP IFAN_ARGS... (GROUP 1: to its whole process group, as a terminal's Ctrl-C).\"\"\"
+import os
+import signal
+import sys
+
+from ifan.cli.main import main
+from ifan.training import trainer
+
+name, after, group = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+real_step = trainer.Trainer.step
+
+
+def step(self, update):
+    value = real_step(self, update)
+    if self.progress.step == after:
+        signum = getattr(signal, name)
+        os.killpg(os.getpgid(0), signum) if group else os.kill(os.getpid(), signum)
+    return value
+
+
+trainer.Trainer.step = step
+sys.exit(main(sys.argv[4:]))
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,6 +379,41 @@ def test_sigkill_inside_a_checkpoint_write_keeps_the_previous_one_and_resumes_ex
     assert _ifan(args, tmp_path / "log-end.txt") == 0, (tmp_path / "log-end.txt").read_text()
     assert _assert_sound(run) == TOTAL
     assert _temporary(run) == []
+    _assert_same(latest_checkpoint(run), latest_checkpoint(reference))
+    assert _history(run) == _history(reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# A stop asked for
+
+
+@pytest.mark.parametrize("case", STOPS)
+def test_a_stop_signal_checkpoints_the_update_under_way_and_resumes_exactly(
+    faces: Path, reference: Path, tmp_path: Path, case: str
+) -> None:
+    name, after, group, workers = STOPS[case]
+    signaller = tmp_path / "signaller.py"
+    signaller.write_text(SIGNALLER, encoding="utf-8")
+    run = tmp_path / "run"
+    args = _train_args(faces, run, "train.checkpoint_every=1000", f"train.workers={workers}")
+    stopped = subprocess.run(
+        [sys.executable, str(signaller), name, str(after), str(int(group)), *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # its own process group, for the Ctrl-C
+        timeout=600,
+    )
+    signum = getattr(signal, name)
+    assert stopped.returncode == 128 + signum, stopped.stdout + stopped.stderr
+    assert stopped.stdout.splitlines()[-1] == (
+        f"stopped by {name} after update {after}, its checkpoint written: continue with "
+        f"`ifan train --resume {run}`"
+    )
+    assert "Traceback" not in stopped.stderr, stopped.stderr
+    assert _assert_sound(run) == after  # not the epoch's end before it: the update itself
+    log = tmp_path / "resume.txt"
+    assert _ifan(["train", "--resume", str(run), "--quiet"], log) == 0, log.read_text()
     _assert_same(latest_checkpoint(run), latest_checkpoint(reference))
     assert _history(run) == _history(reference)
 

@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train the manifest's network (Algorithm 1), or resume a run",
         description="Train every task of a manifest on its own dataset: task-wise pre-training, "
         "then batch-wise alternating fine-tuning. Checkpoints, metrics.jsonl and curves.png go "
-        "to the run folder. Under torchrun, every process trains a shard of each batch.",
+        "to the run folder. Under torchrun, every process trains a shard of each batch. Ctrl-C "
+        "or SIGTERM stops after the update under way and checkpoints it (exit 130 or 143); "
+        "--resume goes on from there.",
     )
     parser.add_argument("manifest", metavar="MANIFEST", nargs="?", help="a .toml or .yaml file")
     add_set_argument(
@@ -70,6 +72,7 @@ def flag_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ifan.training.stop_request import StopRequest
     from ifan.training.trainer import Trainer
 
     registry = registry_from_args(args)
@@ -102,8 +105,16 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(manifest, run_dir, checkpoint, progress_bars=not args.quiet, init_from=start)
     if trainer.procs.main:
         _print_start(trainer, args, run_dir)
-    trainer.fit()
+    with StopRequest() as stop:
+        trainer.fit(stop=stop)
     trainer.close()
+    if trainer.signalled is not None:
+        if trainer.procs.main:
+            print(
+                f"stopped by {stop.name} after update {trainer.progress.step}, its checkpoint "
+                f"written: continue with `ifan train --resume {run_dir}`"
+            )
+        return 128 + trainer.signalled
     if trainer.procs.main:
         seconds = time.perf_counter() - begun
         print(f"done: {trainer.progress.step} updates in {seconds:.0f} s")

@@ -73,6 +73,7 @@ from ifan.training.scheduler import (
     epoch_rounds,
     schedule,
 )
+from ifan.training.stop_request import StopRequest, ignore_stop_signals
 
 
 @dataclass
@@ -135,6 +136,10 @@ class Trainer:
         self.best = self._new_best()
         self.stopped = False
         """Whether ``train.patience`` stopped the run early."""
+        self.signalled: int | None = None
+        """The signal (Ctrl-C, SIGTERM) after which :meth:`fit` stopped, its checkpoint written."""
+        self.saved_at = -1
+        """The update of the last checkpoint this process took part in writing."""
         self.data = {
             name: open_splits(config, self.model.tasks[name], manifest, progress=self.procs.main)
             for name, config in manifest.tasks.items()
@@ -206,9 +211,11 @@ class Trainer:
         )
         return itertools.islice(plan, self.progress.step, None)
 
-    def fit(self, stop_after: int | None = None) -> Progress:
+    def fit(self, stop_after: int | None = None, stop: StopRequest | None = None) -> Progress:
         """Train to the end of the schedule, or until ``train.patience`` stops it (or for
-        ``stop_after`` more updates, for tests)."""
+        ``stop_after`` more updates, for tests). With ``stop``, a Ctrl-C or SIGTERM it notes
+        ends the run after the update under way, whose checkpoint is written first
+        (``signalled`` says which signal)."""
         bar = None
         finished = True
         for done, update in enumerate(self.updates()):
@@ -234,11 +241,26 @@ class Trainer:
                 self._end_epoch(update)
             elif every and self.progress.step % every == 0:
                 self.save(curves=False)  # no new metrics within an epoch: the curves stand
+            if stop is not None and self._asked_to_stop(stop):
+                if self.saved_at != self.progress.step:
+                    self.save(curves=False)
+                self.signalled = stop.signum
+                finished = False
+                break
         if bar is not None:
             bar.close()
         if finished:
             self.events.send(RunEnded(self.progress.step, self.stopped))
         return self.progress
+
+    def _asked_to_stop(self, stop: StopRequest) -> bool:
+        """Whether any process got a stop signal: all agree, so that all stop after the same
+        update (a signal may reach one process of a torchrun start only)."""
+        if self.procs.world > 1:
+            signum = torch.tensor([stop.signum or 0], device=self.procs.device)
+            dist.all_reduce(signum, op=dist.ReduceOp.MAX)
+            stop.signum = int(signum.item()) or None  # another process's signal stops this one
+        return stop.signum is not None
 
     def close(self) -> None:
         """Stop the data loaders and leave the process group together: a process that exits
@@ -367,6 +389,7 @@ class Trainer:
                 collate_fn=SeededCollate(self.model.tasks[task].collate),
                 num_workers=self.config.workers,
                 persistent_workers=self.config.workers > 0,
+                worker_init_fn=ignore_stop_signals if self.config.workers > 0 else None,
             )
             self.loaders[task] = iter(loader)
         images, target, seeds = next(self.loaders[task])
@@ -546,6 +569,7 @@ class Trainer:
             lambda: self._write_checkpoint(curves, best),
             f"save the checkpoint of update {self.progress.step}",
         )
+        self.saved_at = self.progress.step
 
     def _write_checkpoint(self, curves: bool, best: bool) -> None:
         progress = {**self.progress.state(), "rng": rng_state()}
