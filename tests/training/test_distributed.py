@@ -193,3 +193,55 @@ def test_two_nodes_train_and_resume_like_one_process(one_process, tmp_path):
     resumed = load_checkpoint(latest_checkpoint(tmp_path / "two"))
     assert resumed.meta["progress"]["step"] == 12
     assert all(torch.equal(resumed.model[k], uninterrupted[k]) for k in uninterrupted)
+
+
+SIGNALLER = """
+import os
+import signal
+import sys
+
+from ifan.cli.main import main
+from ifan.training import trainer
+
+after = int(sys.argv[1])
+real_step = trainer.Trainer.step
+
+
+def step(self, update):  # the second process alone is sent SIGTERM, after update AFTER
+    value = real_step(self, update)
+    if self.progress.step == after and os.environ["RANK"] == "1":
+        os.kill(os.getpid(), signal.SIGTERM)
+    return value
+
+
+trainer.Trainer.step = step
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_to_one_process_stops_both_after_the_same_update(one_process, tmp_path):
+    """SIGTERM reaches the second process only: both stop after the same update, the first
+    writes its checkpoint and says so, and two processes resume from it to the end."""
+    manifest = one_process / "faces" / "manifest.toml"
+    (tmp_path / "one").symlink_to(one_process / "one")
+    signaller = tmp_path / "signaller.py"
+    signaller.write_text(SIGNALLER, encoding="utf-8")
+    port = f"--master-port={_free_port()}"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", port]
+    args = [*_arguments(manifest, tmp_path / "two"), "--set=train.checkpoint_every=1000"]
+    stopped = subprocess.run(
+        [*torchrun, str(signaller), "9", *args],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert stopped.returncode != 0  # torchrun reports the processes' exit 143
+    assert "stopped by SIGTERM after update 9, its checkpoint written" in stopped.stdout
+    assert latest_checkpoint(tmp_path / "two") == checkpoint_path(tmp_path / "two", 9)
+    resume = ["train", "--resume", str(tmp_path / "two"), "--quiet"]
+    printed = _run([*_two_processes(), *resume])
+    assert "resuming at update 9: " in printed[0] and "(2 processes)" in printed[0]
+    assert load_checkpoint(latest_checkpoint(tmp_path / "two")).meta["progress"]["step"] == 12
+    assert _distance(tmp_path, 12) < 3e-3  # as two processes that were never stopped
