@@ -101,6 +101,15 @@ class Progress:
         }
 
 
+def marking_last(updates: Iterator[Update]) -> Iterator[tuple[Update, bool]]:
+    """Each update with whether it is the run's last (one ahead is looked at: updates are
+    plain records, no data is read for them)."""
+    ahead = next(updates, None)
+    while ahead is not None:
+        update, ahead = ahead, next(updates, None)
+        yield update, ahead is None
+
+
 class Trainer:
     """Trains the manifest's network into ``run_dir``: from ``checkpoint`` when resuming (the
     manifest may change only what :mod:`ifan.training.resume` allows), or as a new run whose
@@ -215,10 +224,11 @@ class Trainer:
         """Train to the end of the schedule, or until ``train.patience`` stops it (or for
         ``stop_after`` more updates, for tests). With ``stop``, a Ctrl-C or SIGTERM it notes
         ends the run after the update under way, whose checkpoint is written first
-        (``signalled`` says which signal)."""
+        (``signalled`` says which signal); one that comes during the last update lets the run
+        end as if none had come, as nothing is left to resume."""
         bar = None
         finished = True
-        for done, update in enumerate(self.updates()):
+        for done, (update, last) in enumerate(marking_last(self.updates())):
             if self.stopped:
                 break
             if stop_after is not None and done >= stop_after:
@@ -241,7 +251,7 @@ class Trainer:
                 self._end_epoch(update)
             elif every and self.progress.step % every == 0:
                 self.save(curves=False)  # no new metrics within an epoch: the curves stand
-            if stop is not None and self._asked_to_stop(stop):
+            if stop is not None and not last and self._asked_to_stop(stop):
                 if self.saved_at != self.progress.step:
                     self.save(curves=False)
                 self.signalled = stop.signum
