@@ -70,8 +70,12 @@ mkdir -p "$(dirname "$run")"
 if [ -e "$run.sitting" ]; then
   # The last sitting was stopped: count it up to the last file it wrote.
   read -r how began < "$run.sitting"
-  last=$(find "$run" "$run.sitting" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
-  printf '%s\t%s, stopped\t%d\n' "$step" "$how" "$(( ${last%.*} - began ))" >> "$times"
+  last=$began
+  while IFS= read -r -d '' file; do  # date -r FILE: GNU's and BSD's (macOS) date alike
+    wrote=$(date -r "$file" +%s)
+    if [ "$wrote" -gt "$last" ]; then last=$wrote; fi
+  done < <(find "$run" "$run.sitting" -type f -print0 2>/dev/null)
+  printf '%s\t%s, stopped\t%d\n' "$step" "$how" "$(( last - began ))" >> "$times"
 fi
 began=$(date +%s)
 if compgen -G "$run/checkpoints/*.safetensors" > /dev/null; then
