@@ -7,8 +7,10 @@ rounding (measured with the crop rule's resized crops: 4e-8 after parsing and la
 after the emotion updates, whose augmentation zooms and turns every face). In stage 2 the
 re-encoders' max-pooling sends each gradient to the argmax of its window,
 and after a ReLU many windows hold near-ties at zero: the last-bit differences of statistics summed
-in another order flip a few of them. The runs then agree closely (measured: 3e-5 of the weights'
-norm after the first alternating update, 5e-4 at the end) but not bit for bit.
+in another order flip a few of them. The runs then agree closely but not bit for bit, by how many
+flip, which depends on the CPU's kernels (measured, of the weights' norm, after the first
+alternating update and at the end: 3e-5 and 5e-4 on an AMD EPYC, 5.3e-4 and 1.1e-3 on an Intel
+Xeon with AMX).
 
 The comparison runs in NCHW: with channels-last tensors (the default) oneDNN's convolutions of a
 2-image batch round differently from those of a 4-image batch, which hides the exactness of the
@@ -127,7 +129,7 @@ def test_two_processes_match_one_with_the_same_global_batch(one_process, tmp_pat
     # the end of stage 1: 2 + 2 + 2 updates of 4 images, half of each batch in each process
     assert _distance(tmp_path, 4) < 1e-7  # parsing and landmarks
     assert _distance(tmp_path, 6) < 1e-5
-    assert _distance(tmp_path, 7) < 2e-4  # the first alternating update
+    assert _distance(tmp_path, 7) < 1.5e-3  # the first alternating update
     assert _distance(tmp_path, 12) < 3e-3
     written = sorted(p.name for p in (tmp_path / "two").iterdir())
     assert written == ["checkpoints", "curves.png", "metrics.jsonl"]
