@@ -11,7 +11,8 @@ Times, interleaved (every repetition runs every variant once, in a fresh random 
 
 The "before" variant is the same network with its grouped convolutions turned back into plain
 ``nn.Conv2d`` (what every timm encoder was until this change). Writes
-``bench/results/precision.json`` and ``bench/results/precision.md``.
+``bench/results/precision.json`` and ``bench/results/precision.md`` (``--name`` for another
+machine's: ``precision-xeon`` is the same on an Intel Xeon with AMX).
 
     .venv/bin/python -m bench.precision --threads 2
 """
@@ -56,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (5)")
     options.add_threads(parser, 2, "torch threads (2, the recipe's)")
     options.add_out(parser)
-    options.add_report_only(parser, "measure nothing: rewrite the report from OUT/precision.json")
+    options.add_name(parser, "precision")
+    options.add_report_only(parser, "measure nothing: rewrite the report from OUT/NAME.json")
     return parser.parse_args(argv)
 
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     """Time every variant and write the results (or, with ``--report-only``, only the report)."""
     args = parse_args(argv)
     if args.report_only:
-        rewrite_report(args.out, "precision", report)
+        rewrite_report(args.out, args.name, report)
         return 0
     check_real_data(args.data)
     torch.set_num_threads(args.threads)
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_per_call": seconds,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    write_results(args.out, "precision", result, report)
+    write_results(args.out, args.name, result, report)
     return 0
 
 

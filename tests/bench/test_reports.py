@@ -19,6 +19,7 @@ REPORTS = {  # results file -> the benchmark that writes it
     "inference": "inference",
     "performance": "performance",
     "precision": "precision",
+    "precision-xeon": "precision",
     "predict": "predict",
     "storage": "storage",
     "training": "training",
