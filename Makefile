@@ -45,10 +45,10 @@ demo: $(STAMP)
 # FASSEG V3, FER2013) of a folder laid out like ../shared/data, in four runs: the recipe, six more
 # alternating epochs from its weights at a restarted learning rate (REAL_CONTINUE), four more with
 # twice the emotion faces per round (REAL_STEP3), then three more at a lower restarted rate
-# (REAL_STEP4): about 2 hours 52 minutes on this project's 2 cores, estimated from measured rates
-# (docs/recipe.md has the times and scores). Then the scores on the validation splits and
-# the landmarks on the annotated photos of DATA/faces (build/real/photos.md), and how long each
-# step took. A stopped `make real` continues where it stopped when run again (finished steps are
+# (REAL_STEP4): 2 hours 51 minutes on 2 cores of an AMD EPYC, about 4 hours 37 minutes on an
+# Intel Xeon that runs its rounds 1.7 times as slowly (docs/recipe.md has the times and scores).
+# Then the scores on the validation splits and the landmarks on the annotated photos of
+# DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues where it stopped when run again (finished steps are
 # kept, a step under way resumes from its last checkpoint: examples/recipe_step.sh); remove
 # build/real to start over. `make real-quick` runs a short schedule for a look into
 # build/real-quick (about 11 minutes). REAL_EXTRA adds --set values of your own (they win), e.g.
