@@ -40,3 +40,26 @@ def test_a_committed_result_gives_its_findings_and_report_again(name):
     differing = [(a, b) for a, b in zip(written, committed, strict=True) if a != b]
     assert all(a.startswith("Written by `.venv/bin/python -m bench.") for a, _ in differing)
     assert len(differing) <= 1
+
+
+def test_the_photo_report_names_the_point_that_misses_most_and_reads_older_results():
+    report = importlib.import_module("bench.reports.pretrained")
+    missed = {
+        "photo": "turned.jpg",
+        "nme": 0.15,
+        "passed": False,
+        "point_nme": {
+            "left_eye": 0.05,
+            "right_eye": 0.09,
+            "nose": 0.35,
+            "mouth_left": 0.13,
+            "mouth_right": 0.13,
+        },
+    }
+    older = {"photo": "frontal.jpg", "nme": 0.04, "passed": True}  # before point_nme was kept
+    findings = report.findings({"photos": [missed, older]})
+    assert findings[1:] == [
+        "turned.jpg misses most at the nose (35.0% of the inter-ocular distance)"
+    ]
+    assert report.point_cells(missed) == ["5.0%", "9.0%", "35.0%", "13.0%", "13.0%"]
+    assert report.point_cells(older) == ["-"] * 5
