@@ -48,8 +48,9 @@ demo: $(STAMP)
 # (REAL_STEP4): 2 hours 51 minutes on 2 cores of an AMD EPYC, about 4 hours 37 minutes on an
 # Intel Xeon that runs its rounds 1.7 times as slowly (docs/recipe.md has the times and scores).
 # Then the scores on the validation splits and the landmarks on the annotated photos of
-# DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues where it stopped when run again (finished steps are
-# kept, a step under way resumes from its last checkpoint: examples/recipe_step.sh); remove
+# DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues
+# where it stopped when run again (finished steps are kept, a step under way resumes from its
+# last checkpoint: examples/recipe_step.sh); remove
 # build/real to start over. `make real-quick` runs a short schedule for a look into
 # build/real-quick (about 11 minutes). REAL_EXTRA adds --set values of your own (they win), e.g.
 # REAL_EXTRA="--set train.bf16=false" on a CPU without bfloat16 instructions.

@@ -93,7 +93,7 @@ def measure(model: str, photos: Path, picture: Path | None) -> list[dict[str, An
             error, _, box, emotion, per_point = best
             row.update(
                 nme=error,
-                point_nme=per_point,  # which point misses: on a turned face, mostly the nose tip
+                point_nme=per_point,  # which point misses, not only by how much
                 passed=error <= PASS,
                 box=[round(box.x0), round(box.y0), round(box.x1), round(box.y1)],
                 emotion=emotion,  # of the face compared, not of the first one found

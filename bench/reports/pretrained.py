@@ -16,6 +16,11 @@ POINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 """The five points, in the order of the report's columns."""
 
 
+def spoken(point: str) -> str:
+    """A point's name as the report writes it: ``mouth_left`` -> ``mouth left``."""
+    return point.replace("_", " ")
+
+
 def findings(r: dict[str, Any]) -> list[str]:
     """How many photos pass, the mean error, and the point furthest off on each that misses."""
     rows = [row for row in r["photos"] if "nme" in row]
@@ -30,7 +35,7 @@ def findings(r: dict[str, Any]) -> list[str]:
         if not row["passed"] and errors:
             worst = max(errors, key=errors.get)
             out.append(
-                f"{row['photo']} misses most at the {worst.replace('_', ' ')} "
+                f"{row['photo']} misses most at the {spoken(worst)} "
                 f"({errors[worst]:.1%} of the inter-ocular distance)"
             )
     return out
@@ -56,12 +61,22 @@ def markdown(r: dict[str, Any]) -> str:
         ]
         for row in r["photos"]
     ]
-    points = [name.replace("_", " ") for name in POINTS]
     blocks = [
         f"# `{r['model']}` on real photos",
         provenance(f"{PYTHON} -m bench.pretrained", r),
         f"Command: `{r['command']}`",
-        table(["photo", "faces found", "IOD (px)", "NME", *points, "within 10 %", "emotion"], rows),
+        table(
+            [
+                "photo",
+                "faces found",
+                "IOD (px)",
+                "NME",
+                *map(spoken, POINTS),
+                "within 10 %",
+                "emotion",
+            ],
+            rows,
+        ),
         what_this_shows(r["findings"]),
     ]
     return "\n\n".join(blocks) + "\n"
