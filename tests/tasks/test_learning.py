@@ -18,20 +18,45 @@ from ifan_tasks.synthetic.writer import write_datasets
 COUNTS = {task: {"train": 8, "val": 1, "test": 1} for task in ("parsing", "landmarks", "emotion")}
 
 
+HEATMAP = [
+    "tasks.landmarks.decoder=heatmap",
+    "tasks.landmarks.tap=up2",
+    "tasks.landmarks.hidden=16",
+]
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def faces(tmp_path_factory):
     out = tmp_path_factory.mktemp("faces")
     write_datasets(out, seed=0, size=32, counts=COUNTS)
-    manifest = load_manifest(out / "manifest.toml", ["model.iterations=0"])
+    return out / "manifest.toml"
+
+
+def build(path, overrides=()):
+    manifest = load_manifest(path, ["model.iterations=0", *overrides])
     torch.manual_seed(0)
     return manifest, build_model(manifest)
+
+
+@pytest.fixture(scope="module")
+def setup(faces):
+    return build(faces)
 
 
 @pytest.mark.parametrize(
     "name", [pytest.param("parsing", marks=pytest.mark.slow), "landmarks", "emotion"]
 )
 def test_the_loss_falls_on_a_small_batch(setup, name):
-    manifest, model = setup
+    assert_loss_falls(*setup, name)
+
+
+def test_the_heatmap_landmark_decoder_learns(faces):
+    manifest, model = build(faces, HEATMAP)
+    assert type(model.decoders["landmarks"]).__name__ == "SoftArgmaxPoints"
+    assert_loss_falls(manifest, model, "landmarks")
+
+
+def assert_loss_falls(manifest, model, name):
     config = manifest.tasks[name]
     task = model.tasks[name]
     data = open_splits(config, task, manifest, ("train",), augment=False)

@@ -3,7 +3,8 @@ plugin tasks alike.
 
 :class:`MLPHead` makes a vector from a tap (global pooling or flattening, then an MLP; classes,
 points, values), :class:`PixelClassifier` per-pixel classes upsampled to the input size
-(segmentation)."""
+(segmentation), :class:`SoftArgmaxPoints` points as the expected places of per-point heat maps
+(integral regression: Sun et al., ECCV 2018)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,30 @@ class PixelClassifier(nn.Module):
                 logits, size=(self.size, self.size), mode="bilinear", align_corners=False
             )
         return logits
+
+
+def soft_argmax(logits: Tensor) -> Tensor:
+    """``B x K x H x W`` logits -> ``B x K x 2`` expected (x, y) in [0, 1] under each map's
+    spatial softmax, a cell's place being its centre: differentiable, and finer than the grid."""
+    batch, points, height, width = logits.shape
+    weights = torch.softmax(logits.float().flatten(2), dim=-1).view(batch, points, height, width)
+    xs = (torch.arange(width, device=logits.device, dtype=weights.dtype) + 0.5) / width
+    ys = (torch.arange(height, device=logits.device, dtype=weights.dtype) + 0.5) / height
+    x = (weights.sum(2) * xs).sum(-1)
+    y = (weights.sum(3) * ys).sum(-1)
+    return torch.stack((x, y), dim=-1)
+
+
+class SoftArgmaxPoints(nn.Module):
+    """``B x K x 2`` points in [0, 1] from a tap: conv3x3-norm-ReLU, one 1x1 map per point, then
+    :func:`soft_argmax`. Every place of the tap scores every point with the same weights, so a
+    point is found by what it looks like where it is, not by where it usually is (what a
+    flattening regression learns); the finer the tap, the finer the places."""
+
+    def __init__(self, tap: FeatureSpec, points: int, hidden: int, norm: NormFn):
+        super().__init__()
+        self.body = conv_norm_relu(tap.channels, hidden, norm)
+        self.maps = nn.Conv2d(hidden, points, 1)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return soft_argmax(self.maps(self.body(features)))

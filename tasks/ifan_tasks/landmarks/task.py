@@ -1,4 +1,5 @@
-"""The facial landmark task: normalised point coordinates regressed from the 8x8 tap."""
+"""The facial landmark task: normalised point coordinates regressed from the 8x8 tap (the paper),
+or found as the expected places of per-point heat maps on a finer tap."""
 
 from __future__ import annotations
 
@@ -29,7 +30,19 @@ class LandmarksOptions(TaskOptions):
         le=1,
         description="a face fails when its normalised mean error is above this",
     )
-    hidden: int = Field(default=256, ge=8, le=4096, description="width of the regression decoder")
+    decoder: Literal["regression", "heatmap"] = Field(
+        default="regression",
+        description="'regression': the paper's MLP from the flattened tap to the coordinates; "
+        "'heatmap': one map per point on the tap and its soft-argmax (integral regression), "
+        "which finds a point by what it looks like; give it a fine tap (up2: input / 4)",
+    )
+    hidden: int = Field(
+        default=256,
+        ge=8,
+        le=4096,
+        description="width of the decoder: the regression's hidden layer, or the heat-map "
+        "decoder's convolution channels",
+    )
     loss: Literal["euclidean", "nme"] = Field(
         default="euclidean",
         description="'euclidean': the paper's mean squared point distance; 'nme': the metric "
@@ -55,12 +68,15 @@ class LandmarksTask(Task):
     options: LandmarksOptions
 
     def build_decoder(self, tap: FeatureSpec, ctx: BuildContext) -> Any:
-        """Regression of ``K x 2`` coordinates in [0, 1] from the flattened tap (sigmoid output)."""
+        """``K x 2`` coordinates in [0, 1]: regressed from the flattened tap (sigmoid output), or
+        the soft-argmax of one heat map per point (``decoder = "heatmap"``)."""
         import torch.nn as nn
 
-        from ifan.network.decoders import MLPHead
+        from ifan.network.decoders import MLPHead, SoftArgmaxPoints
 
         points = len(self.labels.names)
+        if self.options.decoder == "heatmap":
+            return SoftArgmaxPoints(tap, points, self.options.hidden, ctx.norm)
         head = MLPHead(
             tap, 2 * points, self.options.hidden, ctx.norm, "flatten", activation="sigmoid"
         )
