@@ -169,3 +169,25 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     errors = proc.stderr.read().decode()
     assert proc.wait() == 141
     assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
+
+
+def test_sigterm_stops_a_command_with_a_message_and_status_143(capsys, monkeypatch) -> None:
+    """A command killed with SIGTERM (a session shut down, ``kill``) says so instead of vanishing,
+    exits 143 as a shell reports it, and the caller's handler is back afterwards."""
+    import os
+    import signal
+    import time
+
+    from ifan.cli import validate
+
+    def stopped(args) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # the signal's exception arrives here
+        return 0
+
+    monkeypatch.setattr(validate, "run", stopped)
+    before = signal.getsignal(signal.SIGTERM)
+    code, _, err = run(capsys, "validate", "any.toml")
+    assert code == 143
+    assert err == "stopped by SIGTERM: ifan validate did not finish\n"
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,6 +51,28 @@ COMMANDS = (
 """Each module adds its subparser with ``add_parser`` and runs with ``run(args) -> exit code``."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception: a command stopped by it (a shut-down session, ``kill``) says so
+    and unwinds like after Ctrl-C, instead of vanishing without a word. ``ifan train`` catches the
+    signal itself to checkpoint first (:mod:`ifan.training.stop_request`)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm() -> object | None:
+    """Raise :class:`Terminated` on SIGTERM, returning the handler to put back (None where a
+    handler cannot be set: outside the main thread, or SIGTERM ignored on purpose)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_IGN:
+        return None
+    signal.signal(signal.SIGTERM, _terminate)
+    return previous
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ifan",
@@ -81,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = [value for value in extra if value.startswith("-")]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    previous = _on_sigterm()
     try:
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
@@ -90,12 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         sys.stderr.flush()
         return 2
+    except Terminated:
+        print(f"stopped by SIGTERM: ifan {args.command} did not finish", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`ifan model M | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
