@@ -148,6 +148,8 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         [
             "MLPHead",
             "PixelClassifier",
+            "SoftArgmaxPoints",
+            "soft_argmax",
             "FCTileEncoder",
             "Probabilities",
             "ConvPoolPyramid",

@@ -94,7 +94,7 @@ from ifan.metrics.masks import MaskMetric
 from ifan.metrics.names import ALL, per_label, value_name
 from ifan.metrics.points import PointsMetric
 from ifan.metrics.values import ValueMetric
-from ifan.network.decoders import MLPHead, PixelClassifier
+from ifan.network.decoders import MLPHead, PixelClassifier, SoftArgmaxPoints, soft_argmax
 from ifan.network.maps import PointHeatmaps, point_heatmaps, resize_maps
 from ifan.network.reencoders import ConvPoolPyramid, FCTileEncoder, Probabilities
 from ifan.network.test_flip import unflip_classes, unflip_maps, unflip_points
@@ -153,6 +153,7 @@ __all__ = [
     "RunEnded",
     "RunStarted",
     "SizeMismatch",
+    "SoftArgmaxPoints",
     "SoftmaxTask",
     "Split",
     "Task",
@@ -210,6 +211,7 @@ __all__ = [
     "run_lengths",
     "side_by_side",
     "side_panel",
+    "soft_argmax",
     "task_problems",
     "to_pixels",
     "to_tensor",
