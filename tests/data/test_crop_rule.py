@@ -130,7 +130,7 @@ def test_the_fallback_places_the_reference_like_the_detector_typically_does(tmp_
     assert (boxes[3].x0, boxes[3].y0, boxes[3].side) == (20, 30, 40)
 
 
-def test_detections_are_cached_and_detected_again_when_the_file_changes(tmp_path):
+def test_detections_are_cached_by_content_and_detected_again_when_the_bytes_change(tmp_path):
     photos = _photos(tmp_path / "p", 2)
     detector = Recorder([FaceBox(1, 2, 30, 40, 0.8, eyes=((5.0, 6.0), (20.0, 6.0)))])
     cache = BoxCache(tmp_path / "faces.sqlite")
@@ -141,6 +141,10 @@ def test_detections_are_cached_and_detected_again_when_the_file_changes(tmp_path
     assert again.detections(photos) == first and len(detector.seen) == 2  # from the cache
     stat = photos[1].stat()
     os.utime(photos[1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    copies = _photos(tmp_path / "laid out again", 2)  # the same bytes, new paths and times
+    assert again.detections(photos + copies) == first + first
+    assert len(detector.seen) == 2  # a new time or place is not a new photo
+    Image.new("RGB", (100, 100), (9, 9, 9)).save(photos[1])
     again.detections(photos)
     assert len(detector.seen) == 3  # only the changed file
     detector.version = "2"

@@ -2,9 +2,10 @@
 detector finds, or a stated fallback where it finds none.
 
 Every image is given to the model's face detector once; its faces are cached in
-``<cache>/faces.sqlite`` (see :func:`ifan.files.cache_folder`), keyed by the file's path, size and
-modification time (or, for pixels held in memory, their hash) and the detector's name, version and
-the rule's ``detect_side``, so opening a split again costs a look-up per image.
+``<cache>/faces.sqlite`` (see :func:`ifan.files.cache_folder`), keyed by the digest of the file's
+bytes (:mod:`ifan.data.file_digests`: a copy of the dataset elsewhere, or laid out afresh, finds
+its faces cached; for pixels held in memory, their hash) and the detector's name, version and the
+rule's ``detect_side``, so opening a split again costs a look-up per image.
 
 A reader describes each face by a :class:`FaceHint`: the region its annotation says the face is
 in (the points' bounds, the face pixels' bounds, or the whole image for a dataset of face crops)
@@ -20,12 +21,9 @@ with its file (``ifan data``), never silent.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import sqlite3
 import statistics
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,9 @@ from PIL import Image
 
 from ifan.data.crop import CropRule, detect_faces, face_crop
 from ifan.data.errors import DatasetError
+from ifan.data.file_digests import file_digests
 from ifan.data.images import Box, load_rgb
+from ifan.data.shared_table import SharedTable, flock
 from ifan.detection import FaceBox, FaceDetector
 from ifan.files import cache_folder
 from ifan.progress import bar
@@ -91,36 +91,14 @@ class CropReport:
 
 
 class BoxCache:
-    """Detected faces per image and detector, in one SQLite file that many processes share (the
-    ranks of a torchrun start open it at once): every access holds an exclusive lock on a file
-    beside it, so that no process ever meets a locked database."""
+    """Detected faces per image and detector, in one SQLite file that many processes share
+    (:class:`~ifan.data.shared_table.SharedTable`)."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or cache_folder() / "faces.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.lock = self.path.with_name(self.path.name + ".lock")
-        with self._locked():
-            try:
-                self.db = self._connect()
-            except sqlite3.DatabaseError as error:  # not a database (a damaged or foreign file)
-                warnings.warn(
-                    f"{self.path}: the cache of detected faces cannot be read ({error}); it is "
-                    "started afresh (faces are detected again)",
-                    stacklevel=2,
-                )
-                self.path.unlink()
-                self.db = self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60)
-        try:
-            with db:
-                db.execute("CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, faces TEXT)")
-                db.execute("SELECT count(*) FROM faces").fetchone()
-        except sqlite3.DatabaseError:
-            db.close()
-            raise
-        return db
+        self.table = SharedTable(
+            self.path, "the cache of detected faces", "faces are detected again"
+        )
 
     @contextlib.contextmanager
     def detecting(self, keys: Sequence[str]) -> Iterator[None]:
@@ -131,46 +109,21 @@ class BoxCache:
         digest = hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()[:16]
         folder = self.path.with_name(self.path.name + ".locks")
         folder.mkdir(exist_ok=True)
-        with _flock(folder / f"detect-{digest}.lock"):
-            yield
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        with _flock(self.lock):
+        with flock(folder / f"detect-{digest}.lock"):
             yield
 
     def get(self, keys: Sequence[str]) -> dict[str, list[FaceBox]]:
         """The cached faces of those ``keys`` that are cached."""
-        found: dict[str, list[FaceBox]] = {}
-        with self._locked():
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT key, faces FROM faces WHERE key IN ({marks})"
-                found.update(
-                    (key, _faces_from_json(text)) for key, text in self.db.execute(query, chunk)
-                )
-        return found
+        return {key: _faces_from_json(text) for key, text in self.table.get(keys).items()}
 
     def put(self, items: dict[str, list[FaceBox]]) -> None:
         """Store the faces of these keys (replacing what was there)."""
-        rows = [(key, json.dumps([_face_json(f) for f in faces])) for key, faces in items.items()]
-        with self._locked(), self.db:
-            self.db.executemany("INSERT OR REPLACE INTO faces VALUES (?, ?)", rows)
+        self.table.put(
+            {key: json.dumps([_face_json(f) for f in faces]) for key, faces in items.items()}
+        )
 
     def close(self) -> None:
-        self.db.close()
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (created if need be) across processes."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        self.table.close()
 
 
 def _face_json(face: FaceBox) -> list:
@@ -185,13 +138,19 @@ def _faces_from_json(text: str) -> list[FaceBox]:
     return faces
 
 
-def image_key(image: Path | np.ndarray) -> str:
-    """What identifies an image's content: path, size and modification time, or a pixel hash."""
-    if isinstance(image, np.ndarray):
-        digest = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
-        return f"pixels {image.shape} {digest}"
-    stat = Path(image).stat()
-    return f"file {Path(image).resolve()} {stat.st_size} {stat.st_mtime_ns}"
+def image_keys(images: Sequence[Path | np.ndarray]) -> list[str]:
+    """What identifies each image's content wherever it lies: its file's digest
+    (:mod:`ifan.data.file_digests`), or a hash of pixels held in memory."""
+    files = [Path(image) for image in images if not isinstance(image, np.ndarray)]
+    digests = iter(file_digests(files))
+    keys = []
+    for image in images:
+        if isinstance(image, np.ndarray):
+            digest = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+            keys.append(f"pixels {image.shape} {digest}")
+        else:
+            keys.append(f"file {next(digests)}")
+    return keys
 
 
 def _photo(image: Path | np.ndarray) -> Image.Image:
@@ -233,7 +192,7 @@ class FaceLocator:
         """The faces of each image, from the cache or detected now (and cached)."""
         if self.detector is None:
             return [[] for _ in images]
-        keys = [self.prefix + image_key(image) for image in images]
+        keys = [self.prefix + key for key in image_keys(images)]
         if self.cache is None:
             return self._detections(images, keys, progress)
         with self.cache.detecting(keys):

@@ -7,8 +7,9 @@ split at its room, the validation faces carved out of it without room, all of it
 ``ifan eval``) keep theirs side by side instead of rebuilding each other's. The key holds
 everything the samples depend on: the format and its options, the versions of ifan and of the
 task's plugin, the crop size and room, and a digest of the reader's records (with each face's
-crop box, so a change of crop rule shows) and of every file they name (size and modification
-time). Any change rebuilds the copy; a stale one is never read.
+crop box, so a change of crop rule shows) and of the bytes of every file they name (not their
+modification times: a dataset laid out afresh keeps its copy). Any change rebuilds the copy; a
+stale one is never read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch.utils.data import Dataset
 
 import ifan
 from ifan.contract import Split
+from ifan.data.file_digests import file_digests
 from ifan.data.prepared import prepare
 from ifan.files import cache_folder
 from ifan.manifest.loader import TaskConfig
@@ -55,14 +57,15 @@ def prepared_split(
 
 
 def records_digest(records: Any) -> str:
-    """A digest of ``records`` and of the size and modification time of every file they name."""
+    """A digest of ``records`` and of the bytes of every file they name
+    (:mod:`ifan.data.file_digests`): a dataset laid out afresh, with new modification times and
+    the same bytes, keeps its prepared copy."""
     digest = hashlib.sha256(pickle.dumps(records, protocol=4))
-    for path in sorted(set(_paths(records))):
-        try:
-            stat = path.stat()
-            digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
-        except OSError:
-            digest.update(f"{path} missing\n".encode())
+    paths = sorted(set(_paths(records)))
+    present = [path for path in paths if path.is_file()]
+    contents = dict(zip(present, file_digests(present), strict=True))
+    for path in paths:
+        digest.update(f"{path} {contents.get(path, 'missing')}\n".encode())
     return digest.hexdigest()
 
 
