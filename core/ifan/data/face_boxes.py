@@ -192,9 +192,9 @@ class FaceLocator:
         """The faces of each image, from the cache or detected now (and cached)."""
         if self.detector is None:
             return [[] for _ in images]
+        if self.cache is None:  # nothing to look up: no file is read for its digest
+            return self._detections(images, [str(i) for i in range(len(images))], progress)
         keys = [self.prefix + key for key in image_keys(images)]
-        if self.cache is None:
-            return self._detections(images, keys, progress)
         with self.cache.detecting(keys):
             return self._detections(images, keys, progress)
 
