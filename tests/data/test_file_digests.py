@@ -46,6 +46,8 @@ def test_digests_are_the_sha256_of_the_bytes_and_read_once(tmp_path, reads):
     assert file_digests([a, b], table) == expected
     assert file_digests([b, a, a], table) == [expected[1], expected[0], expected[0]]
     assert reads == ["a.jpg", "b.jpg"]  # the second call read nothing
+    assert file_digests([], tmp_path / "unopened.sqlite") == []
+    assert not (tmp_path / "unopened.sqlite").exists()
 
 
 def test_a_changed_stamp_reads_the_file_again(tmp_path, reads):

@@ -37,6 +37,8 @@ def _read_digest(path: Path) -> str:
 def file_digests(paths: Sequence[Path], table: Path | None = None) -> list[str]:
     """The SHA-256 of each file's bytes (the memo ``table``: ``<cache>/digests.sqlite``). A file
     that cannot be read raises its ``OSError``."""
+    if not paths:  # pixels held in memory only: no memo to open
+        return []
     memo = SharedTable(
         table or cache_folder() / "digests.sqlite",
         "the cache of file digests",
