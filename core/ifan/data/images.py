@@ -4,7 +4,8 @@ A face enters the network as a square crop resized to ``S x S``. The crop is a :
 pixels of the original image (it may reach outside the image; outside is filled), possibly turned
 by an angle (an aligned face), so coordinates map both ways: ``Box.to_crop`` turns pixels into
 [0, 1] crop coordinates and ``Box.from_crop`` back, and :func:`uncrop` resizes an ``S x S`` map
-back onto the original image. Which box a face gets is the crop rule's (:mod:`ifan.data.crop`).
+back onto the original image (:func:`uncrop_window` computes only the pixels the box covers).
+Which box a face gets is the crop rule's (:mod:`ifan.data.crop`).
 """
 
 from __future__ import annotations
@@ -170,6 +171,25 @@ def to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255)
 
 
+Window = tuple[int, int, int, int]
+"""A rectangle of image pixels ``(x0, y0, x1, y1)``, ``x1`` and ``y1`` excluded."""
+
+
+def box_window(box: Box, width: int, height: int) -> Window:
+    """The pixels of a ``width x height`` image that ``box`` can cover: its bounding rectangle
+    (of the turned square for a turned box) clipped to the image; empty when it lies outside."""
+    if box.angle:
+        corners = box.from_crop(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+        low, high = corners.min(dim=0).values, corners.max(dim=0).values
+        x0, y0 = math.floor(float(low[0])), math.floor(float(low[1]))
+        x1, y1 = math.ceil(float(high[0])), math.ceil(float(high[1]))
+    else:
+        x0, y0, x1, y1 = box.x0, box.y0, box.x0 + box.side, box.y0 + box.side
+    x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
+    y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
 def uncrop(
     maps: torch.Tensor, box: Box, width: int, height: int, mode: str = "bilinear"
 ) -> torch.Tensor:
@@ -178,25 +198,39 @@ def uncrop(
     ``mode`` is ``bilinear`` (scores, as the paper resizes its parsing prediction) or ``nearest``
     (class indices). Parts of the image outside the box are zero.
     """
+    x0, y0, x1, y1 = window = box_window(box, width, height)
+    out = maps.new_zeros((maps.shape[0], height, width))
+    out[:, y0:y1, x0:x1] = uncrop_window(maps, box, window, mode)
+    return out
+
+
+def uncrop_window(
+    maps: torch.Tensor, box: Box, window: Window, mode: str = "bilinear"
+) -> torch.Tensor:
+    """The ``window`` of :func:`uncrop`'s result, ``C x (y1 - y0) x (x1 - x0)``, computed for
+    those pixels alone: a face's box is a small part of a large photo, so its maps (and their
+    argmax) need not be computed for the rest, which is zero."""
+    x0, y0, x1, y1 = window
     dtype = maps.dtype
+    if x1 <= x0 or y1 <= y0:
+        return maps.new_zeros((maps.shape[0], y1 - y0, x1 - x0))
     if box.angle:
-        return _uncrop_turned(maps.float(), box, width, height, mode).to(dtype)
+        return _uncrop_turned(maps.float(), box, window, mode).to(dtype)
     kwargs = {"align_corners": False} if mode == "bilinear" else {}
     scaled = F.interpolate(maps[None].float(), size=(box.side, box.side), mode=mode, **kwargs)[0]
-    pads = (box.x0, width - box.x0 - box.side, box.y0, height - box.y0 - box.side)
-    return F.pad(scaled, pads).to(dtype)
+    return scaled[:, y0 - box.y0 : y1 - box.y0, x0 - box.x0 : x1 - box.x0].to(dtype)
 
 
-def _uncrop_turned(
-    maps: torch.Tensor, box: Box, width: int, height: int, mode: str
-) -> torch.Tensor:
-    """:func:`uncrop` for a turned box: each image pixel centre looks up its crop coordinates."""
+def _uncrop_turned(maps: torch.Tensor, box: Box, window: Window, mode: str) -> torch.Tensor:
+    """:func:`uncrop_window` for a turned box: each pixel centre of the window looks up its crop
+    coordinates."""
+    x0, y0, x1, y1 = window
     ys, xs = torch.meshgrid(
-        torch.arange(height, dtype=torch.float32) + 0.5,
-        torch.arange(width, dtype=torch.float32) + 0.5,
+        torch.arange(y0, y1, dtype=torch.float32) + 0.5,
+        torch.arange(x0, x1, dtype=torch.float32) + 0.5,
         indexing="ij",
     )
-    crop = box.to_crop(torch.stack([xs.flatten(), ys.flatten()], dim=1)).reshape(height, width, 2)
+    crop = box.to_crop(torch.stack([xs.flatten(), ys.flatten()], dim=1)).reshape(*xs.shape, 2)
     inside = ((crop >= 0) & (crop < 1)).all(dim=-1)
     grid = (crop * 2 - 1)[None]  # the [-1, 1] grid of grid_sample (align_corners=False)
     out = F.grid_sample(maps[None], grid, mode=mode, padding_mode="border", align_corners=False)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ifan.contract import LabelSchema
-from ifan.data.images import Box, letterbox, uncrop
+from ifan.data.images import Box, box_window, letterbox, uncrop, uncrop_window
 from ifan.visual import blend_classes, palette, side_by_side
 
 
@@ -22,9 +22,14 @@ def class_map(
     logits = logits.detach().float().cpu()
     if logits.dim() == 4 and logits.shape[0] == 1:
         logits = logits[0]
-    if size is not None:
-        logits = uncrop(logits, box or letterbox(*size), *size)
-    return logits.argmax(dim=0)
+    if size is None:
+        return logits.argmax(dim=0)
+    box = box or letterbox(*size)
+    x0, y0, x1, y1 = window = box_window(box, *size)
+    classes = torch.zeros((size[1], size[0]), dtype=torch.long)
+    if x1 > x0 and y1 > y0:  # the argmax where the box lies: elsewhere every score is 0
+        classes[y0:y1, x0:x1] = uncrop_window(logits, box, window).argmax(dim=0)
+    return classes
 
 
 def run_lengths(classes: torch.Tensor) -> list[int]:
