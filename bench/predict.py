@@ -7,7 +7,12 @@ The video is made here (``--work``, never the repository): ``--frames`` frames o
 25 per second zooming and panning over ``--pan``, a photo. The model is the shipped
 ``faces3`` weights file (``--model`` takes a name, run folder or checkpoint). The four cases run
 interleaved (each once as a warm-up, then ``--repeats`` rounds in a fresh random order); a case's
-time is its median. Stage shares come from timers around the pipeline's own functions
+time is its median. Two more cases measure this pipeline's last changes as a before/after ratio:
+the float32 photos and video again as they ran before, with the previous ``class_map`` (kept
+here as the baseline: the crop's scores resized onto the whole photo, then an argmax over every
+pixel; its JSON is checked to equal the current one, which takes scores and argmax only where
+the face's box lies) and the overlays written at Pillow's default PNG level (6, now 1).
+Stage shares come from timers around the pipeline's own functions
 (``detect_faces``, ``Predictor._predict_faces`` for crop and network,
 ``FacePrediction.drawings``), summed over the timed runs; the rest is reading, writing and
 encoding.
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from bench.lib import options
@@ -36,7 +42,10 @@ from bench.lib.results import command_line, header, write_results
 from bench.lib.timing import interleaved
 from bench.reports import predict as report
 from ifan import inference
+from ifan import photos as photo_files
+from ifan.data.images import Box, letterbox
 from ifan.inputs import find_inputs
+from ifan.outputs import masks
 from ifan.photos import PhotoRun
 from ifan.video import annotate_video, require_av
 
@@ -50,6 +59,7 @@ STAGES: dict[str, tuple[Any, str]] = {
 }
 """Each stage timed, as the function the pipeline calls for it: (its owner, its name)."""
 PRECISIONS = {"float32": False, "bf16": True}
+BEFORE = report.BEFORE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -120,6 +130,58 @@ def stage_times() -> Iterator[dict[str, float]]:
             setattr(owner, name, originals[stage])
 
 
+def whole_photo_class_map(
+    logits: torch.Tensor, size: tuple[int, int] | None = None, box: Box | None = None
+) -> torch.Tensor:
+    """The previous ``ifan.outputs.masks.class_map`` (until this benchmark): the crop's scores
+    resized onto the whole ``size`` photo, zero outside the box, then the argmax of every pixel."""
+    logits = logits.detach().float().cpu()
+    if logits.dim() == 4 and logits.shape[0] == 1:
+        logits = logits[0]
+    if size is None:
+        return logits.argmax(dim=0)
+    box, (width, height) = box or letterbox(*size), size
+    if box.angle:
+        ys, xs = torch.meshgrid(
+            torch.arange(height, dtype=torch.float32) + 0.5,
+            torch.arange(width, dtype=torch.float32) + 0.5,
+            indexing="ij",
+        )
+        crop = box.to_crop(torch.stack([xs.flatten(), ys.flatten()], dim=1)).reshape(
+            height, width, 2
+        )
+        inside = ((crop >= 0) & (crop < 1)).all(dim=-1)
+        grid = (crop * 2 - 1)[None]
+        out = F.grid_sample(logits[None], grid, padding_mode="border", align_corners=False)
+        return (out[0] * inside).argmax(dim=0)
+    scaled = F.interpolate(logits[None], size=(box.side, box.side), mode="bilinear")[0]
+    pads = (box.x0, width - box.x0 - box.side, box.y0, height - box.y0 - box.side)
+    return F.pad(scaled, pads).argmax(dim=0)
+
+
+def as_before(run: Callable[[], dict[str, int]]) -> Callable:
+    """``run`` as the pipeline ran before: :func:`whole_photo_class_map` for
+    ``ifan.outputs.masks.class_map``, and overlays at Pillow's default PNG level."""
+
+    def before() -> dict[str, int]:
+        class_map, level = masks.class_map, photo_files.OVERLAY_PNG_LEVEL
+        masks.class_map, photo_files.OVERLAY_PNG_LEVEL = whole_photo_class_map, 6
+        try:
+            return run()
+        finally:
+            masks.class_map, photo_files.OVERLAY_PNG_LEVEL = class_map, level
+
+    return before
+
+
+def same_outputs(now: Path, before: Path) -> None:
+    """Stop when the baseline's JSON differs from the current one's: the ratio would be stale."""
+    files = sorted(p.relative_to(now) for p in now.rglob("*.json*"))
+    differ = [f for f in files if (now / f).read_bytes() != (before / f).read_bytes()]
+    if not files or differ:
+        raise SystemExit(f"the previous class_map's JSON differs in {differ or 'no files'}")
+
+
 def photo_case(predictor: inference.Predictor, photos: Path, out: Path, batch: int) -> Callable:
     """One run of ``ifan predict MODEL PHOTOS``: every photo predicted and saved."""
 
@@ -154,6 +216,12 @@ def measure(args: argparse.Namespace, video: Path) -> dict[str, Any]:
         out = args.work / precision
         runs[f"photos, {precision}"] = photo_case(predictor, args.photos, out, args.batch_size)
         runs[f"video, {precision}"] = video_case(predictor, video, out, args.batch_size)
+        if not bf16:
+            before = args.work / "before"
+            photos = photo_case(predictor, args.photos, before, args.batch_size)
+            frames = video_case(predictor, video, before, args.batch_size)
+            runs[f"photos, {BEFORE}"] = as_before(photos)
+            runs[f"video, {BEFORE}"] = as_before(frames)
     counts: dict[str, dict[str, int]] = {}
     stages: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
 
@@ -166,6 +234,7 @@ def measure(args: argparse.Namespace, video: Path) -> dict[str, Any]:
         return run
 
     times = interleaved({name: timed(name) for name in runs}, args.repeats, seed=0)
+    same_outputs(args.work / "float32", args.work / "before")
     cases = {}
     for name, seconds in times.items():
         median = statistics.median(seconds)

@@ -8,6 +8,9 @@ from typing import Any
 from bench.lib.markdown import provenance, table, what_this_shows
 from bench.lib.results import PYTHON
 
+BEFORE = "float32, before (masks over the whole photo, PNG level 6)"
+"""The cases run as the pipeline ran before (``bench.predict.as_before``)."""
+
 
 def findings(r: dict[str, Any]) -> list[str]:
     """Speed in each precision, the stages' shares, and whether bf16 runs in hardware."""
@@ -28,6 +31,15 @@ def findings(r: dict[str, Any]) -> list[str]:
             + ", ".join(f"{stage} {value:.0%}" for stage, value in share.items())
             + f", reading, writing and encoding {rest:.0%}"
         )
+    for kind in ("photos", "video"):
+        now, before = cases[f"{kind}, float32"], cases.get(f"{kind}, {BEFORE}")
+        if before:
+            lines.append(
+                f"{kind}, float32: {now['faces_per_second']:.1f} faces/s now against "
+                f"{before['faces_per_second']:.1f} before "
+                f"({before['median_seconds'] / now['median_seconds']:.2f}x), with the parsing "
+                "mask's argmax only where the face's box lies and overlays at PNG level 1"
+            )
     flags = r["machine"]["cpu_flags"]
     native = [f for f in ("avx512_bf16", "amx_tile") if f in flags]
     lines.append(

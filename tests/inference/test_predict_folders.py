@@ -158,3 +158,16 @@ def test_named_files_keep_their_stem_and_videos_are_told_apart(tree) -> None:
         ("b/c/y.JPG", "y"),
     ]
     assert [str(f.name) for f in found.videos] == ["clip"] and found.skipped == []
+
+
+def test_overlays_are_written_at_the_fastest_png_level(capsys, run_dir, tree, tmp_path):
+    out = tmp_path / "out"
+    code, _, err = predict(capsys, str(run_dir), str(tree / "a"), "--out", str(out))
+    assert code == 0, err
+    png = (out / "x.png").read_bytes()
+    idat = png.index(b"IDAT") + 4  # the zlib stream's header follows the chunk's type
+    assert png[idat] & 0x0F == 8  # deflate
+    assert png[idat + 1] >> 6 == 0  # FLEVEL 0: "fastest" (levels 0 and 1); Pillow's default is 2
+    with Image.open(out / "x.png") as overlay:  # the photo, its faces' panels beside it
+        assert overlay.height >= 32 and overlay.width > 32
+        assert overlay.convert("RGB").getextrema() != ((0, 0), (0, 0), (0, 0))
