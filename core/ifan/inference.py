@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 
 from ifan.contract import Task
 from ifan.data.crop import NO_DETECTOR, detect_faces, face_crop
-from ifan.data.images import Box, crop_square, letterbox, load_rgb, to_tensor
+from ifan.data.images import Box, crop_square, letterbox, load_upright_rgb, to_tensor
 from ifan.detection import FaceBox, FaceDetector, get_detector
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
@@ -180,9 +180,10 @@ def stack(images: Sequence[Image.Image], labels: Sequence[str]) -> Image.Image:
 
 
 def _photo(image: ImageInput) -> tuple[Image.Image, str | None]:
-    """The RGB photo and, for a file, its path."""
+    """The RGB photo and, for a file, its path (a file's EXIF orientation applied; a PIL image
+    or array is taken as it is)."""
     if isinstance(image, (str, os.PathLike)):
-        return load_rgb(Path(image)), str(image)
+        return load_upright_rgb(Path(image)), str(image)
     if isinstance(image, Image.Image):
         return image.convert("RGB"), None
     if isinstance(image, np.ndarray):

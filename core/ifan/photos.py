@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from ifan.data.images import UNREADABLE
+from ifan.data.images import UNREADABLE, upright_rgb
 from ifan.inputs import IMAGE_OUTPUTS, InputFile, Skipped
 
 if TYPE_CHECKING:
@@ -23,10 +23,12 @@ Pillow's default 6, for files about a tenth larger (``bench.predict`` measures i
 
 
 def read_photo(path: Path) -> Image.Image | str:
-    """The photo at ``path`` in RGB, or why it cannot be read."""
+    """The photo at ``path`` in RGB as viewers show it (EXIF orientation applied, see
+    :func:`ifan.data.images.upright_rgb`), or why it cannot be read."""
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")
+            image.load()
+            return upright_rgb(image)
     except UNREADABLE as exc:
         return f"not a readable image ({exc})"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -14,6 +15,7 @@ import ifan
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
+from ifan.photos import read_photo
 from ifan_tasks.synthetic.writer import TASKS
 
 
@@ -171,3 +173,34 @@ def test_overlays_are_written_at_the_fastest_png_level(capsys, run_dir, tree, tm
     with Image.open(out / "x.png") as overlay:  # the photo, its faces' panels beside it
         assert overlay.height >= 32 and overlay.width > 32
         assert overlay.convert("RGB").getextrema() != ((0, 0), (0, 0), (0, 0))
+
+
+def sideways_with_exif(upright: Image.Image, path: Path) -> Path:
+    """``upright`` stored as a phone stores a portrait photo: turned a quarter to the left, with
+    EXIF orientation 6 ("turn 90 degrees clockwise to show")."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=100)
+    return path
+
+
+def test_a_phone_photo_is_predicted_upright_as_viewers_show_it(capsys, run_dir, data, tmp_path):
+    face = sorted((data / "emotion" / "test").rglob("*.png"))[0]
+    upright = Image.open(face).convert("RGB").resize((40, 64))  # taller than wide
+    photo = sideways_with_exif(upright, tmp_path / "phone.jpg")
+    with Image.open(photo) as stored:
+        assert stored.size == (64, 40)  # stored sideways
+    read = read_photo(photo)
+    assert isinstance(read, Image.Image)
+    assert read.size == (40, 64)
+    difference = np.abs(np.asarray(read, np.int16) - np.asarray(upright, np.int16))
+    assert difference.mean() < 3  # JPEG at quality 100
+    out = tmp_path / "out"
+    code, _, err = predict(capsys, str(run_dir), str(photo), "--out", str(out))
+    assert code == 0, err
+    result = json.loads((out / "phone.json").read_text())
+    assert (result["width"], result["height"]) == (40, 64)
+    predictor = ifan.load(run_dir, "cpu")
+    by_path = predictor.predict(photo, detect=False).to_json()
+    by_image = predictor.predict(read, detect=False).to_json()
+    assert by_path["faces"] == by_image["faces"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ifan.data.errors import DatasetError
 
@@ -67,6 +67,19 @@ def image_size(path: Path, where: str = "") -> tuple[int, int]:
 def load_rgb(path: Path) -> Image.Image:
     """The image at ``path`` in RGB (grey, palette and alpha images are converted)."""
     return open_image(path).convert("RGB")
+
+
+def upright_rgb(image: Image.Image) -> Image.Image:
+    """``image`` in RGB as viewers show it: its EXIF orientation applied, since a phone stores a
+    portrait photo sideways with a tag saying so, and a sideways face is not found. For photos
+    to predict on; datasets keep their stored pixels, where their annotations are."""
+    ImageOps.exif_transpose(image, in_place=True)
+    return image.convert("RGB")
+
+
+def load_upright_rgb(path: Path) -> Image.Image:
+    """The photo at ``path`` as :func:`upright_rgb` makes it (errors as :func:`open_image`)."""
+    return upright_rgb(open_image(path))
 
 
 def find_image(folder: Path, stem: str) -> Path | None:
