@@ -101,6 +101,23 @@ def camera(spec: str, platform: str = sys.platform) -> Camera:
     return Camera(match[2], match[1], "camera")
 
 
+TURNS = {
+    90: Image.Transpose.ROTATE_90,
+    -90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    -180: Image.Transpose.ROTATE_180,
+}
+"""A frame's display rotation (degrees counter-clockwise) -> the transpose that shows it."""
+
+
+def upright_frame(frame: Any) -> Image.Image:
+    """A decoded PyAV frame as players show it: turned by its display matrix's rotation, which a
+    phone sets on a portrait video instead of storing it upright (a sideways face is not found)."""
+    image = frame.to_image()
+    turn = TURNS.get(round(getattr(frame, "rotation", 0) or 0))
+    return image.transpose(turn) if turn is not None else image
+
+
 class VideoReader:
     """The frames of a video file or a :class:`Camera`, every one or every ``every``-th (the
     first included), at most ``limit`` of them (None: to the end, or for a camera until
@@ -155,7 +172,7 @@ class VideoReader:
                 if index % self.every:
                     continue
                 time = frame.time - start if frame.time is not None else index / self.rate
-                yield Frame(index, float(time), frame.to_image())
+                yield Frame(index, float(time), upright_frame(frame))
                 self.yielded += 1
                 if self.limit is not None and self.yielded >= self.limit:
                     return

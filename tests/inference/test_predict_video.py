@@ -9,6 +9,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -116,3 +117,28 @@ def test_a_file_that_is_no_video_is_named(capsys, run_dir, tmp_path) -> None:
     code = main(["predict", str(run_dir), str(fake), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"error: {fake}: not a readable video (")
+
+
+def test_a_phone_video_stored_sideways_is_read_upright(capsys, run_dir, tmp_path) -> None:
+    path = tmp_path / "phone.mp4"
+    photo = drawn_photo()  # 400 x 200, one face
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=RATE)
+        sideways = photo.transpose(Image.Transpose.ROTATE_90)  # stored a quarter to the left
+        stream.width, stream.height, stream.pix_fmt = sideways.width, sideways.height, "yuv420p"
+        stream.set_display_rotation(-90)  # shown a quarter to the right: upright
+        for packet in stream.encode(av.VideoFrame.from_image(sideways)):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with VideoReader(path) as reader:
+        (frame,) = list(reader)
+    assert frame.image.size == photo.size
+    difference = np.abs(np.asarray(frame.image, np.int16) - np.asarray(photo, np.int16))
+    assert difference.mean() < 8  # MPEG-4 at its default rate
+    out = tmp_path / "out"
+    code = main(["predict", str(run_dir), str(path), "--out", str(out), "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    (line,) = [json.loads(text) for text in (out / "phone.jsonl").read_text().splitlines()]
+    assert (line["width"], line["height"]) == (400, 200)
+    assert "note" not in line and len(line["faces"]) == 1  # the face was found upright
