@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ifan.contract import FeatureSpec
 from ifan.network.layers import NormFn, conv_norm_relu
+from ifan.network.upsampling import upsample_bilinear
 
 
 class MLPHead(nn.Module):
@@ -68,9 +68,7 @@ class PixelClassifier(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         logits = self.classify(self.body(features))
         if logits.shape[-2:] != (self.size, self.size):
-            logits = F.interpolate(
-                logits, size=(self.size, self.size), mode="bilinear", align_corners=False
-            )
+            logits = upsample_bilinear(logits, (self.size, self.size))
         return logits
 
 

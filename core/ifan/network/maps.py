@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ifan.network.upsampling import upsample_bilinear
+
 
 def point_heatmaps(
     points: Tensor, height: int, width: int, radius: float, softness: float = 1.0
@@ -30,7 +32,7 @@ def resize_maps(maps: Tensor, height: int, width: int) -> Tensor:
         return maps
     if height <= maps.shape[-2] and width <= maps.shape[-1]:
         return F.adaptive_avg_pool2d(maps, (height, width))
-    return F.interpolate(maps, size=(height, width), mode="bilinear", align_corners=False)
+    return upsample_bilinear(maps, (height, width))
 
 
 class PointHeatmaps(nn.Module):

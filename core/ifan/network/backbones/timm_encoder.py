@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ifan.errors import BackboneError
@@ -40,6 +39,7 @@ from ifan.network.layers import conv_norm_relu
 from ifan.network.precision import grouped_convolutions_in_float32
 from ifan.network.taps import DEPTH
 from ifan.network.task_batchnorm import NormFactory
+from ifan.network.upsampling import upsample_bilinear
 
 STEM_CHANNELS = 16
 RAW_PIXELS = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
@@ -192,7 +192,7 @@ class UpStage(nn.Module):
         self.conv = conv_norm_relu(in_channels + skip_channels, out_channels, norm)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
-        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        x = upsample_bilinear(x, (skip.shape[-2], skip.shape[-1]))
         return self.conv(torch.cat([x, skip], 1))
 
 
