@@ -4,7 +4,7 @@ The decoders' up path enlarges a channels-last map and concatenates it with a sk
 concatenation's backward hands the upsampling a slice of its gradient, which is contiguous in
 neither layout, and ``upsample_bilinear2d_backward`` then takes a generic path: 41 ms against
 7 ms for a batch of 64 maps of 32 x 32 x 32 on one CPU thread, about a tenth of a recipe update
-(``bench/results/upsampling.md``). :func:`upsample_bilinear` gives that gradient the forward's
+(``bench/results/updates.md``). :func:`upsample_bilinear` gives that gradient the forward's
 channels-last layout first; the values are those of ``F.interpolate``.
 """
 
