@@ -128,6 +128,11 @@ def precision() -> str:
     return written(r, "precision", "precision") + bullets(r)
 
 
+def updates() -> str:
+    r = result("updates", "updates")
+    return written(r, "updates", "updates") + bullets(r)
+
+
 def reproduce() -> str:
     r = result("reproduce-cpu", "reproduce")
     s = r["scores"]
@@ -331,6 +336,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "training-128": lambda: training("training-128"),
     "performance": performance,
     "precision": precision,
+    "updates": updates,
     "reproduce": reproduce,
     "balancers": balancers,
 }

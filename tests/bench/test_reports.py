@@ -24,6 +24,7 @@ REPORTS = {  # results file -> the benchmark that writes it
     "storage": "storage",
     "training": "training",
     "training-128": "training",
+    "updates": "updates",
 }
 
 

@@ -135,6 +135,18 @@ def test_the_default_is_fixed_and_trains_as_before_with_one_parameter_group(face
     assert isinstance(run.balancer, FixedWeights) and len(run.optimizer.param_groups) == 1
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "fused", "foreach"),
+    [("adamw", True, None), ("adam", True, None), ("sgd", None, True), ("rmsprop", None, True)],
+)
+def test_the_optimizer_is_fused_where_torch_has_a_fused_kernel(
+    faces, tmp_path, optimizer, fused, foreach
+):
+    run = trainer(faces, tmp_path / "run", f"train.optimizer={optimizer}")
+    group = run.optimizer.param_groups[0]
+    assert (group.get("fused"), group.get("foreach")) == (fused, foreach)
+
+
 @pytest.mark.slow
 def test_fixed_weights_scale_each_update_exactly_like_the_learning_rate(faces, tmp_path):
     """With SGD, a loss weight of 1/4 and 4 times the learning rates make the very same updates,

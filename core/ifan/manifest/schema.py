@@ -175,7 +175,9 @@ class TrainConfig(_Strict):
         description="stage 2: batch-wise alternating fine-tuning epochs",
     )
     optimizer: Literal["rmsprop", "adam", "adamw", "sgd"] = Field(
-        default="rmsprop", description="optimizer of both stages (the paper uses RMSprop)"
+        default="rmsprop",
+        description="optimizer of both stages (the paper uses RMSprop); adam and adamw update "
+        "every parameter in one fused kernel, the others in torch's multi-tensor loop",
     )
     lr_pretrain: float = Field(default=1e-3, gt=0, le=10, description="stage 1 learning rate")
     lr_finetune: float = Field(

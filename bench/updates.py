@@ -1,0 +1,143 @@
+"""The recipe's training updates on this CPU, before and after two changes, as ratios measured in
+one run: the up path's upsampling gets its gradient channels-last (:mod:`ifan.network.upsampling`;
+before, as the concatenation's backward left it), and the optimizer updates every parameter in
+one fused kernel (``ifan.training.trainer.FUSED_OPTIMIZERS``; before, torch's per-parameter loop).
+
+Times, interleaved (every repetition runs every variant once, in a fresh random order), the
+recipe's stage-2 update of each task (``examples/faces3-cpu.toml`` on the real datasets with
+the heat-map landmark decoder that ``faces3`` uses, one interaction iteration, bf16 autocast),
+on batches read once and replayed from memory (so only the model's cost is timed); emotion at
+the batch of steps 1 and 2 (64) and of the later steps (128). The variants are one trainer with
+each change turned off for the call. Writes ``bench/results/updates.json`` and
+``bench/results/updates.md``.
+
+    .venv/bin/python -m bench.updates --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.lib import options
+from bench.lib.paths import ROOT
+from bench.lib.realdata import check_real_data
+from bench.lib.replay import replay_batches
+from bench.lib.results import command_line, header, rewrite_report, write_results
+from bench.lib.timing import interleaved_groups
+from bench.precision import recipe_data
+from bench.reports import updates as report
+from ifan.manifest import load_manifest
+from ifan.network import upsampling
+from ifan.training.scheduler import Update
+from ifan.training.trainer import Trainer
+
+RECIPE = ROOT / "examples" / "faces3-cpu.toml"
+HEATMAP = [
+    "tasks.landmarks.decoder=heatmap",
+    "tasks.landmarks.tap=up2",
+    "tasks.landmarks.hidden=64",
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The data, the repetitions, the threads and where the results go."""
+    parser = options.parser(__doc__)
+    options.add_data(parser)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (5)")
+    options.add_threads(parser, 2, "torch threads (2, the recipe's)")
+    options.add_out(parser)
+    options.add_name(parser, "updates")
+    options.add_report_only(parser, "measure nothing: rewrite the report from OUT/NAME.json")
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def gradient_as_left() -> Iterator[None]:
+    """The upsampling's gradient as the concatenation's backward leaves it: before the change."""
+    function = upsampling._ChannelsLastGradient
+    function.apply = staticmethod(lambda maps: maps)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del function.apply  # torch.autograd.Function's own again
+
+
+@contextlib.contextmanager
+def per_parameter_loop(optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    """``optimizer`` in torch's per-parameter loop, as before the change (its step reads the
+    flags of each parameter group at every call)."""
+    flags = [(group["fused"], group["foreach"]) for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["fused"], group["foreach"] = None, False
+    try:
+        yield
+    finally:
+        for group, (fused, foreach) in zip(optimizer.param_groups, flags, strict=True):
+            group["fused"], group["foreach"] = fused, foreach
+
+
+def variants(run: Trainer, task: str) -> dict[str, Callable[[], None]]:
+    """One update of ``task`` as each variant makes it."""
+
+    def update() -> None:
+        run.step(Update(2, task, 1, False))
+
+    def before() -> None:
+        with gradient_as_left(), per_parameter_loop(run.optimizer):
+            update()
+
+    def gradient_only() -> None:
+        with per_parameter_loop(run.optimizer):
+            update()
+
+    return {report.BEFORE: before, report.GRADIENT: gradient_only, report.NOW: update}
+
+
+def update_cases(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Callable]]:
+    """Timed stage-2 updates per (task, batch) and variant, on one trainer per emotion batch."""
+    base = [*recipe_data(args.data), *HEATMAP, "train.pretrain_epochs=0"]
+    cases: dict[str, dict[str, Callable[[], Any]]] = {}
+    for emotion_batch in (64, 128):
+        sizes = [*base, f"tasks.emotion.batch_size={emotion_batch}"]
+        run = Trainer(load_manifest(RECIPE, sizes), folder / f"run{emotion_batch}",
+                      progress_bars=False)  # fmt: skip
+        replay_batches(run, run, 2)
+        run._start_finetuning()
+        for task in run.names if emotion_batch == 64 else ["emotion"]:
+            batch = run.manifest.tasks[task].batch_size
+            cases[f"{task} (batch {batch})"] = variants(run, task)
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time both variants and write the results (or, with ``--report-only``, only the report)."""
+    args = parse_args(argv)
+    if args.report_only:
+        rewrite_report(args.out, args.name, report)
+        return 0
+    check_real_data(args.data)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-updates-"))
+    seconds = interleaved_groups(update_cases(args, folder), args.repeats, start)
+    result = {
+        **header(args.threads),
+        "command": command_line("updates", argv),
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "seconds_per_call": seconds,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    write_results(args.out, args.name, result, report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
