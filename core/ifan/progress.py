@@ -36,6 +36,7 @@ def bar(
     *,
     desc: str | None = None,
     total: float | None = None,
+    initial: int = 0,
     unit: str = "it",
     leave: bool = False,
     enabled: bool = True,
@@ -43,16 +44,21 @@ def bar(
 ) -> tqdm:
     """A progress bar over ``iterable`` (or updated by hand up to ``total``) on ``stream``
     (standard error): redrawn on a terminal, throttled plain lines elsewhere, nothing when
-    ``enabled`` is False. ``leave`` keeps a terminal's finished bar on the screen."""
+    ``enabled`` is False. ``leave`` keeps a terminal's finished bar on the screen; ``initial``
+    counts what was done before the bar (a resumed epoch), so its rate and time left are of the
+    rest."""
     if not enabled:
-        return tqdm(iterable, total=total, disable=True)
+        return tqdm(iterable, total=total, initial=initial, disable=True)
     stream = stream if stream is not None else sys.stderr
     if _is_terminal(stream):
-        return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, file=stream)
+        return tqdm(
+            iterable, desc=desc, total=total, initial=initial, unit=unit, leave=leave, file=stream
+        )
     return _LogBar(
         iterable,
         desc=desc or "progress",
         total=total,
+        initial=initial,
         unit=unit,
         leave=True,  # the last line says where the loop ended
         file=_Lines(stream),

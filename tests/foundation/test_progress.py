@@ -91,3 +91,14 @@ def test_tqdm_disable_silences_a_log_bar_that_is_redrawn(tmp_path) -> None:
         )
     assert done.returncode == 0, log.read_text()
     assert done.stdout == "done\n" and log.read_text() == ""
+
+
+def test_a_bar_can_start_where_an_earlier_sitting_stopped(clock: list[float]) -> None:
+    log = io.StringIO()
+    bar = progress.bar(total=10, initial=4, desc="epoch 2/6", unit="upd", stream=log)
+    for _ in range(3):
+        clock[0] += 20.0
+        bar.update()
+    bar.close()
+    last = log.getvalue().splitlines()[-1]
+    assert last.startswith("epoch 2/6: 7/10 upd (70%) [01:00 elapsed, 01:00 left"), last

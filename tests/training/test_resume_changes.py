@@ -185,3 +185,16 @@ def test_the_settings_resume_allows_change_only_themselves(finished):
     manifest = resume_manifest(checkpoint.meta, ["train.workers=1", "train.bf16=true"])
     assert (manifest.train.workers, manifest.train.bf16) == (1, True)
     assert manifest.train.finetune_rounds == 2 and manifest.model.iterations == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "done"),
+    [(0, 0), (1, 1), (STAGE_1, 0), (STAGE_1 + 2, 2), (STAGE_1 + EPOCH, 0), (END, 0)],
+)
+def test_a_resume_within_an_epoch_knows_how_much_of_it_was_done(
+    faces, finished, tmp_path, step, done
+):
+    """What the first progress bar of a resumed run starts from: e.g. stage 2's first epoch
+    resumed after 2 of its 6 updates shows 2/6, not 0/6, and its time left is of the other 4."""
+    run = resumed_at(finished, step, tmp_path / "run") if step else trainer(faces, tmp_path / "new")
+    assert run._done_in_epoch() == done
