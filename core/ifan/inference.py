@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 
 from ifan.contract import Task
 from ifan.data.crop import NO_DETECTOR, detect_faces, face_crop
-from ifan.data.images import Box, crop_square, letterbox, load_upright_rgb, to_tensor
+from ifan.data.images import Box, as_rgb, crop_square, letterbox, load_upright_rgb, to_tensor
 from ifan.detection import FaceBox, FaceDetector, get_detector
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
@@ -185,7 +185,7 @@ def _photo(image: ImageInput) -> tuple[Image.Image, str | None]:
     if isinstance(image, (str, os.PathLike)):
         return load_upright_rgb(Path(image)), str(image)
     if isinstance(image, Image.Image):
-        return image.convert("RGB"), None
+        return as_rgb(image), None
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(

@@ -9,7 +9,16 @@ import torch
 from PIL import Image
 
 from ifan.data.errors import DatasetError
-from ifan.data.images import Box, box_around, crop_square, letterbox, open_image, uncrop
+from ifan.data.images import (
+    Box,
+    as_rgb,
+    box_around,
+    crop_square,
+    letterbox,
+    load_rgb,
+    open_image,
+    uncrop,
+)
 from ifan.data.lists import read_lines
 
 
@@ -58,3 +67,14 @@ def test_uncrop_inverts_letterbox():
     back = uncrop(maps, letterbox(4, 2), 4, 2, mode="nearest")
     assert back.shape == (1, 2, 4)
     assert torch.equal(back[0], maps[0, 1:3])
+
+
+def test_sixteen_bit_greys_are_scaled_to_eight_bits_not_clipped_to_white(tmp_path):
+    values = np.array([[0, 257, 32896, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "grey16.png")
+    assert Image.open(tmp_path / "grey16.png").mode == "I;16"
+    rgb = np.asarray(load_rgb(tmp_path / "grey16.png"))
+    assert rgb.shape == (1, 4, 3) and rgb[0, :, 0].tolist() == [0, 1, 128, 255]
+    assert (rgb[..., 0] == rgb[..., 2]).all()
+    small = Image.fromarray(np.array([[0, 100, 255]], dtype=np.int32), "I")  # 8-bit values
+    assert np.asarray(as_rgb(small))[0, :, 1].tolist() == [0, 100, 255]

@@ -64,9 +64,21 @@ def image_size(path: Path, where: str = "") -> tuple[int, int]:
         raise DatasetError(f"{prefix}{path} is not a readable image ({exc})") from None
 
 
+def as_rgb(image: Image.Image) -> Image.Image:
+    """``image`` in 8-bit RGB. Grey, palette and alpha images convert as Pillow converts them;
+    16-bit greys (``I;16`` PNGs, ``I`` images above 255) are scaled to 8 bits first, where
+    Pillow's own conversion clips every value above 255 to white."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode != "I" or values.max(initial=0) > 255:
+            values = (values / 257).round()
+        image = Image.fromarray(values.clip(0, 255).astype(np.uint8), "L")
+    return image.convert("RGB")
+
+
 def load_rgb(path: Path) -> Image.Image:
-    """The image at ``path`` in RGB (grey, palette and alpha images are converted)."""
-    return open_image(path).convert("RGB")
+    """The image at ``path`` in 8-bit RGB (:func:`as_rgb`)."""
+    return as_rgb(open_image(path))
 
 
 def upright_rgb(image: Image.Image) -> Image.Image:
@@ -74,7 +86,7 @@ def upright_rgb(image: Image.Image) -> Image.Image:
     portrait photo sideways with a tag saying so, and a sideways face is not found. For photos
     to predict on; datasets keep their stored pixels, where their annotations are."""
     ImageOps.exif_transpose(image, in_place=True)
-    return image.convert("RGB")
+    return as_rgb(image)
 
 
 def load_upright_rgb(path: Path) -> Image.Image:
