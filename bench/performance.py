@@ -27,7 +27,6 @@ Writes ``bench/results/performance.json`` and ``bench/results/performance.md``.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,9 +38,9 @@ import torch
 from bench.lib import options
 from bench.lib.paths import ROOT
 from bench.lib.profiling import top_operators
-from bench.lib.realdata import check_real_data, real_data_settings
+from bench.lib.realdata import begin, real_data_settings
 from bench.lib.replay import replay_batches
-from bench.lib.results import header, rewrite_report, write_results
+from bench.lib.results import header, write_results
 from bench.lib.timing import interleaved_groups
 from bench.reports import performance as report
 from ifan.manifest import load_manifest
@@ -205,13 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     """Profile and time every change and write the results (or, with ``--report-only``, only
     the report)."""
     args = parse_args(argv)
-    if args.report_only:
-        rewrite_report(args.out, "performance", report)
+    if (begun := begin(args, "performance", report)) is None:
         return 0
-    check_real_data(args.data)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-performance-"))
+    start, folder = begun
     train, train_profiles = training_cases(args, folder)
     infer, infer_profiles, differences = inference_cases(args)
     data, data_info = data_cases(args)

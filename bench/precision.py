@@ -20,8 +20,6 @@ machine's: ``precision-xeon`` is the same on an Intel Xeon with AMX).
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,9 @@ from torch import nn
 
 from bench.lib import options
 from bench.lib.paths import ROOT
-from bench.lib.realdata import check_real_data
+from bench.lib.realdata import begin, recipe_data
 from bench.lib.replay import replay_batches
-from bench.lib.results import command_line, header, rewrite_report, write_results
+from bench.lib.results import write_timings
 from bench.lib.timing import interleaved_groups
 from bench.reports import precision as report
 from ifan.manifest import load_manifest
@@ -60,17 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     options.add_name(parser, "precision")
     options.add_report_only(parser, "measure nothing: rewrite the report from OUT/NAME.json")
     return parser.parse_args(argv)
-
-
-def recipe_data(data: Path) -> list[str]:
-    """``--set`` values pointing the recipe's splits at ``data`` (as ``make real`` does)."""
-    data = data.resolve()
-    return [
-        f"tasks.parsing.data.train={data}/fasseg/V3/Train_RGB",
-        f"tasks.landmarks.data.train={data}/mtfl/training.txt",
-        f"tasks.emotion.data.train={data}/fer2013/train",
-        f"tasks.emotion.data.val={data}/fer2013/test",
-    ]
 
 
 def grouped_back_to_bf16(model: nn.Module) -> None:
@@ -130,24 +117,13 @@ def update_cases(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, 
 def main(argv: list[str] | None = None) -> int:
     """Time every variant and write the results (or, with ``--report-only``, only the report)."""
     args = parse_args(argv)
-    if args.report_only:
-        rewrite_report(args.out, args.name, report)
+    if (begun := begin(args, "precision", report)) is None:
         return 0
-    check_real_data(args.data)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-precision-"))
+    start, folder = begun
     groups = {f"encoder alone (batch {args.batch})": encoder_cases(args)}
     groups.update(update_cases(args, folder))
     seconds = interleaved_groups(groups, args.repeats, start)
-    result = {
-        **header(args.threads),
-        "command": command_line("precision", argv),
-        "settings": {k: str(v) for k, v in vars(args).items()},
-        "seconds_per_call": seconds,
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-    write_results(args.out, args.name, result, report)
+    write_timings(args, "precision", argv, seconds, start, report)
     return 0
 
 

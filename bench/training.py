@@ -38,7 +38,6 @@ import json
 import os
 import random
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,9 +47,9 @@ import torch
 from bench.lib import options
 from bench.lib.paths import ROOT
 from bench.lib.profiling import is_convolution, operator_shares, self_time
-from bench.lib.realdata import check_real_data, real_data_settings
+from bench.lib.realdata import begin, real_data_settings
 from bench.lib.replay import replay_batches
-from bench.lib.results import header, rewrite_report, write_results
+from bench.lib.results import header, write_results
 from bench.reports import training as report
 from ifan.data.splits import open_splits
 from ifan.manifest import load_manifest
@@ -218,13 +217,9 @@ def measured(args: argparse.Namespace, folder: Path, start: float) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     """Measure every variant and write the results (or, with ``--report-only``, only the report)."""
     args = parse_args(argv)
-    if args.report_only:
-        rewrite_report(args.out, args.name, report)
+    if (begun := begin(args, "training", report)) is None:
         return 0
-    check_real_data(args.data)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-training-"))
+    start, folder = begun
     # An empty cache, so that preparation is timed from nothing (unless --cache).
     os.environ["IFAN_CACHE"] = str(args.cache or folder / "cache")
     result = measured(args, folder, start)

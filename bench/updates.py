@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,10 @@ import torch
 
 from bench.lib import options
 from bench.lib.paths import ROOT
-from bench.lib.realdata import check_real_data
+from bench.lib.realdata import begin, recipe_data
 from bench.lib.replay import replay_batches
-from bench.lib.results import command_line, header, rewrite_report, write_results
+from bench.lib.results import write_timings
 from bench.lib.timing import interleaved_groups
-from bench.precision import recipe_data
 from bench.reports import updates as report
 from ifan.manifest import load_manifest
 from ifan.network import upsampling
@@ -120,22 +117,11 @@ def update_cases(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, 
 def main(argv: list[str] | None = None) -> int:
     """Time both variants and write the results (or, with ``--report-only``, only the report)."""
     args = parse_args(argv)
-    if args.report_only:
-        rewrite_report(args.out, args.name, report)
+    if (begun := begin(args, "updates", report)) is None:
         return 0
-    check_real_data(args.data)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="ifan-bench-updates-"))
+    start, folder = begun
     seconds = interleaved_groups(update_cases(args, folder), args.repeats, start)
-    result = {
-        **header(args.threads),
-        "command": command_line("updates", argv),
-        "settings": {k: str(v) for k, v in vars(args).items()},
-        "seconds_per_call": seconds,
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-    write_results(args.out, args.name, result, report)
+    write_timings(args, "updates", argv, seconds, start, report)
     return 0
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.lib.results import rewrite_report
 
 
 def real_data_settings(data: Path) -> list[str]:
@@ -15,6 +23,30 @@ def real_data_settings(data: Path) -> list[str]:
         f"tasks.emotion.data.train={data}/fer2013/train",
         f"tasks.emotion.data.test={data}/fer2013/test",
     ]
+
+
+def recipe_data(data: Path) -> list[str]:
+    """``--set`` values pointing ``examples/faces3-cpu.toml``'s splits at ``data`` (as ``make real``
+    does)."""
+    data = data.resolve()
+    return [
+        f"tasks.parsing.data.train={data}/fasseg/V3/Train_RGB",
+        f"tasks.landmarks.data.train={data}/mtfl/training.txt",
+        f"tasks.emotion.data.train={data}/fer2013/train",
+        f"tasks.emotion.data.val={data}/fer2013/test",
+    ]
+
+
+def begin(args: argparse.Namespace, name: str, report: Any) -> tuple[float, Path] | None:
+    """The start every real-data benchmark makes: with ``--report-only``, its report written again
+    and None; else the data checked, torch's threads set, and the start time and a fresh
+    temporary folder for its runs."""
+    if args.report_only:
+        rewrite_report(args.out, args.name if "name" in args else name, report)
+        return None
+    check_real_data(args.data)
+    torch.set_num_threads(args.threads)
+    return time.perf_counter(), Path(tempfile.mkdtemp(prefix=f"ifan-bench-{name}-"))
 
 
 def check_real_data(data: Path) -> None:

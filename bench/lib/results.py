@@ -3,10 +3,12 @@ findings) beside its report, ``OUT/<name>.md``; and how a result says it was mad
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +54,26 @@ def write_results(out: Path, name: str, result: dict[str, Any], report: Report) 
     (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{name}.md").write_text(report.markdown(result))
     print(f"wrote {out / name}.json and {out / name}.md")
+
+
+def write_timings(
+    args: argparse.Namespace,
+    script: str,
+    argv: list[str] | None,
+    seconds: dict[str, dict[str, list]],
+    start: float,
+    report: Report,
+) -> None:
+    """Write an interleaved timing benchmark's results (``seconds_per_call`` by case and variant,
+    the machine, command and settings, and its own duration since ``start``) and its report."""
+    result = {
+        **header(args.threads),
+        "command": command_line(script, argv),
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "seconds_per_call": seconds,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    write_results(args.out, args.name, result, report)
 
 
 def read_results(out: Path, name: str) -> dict[str, Any]:
