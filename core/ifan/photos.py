@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from ifan.data.images import UNREADABLE, upright_rgb
+from ifan.data.errors import DatasetError
+from ifan.data.images import UNREADABLE, require_format, upright_rgb
 from ifan.inputs import IMAGE_OUTPUTS, InputFile, Skipped
 
 if TYPE_CHECKING:
@@ -26,9 +27,12 @@ def read_photo(path: Path) -> Image.Image | str:
     """The photo at ``path`` in RGB as viewers show it (EXIF orientation applied, see
     :func:`ifan.data.images.upright_rgb`), or why it cannot be read."""
     try:
+        require_format(path)
         with Image.open(path) as image:
             image.load()
             return upright_rgb(image)
+    except DatasetError as exc:
+        return str(exc).removeprefix(f"{path}: ")
     except UNREADABLE as exc:
         return f"not a readable image ({exc})"
 

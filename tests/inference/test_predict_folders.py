@@ -5,6 +5,7 @@ and the summary that ends the output."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from PIL import Image
 
 import ifan
 from ifan.cli.main import main
+from ifan.data.images import load_rgb
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
 from ifan.photos import read_photo
@@ -204,3 +206,27 @@ def test_a_phone_photo_is_predicted_upright_as_viewers_show_it(capsys, run_dir, 
     by_path = predictor.predict(photo, detect=False).to_json()
     by_image = predictor.predict(read, detect=False).to_json()
     assert by_path["faces"] == by_image["faces"]
+
+
+def test_a_heif_photo_is_read_with_pillow_heif_and_named_without_it(
+    capsys, run_dir, data, tmp_path, monkeypatch
+):
+    pillow_heif = pytest.importorskip("pillow_heif")  # in the test extra: CI has it
+    pillow_heif.register_heif_opener()
+    face = sorted((data / "emotion" / "test").rglob("*.png"))[0]
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    Image.open(face).convert("RGB").save(folder / "IMG_0001.HEIC", quality=95)
+    assert [p.path.name for p in find_inputs([folder]).photos] == ["IMG_0001.HEIC"]
+    read = read_photo(folder / "IMG_0001.HEIC")
+    assert isinstance(read, Image.Image) and read.size == Image.open(face).size
+    out = tmp_path / "out"
+    code, _, err = predict(capsys, str(run_dir), str(folder), "--out", str(out))
+    assert code == 0, err
+    assert json.loads((out / "IMG_0001.json").read_text())["width"] == read.width
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
+    reason = read_photo(folder / "IMG_0001.HEIC")
+    assert isinstance(reason, str) and "pip install 'ifan[heif]'" in reason
+    needs = r"IMG_0001\.HEIC: a HEIF photo.*pip install 'ifan\[heif\]'"
+    with pytest.raises(IfanError, match=needs):
+        load_rgb(folder / "IMG_0001.HEIC")

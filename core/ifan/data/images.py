@@ -22,7 +22,11 @@ from PIL import Image, ImageOps
 
 from ifan.data.errors import DatasetError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+HEIF_SUFFIXES = (".heic", ".heif")
+"""HEIF photos (what iPhones save), read through the pillow-heif plugin (``ifan[heif]``)."""
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", *HEIF_SUFFIXES
+)  # fmt: skip
 """The file suffixes readers take for photos (compared in lower case)."""
 
 UNREADABLE = (
@@ -37,8 +41,24 @@ UNREADABLE = (
 """What Pillow raises for a file that is not a readable image."""
 
 
+def require_format(path: Path) -> None:
+    """Make Pillow able to read ``path``'s format where a plugin is needed (HEIF: pillow-heif,
+    registered on first use); a :class:`DatasetError` saying what to install when it is not."""
+    if Path(path).suffix.lower() not in HEIF_SUFFIXES:
+        return
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        raise DatasetError(
+            f"{path}: a HEIF photo, which Pillow reads only with the pillow-heif plugin: "
+            "pip install 'ifan[heif]' (or convert it to JPEG)"
+        ) from None
+    register_heif_opener()
+
+
 def open_image(path: Path) -> Image.Image:
     """The decoded image at ``path``; a :class:`DatasetError` naming the file when it cannot be."""
+    require_format(path)
     try:
         with Image.open(path) as image:
             image.load()
@@ -55,6 +75,7 @@ def image_size(path: Path, where: str = "") -> tuple[int, int]:
     A :class:`DatasetError` names ``where`` (the annotation) and the file when it cannot be read.
     """
     prefix = f"{where}: " if where else ""
+    require_format(path)
     try:
         with Image.open(path) as image:
             return image.size
