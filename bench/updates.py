@@ -7,8 +7,10 @@ Times, interleaved (every repetition runs every variant once, in a fresh random 
 recipe's stage-2 update of each task (``examples/faces3-cpu.toml`` on the real datasets with
 the heat-map landmark decoder that ``faces3`` uses, one interaction iteration, bf16 autocast),
 on batches read once and replayed from memory (so only the model's cost is timed); emotion at
-the batch of steps 1 and 2 (64) and of the later steps (128). The variants are one trainer with
-each change turned off for the call. Writes ``bench/results/updates.json`` and
+the batch of steps 1 and 2 (64) and of the later steps (128). The three variants are one trainer
+with each change turned off for the call; a fourth is a trainer of the same recipe with the
+paper's regression decoder for the landmarks (what ``faces3`` had before), on the same batches,
+so the report says what the heat maps cost too. Writes ``bench/results/updates.json`` and
 ``bench/results/updates.md``.
 
     .venv/bin/python -m bench.updates --threads 2
@@ -99,18 +101,26 @@ def variants(run: Trainer, task: str) -> dict[str, Callable[[], None]]:
 
 
 def update_cases(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Callable]]:
-    """Timed stage-2 updates per (task, batch) and variant, on one trainer per emotion batch."""
-    base = [*recipe_data(args.data), *HEATMAP, "train.pretrain_epochs=0"]
+    """Timed stage-2 updates per (task, batch) and variant, on two trainers per emotion batch:
+    the heat-map decoder's and the regression decoder's, on the same batches."""
+    base = [*recipe_data(args.data), "train.pretrain_epochs=0"]
     cases: dict[str, dict[str, Callable[[], Any]]] = {}
     for emotion_batch in (64, 128):
         sizes = [*base, f"tasks.emotion.batch_size={emotion_batch}"]
-        run = Trainer(load_manifest(RECIPE, sizes), folder / f"run{emotion_batch}",
+        run = Trainer(load_manifest(RECIPE, [*sizes, *HEATMAP]), folder / f"run{emotion_batch}",
                       progress_bars=False)  # fmt: skip
+        paper = Trainer(load_manifest(RECIPE, sizes), folder / f"paper{emotion_batch}",
+                        progress_bars=False)  # fmt: skip
         replay_batches(run, run, 2)
-        run._start_finetuning()
+        replay_batches(paper, run, 2)  # the very batches run replays
+        for trainer in (run, paper):
+            trainer._start_finetuning()
         for task in run.names if emotion_batch == 64 else ["emotion"]:
             batch = run.manifest.tasks[task].batch_size
-            cases[f"{task} (batch {batch})"] = variants(run, task)
+            cases[f"{task} (batch {batch})"] = {
+                **variants(run, task),
+                report.PAPER: lambda paper=paper, task=task: paper.step(Update(2, task, 1, False)),
+            }
     return cases
 
 
