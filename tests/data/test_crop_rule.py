@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -173,6 +174,28 @@ def test_a_damaged_detection_cache_is_started_afresh_with_a_warning(tmp_path):
     FaceLocator(CropRule(), detector, cache).detections([photo])
     FaceLocator(CropRule(), detector, BoxCache(path)).detections([photo])
     assert len(detector.seen) == 1  # the fresh cache works
+
+
+def test_an_earlier_versions_table_is_dropped_and_the_current_one_kept(tmp_path):
+    """A cache written before detections were keyed by content held a ``faces`` table keyed by
+    path and time, which nothing reads any more: opening the file drops it."""
+    path = tmp_path / "faces.sqlite"
+    cache = BoxCache(path)
+    cache.put({"kept": [FaceBox(1, 2, 30, 40, 0.8)]})
+    cache.close()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE faces (path TEXT, mtime REAL, faces TEXT)")
+        db.executemany(
+            "INSERT INTO faces VALUES (?, ?, ?)", [(str(i), 0.0, "x" * 500) for i in range(200)]
+        )
+    db.close()
+    cache = BoxCache(path)
+    assert cache.get(["kept"])["kept"][0].x1 == 30
+    cache.close()
+    with sqlite3.connect(path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master")]
+    db.close()
+    assert "faces" not in tables and "items" in tables
 
 
 def test_detecting_one_split_waits_for_the_same_split_only(tmp_path):

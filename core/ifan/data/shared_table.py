@@ -19,6 +19,11 @@ CHUNK = 500
 """Keys per query (SQLite limits a statement's parameters)."""
 
 
+STALE_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'items'"
+"""Tables an earlier ifan left in the file (the detections keyed by path and modification time,
+before they were keyed by content): nothing reads them, so opening the file drops them."""
+
+
 class SharedTable:
     """``key -> value`` strings in the SQLite file ``path``; ``what`` names it in the warning
     when the file cannot be read, and ``then`` says what that costs."""
@@ -44,6 +49,11 @@ class SharedTable:
             with db:
                 db.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, value TEXT)")
                 db.execute("SELECT count(*) FROM items").fetchone()
+                stale = db.execute(STALE_TABLES).fetchall()
+                for (name,) in stale:
+                    db.execute(f'DROP TABLE "{name}"')
+            if stale:
+                db.execute("VACUUM")  # give their space back, once
         except sqlite3.DatabaseError:
             db.close()
             raise
