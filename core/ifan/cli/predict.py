@@ -4,7 +4,8 @@ of photos, folders of photos, videos and a camera (``--camera``)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
 from ifan.errors import IfanError
+from ifan.face_table import face_rows, write_table
 from ifan.inputs import Inputs, Skipped, check_outputs, find_inputs
 from ifan.photos import PhotoRun
 from ifan.progress import bar
@@ -65,6 +67,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, required=True, metavar="DIR", help="folder for the outputs"
     )
     parser.add_argument(
+        "--table",
+        type=Path,
+        metavar="FILE",
+        help="also write every face predicted as one row of a CSV file: the photo or video "
+        "frame, the face's box and score, and each task's fields as columns (e.g. "
+        "landmarks.points.nose.x, emotion.label, parsing.fractions.skin)",
+    )
+    parser.add_argument(
         "--every",
         type=positive,
         default=1,
@@ -114,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         get_detector(registry, rule.detector)  # fail before any photo
     args.out.mkdir(parents=True, exist_ok=True)
     photos = PhotoRun(predictor, inputs.photos, args.batch_size, args.detect, inputs.skipped)
-    predict_photos(photos, args.out)
+    written = predict_photos(photos, args.out)
     videos = []
     for file in inputs.videos:
         jsonl, video = file.output(args.out, ".jsonl"), file.output(args.out, ".mp4")
@@ -129,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
     if source is not None:
         videos.append(predict_camera(predictor, source, args))
     print(summary(photos, videos))
+    if args.table is not None:
+        faces = write_table(table_rows(written, videos), args.table)
+        print(f"table: {args.table} ({faces} face(s), one a row)")
     return 0 if photos.predicted or any(v.predicted for v in videos) else 1
 
 
@@ -148,13 +161,28 @@ def predict_camera(predictor: Predictor, source: Camera, args: argparse.Namespac
     return done
 
 
-def predict_photos(photos: PhotoRun, out: Path) -> None:
-    """Predict and save every photo of ``photos``, a line each, under a progress bar."""
+def predict_photos(photos: PhotoRun, out: Path) -> list[Path]:
+    """Predict and save every photo of ``photos``, a line each, under a progress bar; the JSON
+    files written, in order."""
+    written = []
     with bar(total=len(photos.files), desc="predicting", unit="photo") as shown:
         for file, prediction in photos:
             json_path, png_path = photos.save(file, prediction, out)
+            written.append(json_path)
             shown.write(f"{file.path}: {found(prediction)}; {json_path}, {png_path}")
             shown.update(photos.done - shown.n)
+    return written
+
+
+def table_rows(photos: Sequence[Path], videos: Sequence[VideoSummary]) -> Iterator[dict]:
+    """The faces of the JSON files written for ``photos`` and the JSON lines of ``videos``, as
+    rows of ``--table`` (read back: the table holds just what the JSON says)."""
+    for path in photos:
+        yield from face_rows(json.loads(path.read_text(encoding="utf-8")))
+    for video in videos:
+        with open(video.jsonl, encoding="utf-8") as lines:
+            for line in lines:
+                yield from face_rows(json.loads(line), video=str(video.source))
 
 
 def found(prediction: FacePrediction) -> str:
