@@ -14,7 +14,7 @@ from PIL import Image
 
 import ifan
 from ifan.cli.main import main
-from ifan.data.images import load_rgb
+from ifan.data.images import _heif_registered, load_rgb
 from ifan.errors import IfanError
 from ifan.inputs import find_inputs
 from ifan.photos import read_photo
@@ -225,8 +225,10 @@ def test_a_heif_photo_is_read_with_pillow_heif_and_named_without_it(
     assert code == 0, err
     assert json.loads((out / "IMG_0001.json").read_text())["width"] == read.width
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
+    _heif_registered.cache_clear()
     reason = read_photo(folder / "IMG_0001.HEIC")
     assert isinstance(reason, str) and "pip install 'ifan[heif]'" in reason
     needs = r"IMG_0001\.HEIC: a HEIF photo.*pip install 'ifan\[heif\]'"
     with pytest.raises(IfanError, match=needs):
         load_rgb(folder / "IMG_0001.HEIC")
+    _heif_registered.cache_clear()  # found again by the tests after this one

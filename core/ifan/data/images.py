@@ -10,6 +10,7 @@ Which box a face gets is the crop rule's (:mod:`ifan.data.crop`).
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from dataclasses import dataclass
@@ -44,16 +45,22 @@ UNREADABLE = (
 def require_format(path: Path) -> None:
     """Make Pillow able to read ``path``'s format where a plugin is needed (HEIF: pillow-heif,
     registered on first use); a :class:`DatasetError` saying what to install when it is not."""
-    if Path(path).suffix.lower() not in HEIF_SUFFIXES:
-        return
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
+    if Path(path).suffix.lower() in HEIF_SUFFIXES and not _heif_registered():
         raise DatasetError(
             f"{path}: a HEIF photo, which Pillow reads only with the pillow-heif plugin: "
             "pip install 'ifan[heif]' (or convert it to JPEG)"
-        ) from None
+        )
+
+
+@functools.cache
+def _heif_registered() -> bool:
+    """Register pillow-heif's opener with Pillow, once; False when it is not installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
     register_heif_opener()
+    return True
 
 
 def open_image(path: Path) -> Image.Image:
