@@ -42,13 +42,11 @@ demo: $(STAMP)
 	@echo "  pretrained faces3:  $(DEMO)/pretrained/einstein.png (a real photo)"
 
 # The recipe of the pretrained faces3 model (examples/faces3-cpu.toml) on the real datasets (MTFL,
-# FASSEG V3, FER2013) of a folder laid out like ../shared/data, in five runs: the recipe, six more
+# FASSEG V3, FER2013) of a folder laid out like ../shared/data, in four runs: the recipe, six more
 # alternating epochs from its weights at a restarted learning rate (REAL_CONTINUE), four more with
-# twice the emotion faces per round (REAL_STEP3), three more at a lower restarted rate
-# (REAL_STEP4), then those three again with the heat-map landmark decoder (REAL_HEATMAP): the
-# first four took 2 hours 51 minutes on 2 cores of an AMD EPYC, and the fifth as long as the
-# fourth on an Intel Xeon, so about 3 hours 23 minutes there; about 5 hours 31 minutes on the Xeon,
-# which runs its rounds 1.7 times as slowly (docs/recipe.md has the times and scores).
+# twice the emotion faces per round (REAL_STEP3), and three more at a lower restarted rate
+# (REAL_STEP4): about 2 h 47 min on 2 cores of an AMD EPYC, 4 h 42 min on an Intel Xeon that runs
+# its rounds 1.7 times as slowly (docs/recipe.md has the times and scores).
 # Then the scores on the validation splits and the landmarks on the annotated photos of
 # DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues
 # where it stopped when run again (finished steps are kept, a step under way resumes from its
@@ -77,22 +75,18 @@ REAL_STEP4 = --set train.pretrain_epochs=0 --set train.finetune_epochs=3 \
 	--set train.lr_finetune=2e-4 --set train.lr_finetune_end=1e-5 --set train.lr_decay=cosine \
 	--set tasks.emotion.batch_size=128 \
 	--set 'tasks.landmarks.augment={rotate=25.0, scale=0.2, crop=0.1}'
-REAL_HEATMAP = --set tasks.landmarks.decoder=heatmap --set tasks.landmarks.tap=up2 \
-	--set tasks.landmarks.hidden=64
 
 real: $(STAMP)
 	$(MAKE) --no-print-directory real-run REAL_SETTINGS="$(REAL_PATHS) $(REAL_EXTRA)" \
 		REAL_MORE="$(REAL_PATHS) $(REAL_CONTINUE) $(REAL_EXTRA)" \
 		REAL_THIRD="$(REAL_PATHS) $(REAL_STEP3) $(REAL_EXTRA)" \
-		REAL_FOURTH="$(REAL_PATHS) $(REAL_STEP4) $(REAL_EXTRA)" \
-		REAL_LAST="$(REAL_PATHS) $(REAL_STEP4) $(REAL_HEATMAP) $(REAL_EXTRA)"
+		REAL_FOURTH="$(REAL_PATHS) $(REAL_STEP4) $(REAL_EXTRA)"
 
 real-quick: $(STAMP)
 	$(MAKE) --no-print-directory real-run REAL=$(REAL)-quick REAL_SETTINGS="$(REAL_PATHS) $(REAL_QUICK) $(REAL_EXTRA)" \
 		REAL_MORE="$(REAL_PATHS) $(REAL_CONTINUE) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)" \
 		REAL_THIRD="$(REAL_PATHS) $(REAL_STEP3) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)" \
-		REAL_FOURTH="$(REAL_PATHS) $(REAL_STEP4) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)" \
-		REAL_LAST="$(REAL_PATHS) $(REAL_STEP4) $(REAL_HEATMAP) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)"
+		REAL_FOURTH="$(REAL_PATHS) $(REAL_STEP4) $(REAL_CONTINUE_QUICK) $(REAL_EXTRA)"
 
 STEP = examples/recipe_step.sh $(BIN)/ifan
 
@@ -102,11 +96,10 @@ real-run:
 	$(STEP) $(REAL)/continued examples/faces3-cpu.toml --init-from $(REAL)/run $(REAL_MORE)
 	$(STEP) $(REAL)/step3 examples/faces3-cpu.toml --init-from $(REAL)/continued $(REAL_THIRD)
 	$(STEP) $(REAL)/step4 examples/faces3-cpu.toml --init-from $(REAL)/step3 $(REAL_FOURTH)
-	$(STEP) $(REAL)/step5 examples/faces3-cpu.toml --init-from $(REAL)/step4 $(REAL_LAST)
-	$(BIN)/ifan eval $(REAL)/step5 --split val --by pose --json $(REAL)/val.json --pictures $(REAL)/pictures
-	$(BIN)/python -m bench.pretrained --model $(REAL)/step5 --photos $(REAL_DATA)/faces --out $(REAL) --name photos
+	$(BIN)/ifan eval $(REAL)/step4 --split val --by pose --json $(REAL)/val.json --pictures $(REAL)/pictures
+	$(BIN)/python -m bench.pretrained --model $(REAL)/step4 --photos $(REAL_DATA)/faces --out $(REAL) --name photos
 	@examples/recipe_step.sh --times $(REAL)
-	@echo "curves: $(REAL)/{run,continued,step3,step4,step5}/curves.png  confusion matrices: $(REAL)/pictures/"
+	@echo "curves: $(REAL)/{run,continued,step3,step4}/curves.png  confusion matrices: $(REAL)/pictures/"
 
 # The documentation as a static site in build/site (open build/site/index.html; works offline).
 docs: $(STAMP)
