@@ -226,9 +226,11 @@ def test_a_heif_photo_is_read_with_pillow_heif_and_named_without_it(
     assert json.loads((out / "IMG_0001.json").read_text())["width"] == read.width
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
     _heif_registered.cache_clear()
-    reason = read_photo(folder / "IMG_0001.HEIC")
-    assert isinstance(reason, str) and "pip install 'ifan[heif]'" in reason
-    needs = r"IMG_0001\.HEIC: a HEIF photo.*pip install 'ifan\[heif\]'"
-    with pytest.raises(IfanError, match=needs):
-        load_rgb(folder / "IMG_0001.HEIC")
-    _heif_registered.cache_clear()  # found again by the tests after this one
+    try:
+        reason = read_photo(folder / "IMG_0001.HEIC")
+        assert isinstance(reason, str) and "pip install 'ifan[heif]'" in reason
+        needs = r"IMG_0001\.HEIC: a HEIF photo.*pip install 'ifan\[heif\]'"
+        with pytest.raises(IfanError, match=needs):
+            load_rgb(folder / "IMG_0001.HEIC")
+    finally:
+        _heif_registered.cache_clear()  # found again by the tests after this one, pass or fail
