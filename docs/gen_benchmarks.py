@@ -133,6 +133,11 @@ def updates() -> str:
     return written(r, "updates", "updates") + bullets(r)
 
 
+def compiled() -> str:
+    r = result("compiled", "compiled")
+    return written(r, "compiled", "compiled") + bullets(r)
+
+
 def reproduce() -> str:
     r = result("reproduce-cpu", "reproduce")
     s = r["scores"]
@@ -337,6 +342,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "precision": precision,
     "updates": updates,
+    "compiled": compiled,
     "reproduce": reproduce,
     "balancers": balancers,
 }

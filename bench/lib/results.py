@@ -63,15 +63,18 @@ def write_timings(
     seconds: dict[str, dict[str, list]],
     start: float,
     report: Report,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Write an interleaved timing benchmark's results (``seconds_per_call`` by case and variant,
-    the machine, command and settings, and its own duration since ``start``) and its report."""
+    the machine, command and settings, its own duration since ``start``, and ``extra``'s keys)
+    and its report."""
     result = {
         **header(args.threads),
         "command": command_line(script, argv),
         "settings": {k: str(v) for k, v in vars(args).items()},
         "seconds_per_call": seconds,
         "seconds": round(time.perf_counter() - start, 1),
+        **(extra or {}),
     }
     write_results(args.out, args.name, result, report)
 

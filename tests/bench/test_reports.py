@@ -13,6 +13,7 @@ from bench.lib.paths import RESULTS
 
 REPORTS = {  # results file -> the benchmark that writes it
     "balancers": "balancers",
+    "compiled": "compiled",
     "crops": "crops",
     "demo": "demo",
     "faces3": "pretrained",
