@@ -1,7 +1,8 @@
 """Suite-wide fixtures.
 
 ifan's cache (detected faces, prepared datasets) in a folder of this run, so that tests neither
-read nor leave anything in the user's cache; the user's plugin selection (``IFAN_PLUGINS``,
+read nor leave anything in the user's cache, and the ``TMPDIR`` of the commands they start there
+too; the user's plugin selection (``IFAN_PLUGINS``,
 ``IFAN_STRICT_PLUGINS``) left out of every test, which sets its own where it needs one; one
 torch thread in each of pytest-xdist's workers; and fake
 plugin distributions installed for real: a module plus a ``.dist-info`` folder with ``METADATA``
@@ -34,6 +35,17 @@ def pytest_configure(config: pytest.Config) -> None:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory):
     patch = pytest.MonkeyPatch()
     patch.setenv("IFAN_CACHE", str(tmp_path_factory.mktemp("ifan-cache")))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
+    """The temporary folder of the commands the tests start (``TMPDIR``) in this run's folder:
+    torchrun leaves a ``torchelastic_*`` folder in it per start, which pytest's own clean-up of
+    old runs then removes, instead of gathering in the machine's /tmp."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmp")))
     yield
     patch.undo()
 

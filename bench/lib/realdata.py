@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -40,13 +42,15 @@ def recipe_data(data: Path) -> list[str]:
 def begin(args: argparse.Namespace, name: str, report: Any) -> tuple[float, Path] | None:
     """The start every real-data benchmark makes: with ``--report-only``, its report written again
     and None; else the data checked, torch's threads set, and the start time and a fresh
-    temporary folder for its runs."""
+    temporary folder for its runs, removed when the benchmark's process ends."""
     if args.report_only:
         rewrite_report(args.out, args.name if "name" in args else name, report)
         return None
     check_real_data(args.data)
     torch.set_num_threads(args.threads)
-    return time.perf_counter(), Path(tempfile.mkdtemp(prefix=f"ifan-bench-{name}-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"ifan-bench-{name}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return time.perf_counter(), folder
 
 
 def check_real_data(data: Path) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,8 +19,9 @@ import bench
 from bench.lib import markdown, options, paths, profiling, results, runs, timing
 
 ENTRY_POINTS = [
-    "balancers", "crops", "gpu_check", "inference.__main__", "performance", "predict",
-    "precision", "pretrained", "reproduce.__main__", "storage", "training", "fusion.__main__",
+    "balancers", "compiled", "crops", "gpu_check", "inference.__main__", "performance", "predict",
+    "precision", "pretrained", "reproduce.__main__", "storage", "training", "updates",
+    "fusion.__main__",
 ]  # fmt: skip
 
 
@@ -158,6 +161,26 @@ def test_a_failing_ifan_command_stops_the_benchmark_naming_its_log(tmp_path):
     with pytest.raises(SystemExit, match=r"`ifan no-such-command` failed \(exit 2\); see .*log"):
         runs.run_ifan(["no-such-command"], runs.ifan_environment(1), log)
     assert log.read_text().startswith("$ ifan no-such-command\n")
+
+
+def test_a_real_data_benchmark_leaves_no_temporary_folder(tmp_path):
+    (tmp_path / "mtfl").mkdir()
+    (tmp_path / "mtfl" / "training.txt").write_text("")
+    script = (
+        "import argparse, pathlib, sys\n"
+        "from bench.lib.realdata import begin\n"
+        f"args = argparse.Namespace(report_only=False, data=pathlib.Path({str(tmp_path)!r}), "
+        "threads=1)\n"
+        "_, folder = begin(args, 'probe', None)\n"
+        "(folder / 'run').mkdir()\n"
+        "print(folder)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=paths.ROOT
+    )
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("ifan-bench-probe-")
+    assert not folder.exists()
 
 
 def test_every_benchmark_module_imports_and_its_options_parse():
