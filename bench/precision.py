@@ -50,13 +50,8 @@ VARIANTS = {BEFORE: True, NOW: True, FLOAT32: False}  # variant -> bf16 autocast
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The data, the encoder's batch, the repetitions, the threads and where the results go."""
     parser = options.parser(__doc__)
-    options.add_data(parser)
     parser.add_argument("--batch", type=int, default=128, help="the encoder's batch (128)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (5)")
-    options.add_threads(parser, 2, "torch threads (2, the recipe's)")
-    options.add_out(parser)
-    options.add_name(parser, "precision")
-    options.add_report_only(parser, "measure nothing: rewrite the report from OUT/NAME.json")
+    options.add_update_timing(parser, "precision")
     return parser.parse_args(argv)
 
 

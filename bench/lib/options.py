@@ -45,3 +45,15 @@ def add_threads(parser: argparse.ArgumentParser, default: int, help: str) -> Non
 def add_report_only(parser: argparse.ArgumentParser, help: str) -> None:
     """``--report-only``: write the report from what is already measured, measuring nothing."""
     parser.add_argument("--report-only", action="store_true", help=help)
+
+
+def add_update_timing(parser: argparse.ArgumentParser, name: str) -> None:
+    """The options of a benchmark that times the recipe's updates on replayed real batches:
+    ``--data``, ``--repeats`` (5), ``--threads`` (2, the recipe's), ``--out``, ``--name`` and
+    ``--report-only``."""
+    add_data(parser)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (5)")
+    add_threads(parser, 2, "torch threads (2, the recipe's)")
+    add_out(parser)
+    add_name(parser, name)
+    add_report_only(parser, "measure nothing: rewrite the report from OUT/NAME.json")
