@@ -167,7 +167,7 @@ def test_a_real_data_benchmark_leaves_no_temporary_folder(tmp_path):
     (tmp_path / "mtfl").mkdir()
     (tmp_path / "mtfl" / "training.txt").write_text("")
     script = (
-        "import argparse, pathlib, sys\n"
+        "import argparse, pathlib\n"
         "from bench.lib.realdata import begin\n"
         f"args = argparse.Namespace(report_only=False, data=pathlib.Path({str(tmp_path)!r}), "
         "threads=1)\n"
