@@ -2,6 +2,11 @@
 training speed in bf16 on prepared data, and predict on the device against the CPU; writes
 ``gpu.md`` and ``gpu.json`` to ``--out``.
 
+A GPU run compares its training speed with the committed CPU baseline
+(``bench/results/gpu-check-cpu.json``, written by ``--device cpu``) when both timed the same
+manifest: the manifest's SHA-256 is kept in each result, so a baseline left behind by a changed
+recipe is reported as such rather than compared.
+
 Training speed: ``examples/faces3-cpu.toml`` on synthetic faces laid out like MTFL, FASSEG and
 FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared splits; two runs of
 ``SHORT`` and ``LONG`` alternating rounds, so that the difference of their times is the time of
@@ -11,8 +16,9 @@ FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared sp
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -20,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from bench.lib import options
+from bench.lib import environment, options
 from bench.lib.paths import ROOT
 from bench.lib.results import write_results
 from bench.reports import gpu_check as report
@@ -29,6 +35,7 @@ MANIFEST = ROOT / "examples" / "faces3-cpu.toml"
 FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / "faces3.safetensors"
 """The shipped model: predictions are compared on it (a barely trained network's outputs are too
 wild for a bf16 tolerance to mean anything)."""
+CPU_BASELINE = ROOT / "bench" / "results" / "gpu-check-cpu.json"
 SHORT, LONG = 20, 220
 TOLERANCE = {"float32": 1e-3, "bf16": 0.05}
 """Largest difference of a task's prediction from the CPU's float32 one, relative to the largest
@@ -129,6 +136,35 @@ def predict_agreement(run: Path, device: str) -> dict:
     return out
 
 
+def manifest_digest() -> str:
+    """SHA-256 of the manifest's settings (its TOML parsed, so comments do not count): two
+    results with the same digest timed the same recipe."""
+    from ifan.manifest.document import read_document
+
+    settings = read_document(MANIFEST).data
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def against_baseline(result: dict, baseline: Path = CPU_BASELINE) -> dict:
+    """This run's training speed as a multiple of the CPU baseline's, or why it is not compared
+    (no baseline, or one that timed another version of the manifest)."""
+    shown = os.path.relpath(baseline, ROOT)
+    if not baseline.is_file():
+        return {"not_compared": f"no CPU baseline at {shown}"}
+    cpu = json.loads(baseline.read_text(encoding="utf-8"))
+    if cpu.get("manifest_sha256") != result["manifest_sha256"]:
+        return {
+            "not_compared": f"{shown} timed another version of "
+            f"{MANIFEST.relative_to(ROOT)}: rerun it with --device cpu"
+        }
+    cpu_speed = cpu["training"]["images_per_second"]
+    return {
+        "cpu_name": cpu["device_name"],
+        "cpu_images_per_second": cpu_speed,
+        "times_the_cpu": result["training"]["images_per_second"] / cpu_speed,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the check and write its results; 1 when a test failed or a prediction is outside its
     tolerance, 2 without a GPU."""
@@ -139,14 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out.resolve()  # data paths given with --set are read relative to the manifest
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor()
+    name = torch.cuda.get_device_name() if args.device == "cuda" else environment.cpu_model()
     result = {
         "device": args.device,
-        "device_name": name or platform.machine(),
+        "device_name": name,
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "manifest_sha256": manifest_digest(),
         "cuda_tests": cuda_tests(args.device),
         "training": training_speed(args.out / "work", args.device, args.rounds),
     }
+    if args.device == "cuda":
+        result["against_cpu"] = against_baseline(result)
     compared = FACES3 if FACES3.is_file() else Path(result["training"]["run"])
     result["predict"] = predict_agreement(compared, args.device)
     result["predict_model"] = str(compared.relative_to(ROOT) if compared == FACES3 else compared)

@@ -15,6 +15,15 @@ def findings(r: dict[str, Any]) -> list[str]:
         f"{t['seconds_per_round'] * 1000:.0f} ms per alternating round of {t['images_per_round']} "
         f"images, {t['images_per_second']:.0f} images/s (over {t['rounds']} rounds)",
     ]
+    if "against_cpu" in r:
+        c = r["against_cpu"]
+        lines.append(
+            f"training against the CPU baseline: {c['not_compared']}"
+            if "not_compared" in c
+            else f"training against the CPU baseline: {c['times_the_cpu']:.1f} times the "
+            f"{c['cpu_images_per_second']:.0f} images/s of {c['cpu_name']} "
+            "(bench/results/gpu-check-cpu.md)"
+        )
     for name, gap in p.items():
         verdict = "within" if gap["within"] else "OUTSIDE"
         lines.append(
@@ -30,7 +39,8 @@ def markdown(r: dict[str, Any]) -> str:
     head = [
         f"# GPU check on {r['device']} ({r['device_name']}), torch {r['torch']}",
         "",
-        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s.",
+        f"Written by `bench/gpu_check.sh --device {r['device']}` in {r['seconds']:.0f} s, "
+        f"{r['torch_threads']} torch thread(s).",
         "",
     ]
     return "\n".join(head + [f"- {line}" for line in r["findings"]]) + "\n"
