@@ -4,8 +4,8 @@ training speed in bf16 on prepared data, and predict on the device against the C
 
 A GPU run compares its training speed with the committed CPU baseline
 (``bench/results/gpu-check-cpu.json``, written by ``--device cpu``) when both timed the same
-manifest: the manifest's SHA-256 is kept in each result, so a baseline left behind by a changed
-recipe is reported as such rather than compared.
+manifest settings: the SHA-256 of the settings (comments aside) is kept in each result, so a
+baseline left behind by a changed recipe is reported as such rather than compared.
 
 Training speed: ``examples/faces3-cpu.toml`` on synthetic faces laid out like MTFL, FASSEG and
 FER2013 (``ifan_tasks.synthetic --layout real``), stage 2 only, with prepared splits; two runs of
