@@ -51,7 +51,7 @@ def test_ifan_models_lists_it():
     done = _ifan("models", "--json")
     assert done.returncode == 0, done.stderr
     (row,) = [r for r in json.loads(done.stdout) if r["name"] == "faces3"]
-    assert row["tasks"] == "parsing, landmarks, emotion" and row["input"] == "64"
+    assert row["tasks"] == "parsing, landmarks, emotion" and row["input"] == "96"
 
 
 def test_it_predicts_every_task_by_name(photo):

@@ -13,6 +13,6 @@ def ifan_models() -> list[PretrainedModel]:
             name="faces3",
             weights=WEIGHTS,
             card=CARD,
-            summary="5 landmarks (MTFL), 6-class parsing (FASSEG), 7 emotions (FER2013); 64 px",
+            summary="5 landmarks (MTFL), 6-class parsing (FASSEG), 7 emotions (FER2013); 96 px",
         )
     ]
