@@ -44,9 +44,9 @@ demo: $(STAMP)
 # The recipe of the pretrained faces3 model (examples/faces3-cpu.toml) on the real datasets (MTFL,
 # FASSEG V3, FER2013) of a folder laid out like ../shared/data, in four runs: the recipe, six more
 # alternating epochs from its weights at a restarted learning rate (REAL_CONTINUE), four more with
-# twice the emotion faces per round (REAL_STEP3), and three more at a lower restarted rate
-# (REAL_STEP4): about 2 h 47 min on 2 cores of an AMD EPYC, 4 h 42 min on an Intel Xeon that runs
-# its rounds 1.7 times as slowly (docs/recipe.md has the times and scores).
+# twice the emotion faces per round (REAL_STEP3), and three more at a lower restarted rate on a
+# 96-px input (REAL_STEP4): about 5 h 37 min on 2 cores of an Intel Xeon, an estimated 3 h 20 min
+# on an AMD EPYC that runs its rounds 1.7 times as fast (docs/recipe.md has the times and scores).
 # Then the scores on the validation splits and the landmarks on the annotated photos of
 # DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues
 # where it stopped when run again (finished steps are kept, a step under way resumes from its
@@ -74,7 +74,8 @@ REAL_STEP3 = --set train.pretrain_epochs=0 --set train.finetune_epochs=4 \
 REAL_STEP4 = --set train.pretrain_epochs=0 --set train.finetune_epochs=3 \
 	--set train.lr_finetune=2e-4 --set train.lr_finetune_end=1e-5 --set train.lr_decay=cosine \
 	--set tasks.emotion.batch_size=128 \
-	--set 'tasks.landmarks.augment={rotate=25.0, scale=0.2, crop=0.1}'
+	--set 'tasks.landmarks.augment={rotate=25.0, scale=0.2, crop=0.1}' \
+	--set model.input_size=96
 
 real: $(STAMP)
 	$(MAKE) --no-print-directory real-run REAL_SETTINGS="$(REAL_PATHS) $(REAL_EXTRA)" \
