@@ -115,8 +115,9 @@ def predict_agreement(run: Path, device: str) -> dict:
     the largest difference relative to each output's magnitude, and its tolerance."""
     from ifan.inference import load
 
-    images = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     cpu = load(run, device="cpu")
+    size = cpu.model.config.input_size  # the model's own: faces3 is 96, the recipe's runs 64
+    images = torch.rand(8, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         reference = cpu.model.predict_all(images)
     out = {}

@@ -118,6 +118,18 @@ def test_per_task_batch_norm_needs_the_task_named(images):
     assert single(images)[0]["cls"].shape == (2, 3)  # one task: no choice to make
 
 
+def test_images_of_another_size_than_the_model_get_a_clear_error(images):
+    """The integrator feeds predictions back at the input size, so a model built for 96 px
+    (faces3) refuses 64-px images with the size it needs, where torch would name only tensors."""
+    model = make_model(1, iterations=1, input_size=96)
+    with pytest.raises(ValueError, match=r"64 x 64 px given to a model built for 96 x 96"):
+        model(images)
+    big = torch.rand(2, 3, 96, 96)
+    assert len(model(big)) == 2  # iterations 0 and 1
+    plain = make_model(1, iterations=0, input_size=96)
+    assert plain(images)[0]["cls"].shape == (2, 3)  # without feedback any size runs
+
+
 def test_predict_all_uses_each_tasks_own_batch_norm_and_costs_t_times_passes(images):
     model = make_model(3, iterations=2)
     for task in model.task_names:  # give each task its own batch-norm statistics

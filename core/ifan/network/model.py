@@ -122,6 +122,14 @@ class IFAN(nn.Module):
                 f"cannot run {iterations} iterations: this model was built with "
                 f"iterations = {self.iterations}"
             )
+        size = self.config.input_size
+        if iterations > 0 and tuple(images.shape[-2:]) != (size, size):
+            raise ValueError(
+                f"images of {images.shape[-2]} x {images.shape[-1]} px given to a model built for "
+                f"{size} x {size} ([model] input_size): the task integrator feeds predictions "
+                f"back at that size; crop or resize the faces to {size} x {size} "
+                "(ifan.inference's predictor does it by itself)"
+            )
         heads = list(self.task_names if heads is None else heads)
         unknown = [name for name in heads if name not in self.decoders]
         if unknown:
