@@ -51,7 +51,7 @@ demo: $(STAMP)
 # DATA/faces (build/real/photos.md), and how long each step took. A stopped `make real` continues
 # where it stopped when run again (finished steps are kept, a step under way resumes from its
 # last checkpoint: examples/recipe_step.sh); remove build/real to start over. `make real-quick`
-# runs a short schedule for a look into build/real-quick (about 13 minutes on the EPYC, 22 on the
+# runs a short schedule for a look into build/real-quick (about 14 minutes on the EPYC, 24 on the
 # Xeon). REAL_EXTRA adds --set values of your own (they win), e.g.
 # REAL_EXTRA="--set train.bf16=false" on a CPU without bfloat16 instructions.
 DATA ?= ../shared/data
