@@ -80,3 +80,10 @@ def test_the_committed_cpu_baseline_timed_the_recipe_as_it_is():
     baseline = json.loads(gpu_check.CPU_BASELINE.read_text(encoding="utf-8"))
     assert baseline["manifest_sha256"] == gpu_check.manifest_digest()
     assert baseline["device"] == "cpu" and baseline["training"]["images_per_second"] > 0
+
+
+def test_predict_agreement_feeds_the_model_its_own_input_size():
+    """The shipped faces3 takes 96-px faces; the check fed 64 px to every model and failed."""
+    agreement = gpu_check.predict_agreement(gpu_check.FACES3, "cpu")
+    assert agreement["float32"]["largest_difference"] == 0.0  # the CPU against itself
+    assert agreement["bf16"]["within"] and agreement["bf16"]["largest_difference"] > 0
