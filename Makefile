@@ -52,10 +52,12 @@ demo: $(STAMP)
 # where it stopped when run again (finished steps are kept, a step under way resumes from its
 # last checkpoint: examples/recipe_step.sh); remove build/real to start over. `make real-quick`
 # runs a short schedule for a look into build/real-quick (about 14 minutes on the EPYC, 24 on the
-# Xeon). REAL_EXTRA adds --set values of your own (they win), e.g.
-# REAL_EXTRA="--set train.bf16=false" on a CPU without bfloat16 instructions.
+# Xeon). REAL_STEP4_SIZE=64 keeps step 4 at the 64-px input of the steps before: about 33 minutes
+# less on the EPYC (2 h 47 min in all), the previous faces3's scores (docs/recipe.md). REAL_EXTRA
+# adds --set values of your own (they win), e.g. REAL_EXTRA="--set train.threads=1".
 DATA ?= ../shared/data
 REAL_EXTRA ?=
+REAL_STEP4_SIZE ?= 96
 REAL := build/real
 REAL_DATA = $(abspath $(DATA))
 REAL_PATHS = --set tasks.parsing.data.train=$(REAL_DATA)/fasseg/V3/Train_RGB \
@@ -75,7 +77,7 @@ REAL_STEP4 = --set train.pretrain_epochs=0 --set train.finetune_epochs=3 \
 	--set train.lr_finetune=2e-4 --set train.lr_finetune_end=1e-5 --set train.lr_decay=cosine \
 	--set tasks.emotion.batch_size=128 \
 	--set 'tasks.landmarks.augment={rotate=25.0, scale=0.2, crop=0.1}' \
-	--set model.input_size=96
+	--set model.input_size=$(REAL_STEP4_SIZE)
 
 real: $(STAMP)
 	$(MAKE) --no-print-directory real-run REAL_SETTINGS="$(REAL_PATHS) $(REAL_EXTRA)" \

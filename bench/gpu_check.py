@@ -37,6 +37,9 @@ FACES3 = ROOT / "plugins" / "ifan-model-faces3" / "src" / "ifan_model_faces3" / 
 wild for a bf16 tolerance to mean anything)."""
 CPU_BASELINE = ROOT / "bench" / "results" / "gpu-check-cpu.json"
 SHORT, LONG = 20, 220
+FIXED = {"pretrain_epochs": 0, "finetune_epochs": 1, "bf16": True, "checkpoint_every": 0}
+"""``[train]`` keys the check sets itself, whatever the manifest says: stage 2 only, one epoch of
+the rounds timed, bfloat16 on every device (a GPU's speed is what is asked), no checkpoints."""
 TOLERANCE = {"float32": 1e-3, "bf16": 0.05}
 """Largest difference of a task's prediction from the CPU's float32 one, relative to the largest
 magnitude of that prediction (bf16 keeps 8 bits of mantissa through some 50 layers)."""
@@ -73,15 +76,12 @@ def train(data: Path, out: Path, rounds: int, device: str) -> float:
         "tasks.landmarks.data.train": data / "mtfl" / "training.txt",
         "tasks.emotion.data.train": data / "fer2013" / "train",
         "tasks.emotion.data.val": data / "fer2013" / "test",
-        "train.pretrain_epochs": 0,
-        "train.finetune_epochs": 1,
         "train.finetune_rounds": rounds,
         "train.device": device,
-        "train.bf16": "true",
-        "train.checkpoint_every": 0,
     }
     args = [sys.executable, "-m", "ifan", "train", str(MANIFEST), "--out", str(out), "--quiet"]
     args += [f"--set={key}={value}" for key, value in settings.items()]
+    args += [f"--set=train.{key}={json.dumps(value)}" for key, value in FIXED.items()]
     start = time.perf_counter()
     subprocess.run(args, check=True, cwd=ROOT, capture_output=True)
     return time.perf_counter() - start
@@ -138,11 +138,14 @@ def predict_agreement(run: Path, device: str) -> dict:
 
 
 def manifest_digest() -> str:
-    """SHA-256 of the manifest's settings (its TOML parsed, so comments do not count): two
-    results with the same digest timed the same recipe."""
+    """SHA-256 of the settings the check trains with: the manifest's (its TOML parsed, so
+    comments do not count) with :data:`FIXED` set over them, so a change to a key the check sets
+    itself (the recipe's ``bf16 = "auto"``) times the same. Two results with the same digest timed
+    the same recipe."""
     from ifan.manifest.document import read_document
 
     settings = read_document(MANIFEST).data
+    settings["train"] = {**settings.get("train", {}), **FIXED}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 

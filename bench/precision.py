@@ -12,7 +12,8 @@ Times, interleaved (every repetition runs every variant once, in a fresh random 
 The "before" variant is the same network with its grouped convolutions turned back into plain
 ``nn.Conv2d`` (what every timm encoder was until this change). Writes
 ``bench/results/precision.json`` and ``bench/results/precision.md`` (``--name`` for another
-machine's: ``precision-xeon`` is the same on an Intel Xeon with AMX).
+machine's: ``precision-xeon`` is the same on an Intel Xeon with AMX, ``precision-avx2`` on an
+AVX2-only AMD EPYC, where bfloat16 is emulated).
 
     .venv/bin/python -m bench.precision --threads 2
 """

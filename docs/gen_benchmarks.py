@@ -123,9 +123,9 @@ def performance() -> str:
     )
 
 
-def precision() -> str:
-    r = result("precision", "precision")
-    return written(r, "precision", "precision") + bullets(r)
+def precision(name: str = "precision") -> str:
+    r = result(name, "precision")
+    return written(r, "precision", name) + bullets(r)
 
 
 def updates() -> str:
@@ -341,6 +341,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "training-128": lambda: training("training-128"),
     "performance": performance,
     "precision": precision,
+    "precision-avx2": lambda: precision("precision-avx2"),
     "updates": updates,
     "compiled": compiled,
     "reproduce": reproduce,

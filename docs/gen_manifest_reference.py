@@ -80,9 +80,14 @@ def _plural(kind: str) -> str:
     return f"{first}s {rest}".rstrip() if rest else f"{kind}s"
 
 
+def _options(prop: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kinds of value a key of several (``anyOf``) takes, "not set" (null) aside."""
+    return [p for p in prop["anyOf"] if p.get("type") != "null"]
+
+
 def _type(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
-        return _type(next(p for p in prop["anyOf"] if p.get("type") != "null"))
+        return " or ".join(dict.fromkeys(_type(option) for option in _options(prop)))
     if "enum" in prop or "const" in prop:
         return "string"
     kind = prop.get("type", "")
@@ -98,7 +103,10 @@ def _type(prop: dict[str, Any]) -> str:
 
 def _allowed(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
-        return _allowed(next(p for p in prop["anyOf"] if p.get("type") != "null"))
+        options = _options(prop)
+        if len(options) == 1:
+            return _allowed(options[0])
+        return ", ".join(filter(None, (_allowed_of_several(option) for option in options)))
     if "enum" in prop:
         return ", ".join(f"`{_value(v)}`" for v in prop["enum"])
     low = ("≥", prop["minimum"]) if "minimum" in prop else None
@@ -114,6 +122,16 @@ def _allowed(prop: dict[str, Any]) -> str:
     if "minItems" in prop:
         parts.append(f"at least {prop['minItems']} items")
     return ", ".join(parts)
+
+
+def _allowed_of_several(prop: dict[str, Any]) -> str:
+    """What one of a key's kinds of value allows, spelled out (``true``, ``false``) where the
+    key's other kinds need the contrast."""
+    if prop.get("type") == "boolean":
+        return "`true`, `false`"
+    if "const" in prop:
+        return f"`{_value(prop['const'])}`"
+    return _allowed(prop)
 
 
 def _cell(text: str) -> str:

@@ -25,6 +25,7 @@ from ifan.errors import IfanError
 from ifan.evaluation import Evaluation, evaluate, flat_json
 from ifan.evaluation_tables import format_task_table
 from ifan.inference import FacePrediction, load
+from ifan.network import precision
 from ifan.plugins import PluginRegistry, load_registry
 from ifan.runs.checkpoint import load_checkpoint, save_checkpoint
 from ifan.runs.layout import checkpoint_path
@@ -460,7 +461,7 @@ def test_yuface_finds_a_real_face() -> None:
 
 
 def test_bf16_predicts_and_scores_close_to_float32(
-    capsys, run_dir, data, predictor, scores, tmp_path
+    capsys, run_dir, data, predictor, scores, tmp_path, monkeypatch
 ):
     half = ifan.load(run_dir, device="cpu", bf16=True)
     assert not predictor.bf16 and half.bf16
@@ -474,6 +475,14 @@ def test_bf16_predicts_and_scores_close_to_float32(
         scale = float(result.raw.abs().max())
         assert float((other - result.raw).abs().max()) <= 0.03 * scale + 1e-3, name
     json.dumps(half.predict(photo, detect=False).to_json())  # the JSON is plain numbers
+    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    for native in (True, False):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda n=native: n, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+        code, out, err = run_cli(capsys, "eval", str(run_dir), "--bf16", "--device", "cpu")
+        assert code == 0 and "on cpu in bfloat16" in out
+        warned = "warning: --bf16 on this CPU, which has no native bfloat16" in err
+        assert warned is not native, err
     values, out = eval_json(capsys, tmp_path, str(run_dir), "--bf16")
     assert "on cpu in bfloat16" in out
     assert values["landmarks.nme"] == pytest.approx(scores["landmarks"]["nme"], rel=0.03)

@@ -7,8 +7,15 @@ import copy
 import torch
 from torch import nn
 
+from ifan.network import precision
 from ifan.network.backbones import create_backbone
-from ifan.network.precision import CpuFloat32Conv2d, grouped_convolutions_in_float32
+from ifan.network.precision import (
+    CpuFloat32Conv2d,
+    bf16_support,
+    grouped_convolutions_in_float32,
+    precision_line,
+    use_bf16,
+)
 from ifan.network.task_batchnorm import NormFactory
 
 
@@ -68,3 +75,42 @@ def test_a_mobilenet_encoder_has_its_depthwise_convolutions_turned():
     ]  # none left behind
     assert len(turned) == 11 and plain_grouped == []
     assert all(m.groups == m.in_channels for m in turned)  # MobileNetV3's are all depthwise
+
+
+def _cpu_with(monkeypatch, amx: bool = False, avx512_bf16: bool = False, machine: str = "x86_64"):
+    """This test's CPU: torch's capability probes and the platform answer as given."""
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(precision.platform, "machine", lambda: machine)
+
+
+CPU = torch.device("cpu")
+
+
+def test_auto_trains_in_bf16_only_on_a_cpu_with_native_bf16(monkeypatch):
+    _cpu_with(monkeypatch, amx=True)
+    assert (bf16_support(CPU), use_bf16("auto", CPU)) == ("AMX", True)
+    _cpu_with(monkeypatch, avx512_bf16=True)
+    assert (bf16_support(CPU), use_bf16("auto", CPU)) == ("AVX512-BF16", True)
+    _cpu_with(monkeypatch)  # AVX2 only: bfloat16 would be emulated
+    assert (bf16_support(CPU), use_bf16("auto", CPU)) == (None, False)
+    assert "float32" in precision_line("auto", CPU)
+    # An explicit setting is obeyed either way, with a warning where it costs.
+    assert use_bf16(True, CPU) and not use_bf16(False, CPU)
+    assert "emulated" in precision_line(True, CPU) and "auto" in precision_line(True, CPU)
+    _cpu_with(monkeypatch, avx512_bf16=True)
+    assert precision_line(True, CPU) == "bfloat16 autocast (AVX512-BF16)"
+    assert precision_line(False, CPU) == "float32"
+
+
+def test_auto_asks_the_arm_cpu_and_a_torch_without_the_probes_reads_as_no_support(monkeypatch):
+    _cpu_with(monkeypatch, machine="aarch64")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert bf16_support(CPU) == "Arm BF16"
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert bf16_support(CPU) is None
+    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    assert bf16_support(CPU) is None
+    assert bf16_support(torch.device("meta")) is None

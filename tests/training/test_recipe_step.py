@@ -137,3 +137,25 @@ def test_a_run_the_recipe_did_not_begin_is_not_taken_over(fake: Path, tmp_path: 
     assert f"{run} holds a run that this recipe did not begin" in refused.stderr
     assert calls(fake) == []
     assert (run / "checkpoints" / "step-00000200.safetensors").read_text() == "someone else's"
+
+
+@pytest.mark.parametrize("size", [None, 64])
+def test_make_real_trains_only_step_4_at_real_step4_size(size, tmp_path):
+    """``make real`` (dry run): step 4 at 96 px by default, at ``REAL_STEP4_SIZE`` when given;
+    the steps before it at the manifest's 64."""
+    extra = [] if size is None else [f"REAL_STEP4_SIZE={size}"]
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "real", f"DATA={tmp_path}", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    steps = {
+        line.split()[2].rsplit("/", 1)[1]: line
+        for line in dry.splitlines()
+        if line.startswith("examples/recipe_step.sh") and "--times" not in line
+    }
+    assert list(steps) == ["run", "continued", "step3", "step4"]
+    assert f"--set model.input_size={size or 96}" in steps["step4"]
+    assert all("input_size" not in steps[name] for name in ("run", "continued", "step3"))

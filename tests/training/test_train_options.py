@@ -49,6 +49,23 @@ def test_a_device_flag_is_checked_like_the_manifest_key(faces, tmp_path, capsys)
     assert "expected 'auto', 'cpu', 'cuda' or one GPU by its index, 'cuda:1'" in error
 
 
+@pytest.mark.parametrize("value", ["true", "false", '"auto"'])
+def test_bf16_takes_true_false_or_auto(faces, tmp_path, monkeypatch, value):
+    monkeypatch.setattr(trainer, "Trainer", _stand_in)
+    with pytest.raises(Started) as started:
+        main(["train", str(faces), "--out", str(tmp_path / "run"), f"--set=train.bf16={value}"])
+    assert started.value.manifest.train.bf16 == {"true": True, "false": False}.get(value, "auto")
+
+
+@pytest.mark.parametrize("value", ["maybe", "1", '"yes"'])
+def test_bf16_refuses_anything_else_saying_what_it_takes(faces, tmp_path, capsys, value):
+    args = ["train", str(faces), "--out", str(tmp_path / "run"), f"--set=train.bf16={value}"]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "1 problem" in error and "train.bf16 = " in error
+    assert 'expected true, false or "auto"' in error
+
+
 def test_threads_must_be_positive():
     with pytest.raises(SystemExit) as exit_:
         main(["train", "m.toml", "--threads", "0"])

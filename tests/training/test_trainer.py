@@ -13,6 +13,7 @@ import torch
 from ifan.cli.main import main
 from ifan.errors import IfanError
 from ifan.manifest import load_manifest
+from ifan.network import precision
 from ifan.runs.checkpoint import load_checkpoint
 from ifan.runs.layout import latest_checkpoint
 from ifan.training.resume import resume_manifest
@@ -182,6 +183,23 @@ def test_memory_layout_and_bf16_compute_the_same_update(faces, tmp_path):
     assert cosine > 0.99
 
 
+def test_bf16_auto_trains_in_bf16_only_where_the_cpu_computes_it(faces, tmp_path, monkeypatch):
+    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    runs = {}
+    for native in (False, True):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda n=native: n, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+        runs[native] = trainer(faces, tmp_path / str(native), "train.bf16=auto")
+    runs["float32"] = trainer(faces, tmp_path / "float32", "train.bf16=false")
+    runs["bf16"] = trainer(faces, tmp_path / "bf16", "train.bf16=true")
+    chosen = [runs[key].bf16 for key in (False, True, "float32", "bf16")]
+    assert chosen == [False, True, False, True]
+    first = next(iter(runs["float32"].updates()))
+    losses = {key: run.step(first) for key, run in runs.items()}
+    assert losses[False] == losses["float32"] and losses[True] == losses["bf16"]
+    assert losses["bf16"] != losses["float32"]
+
+
 def test_a_non_finite_loss_stops_with_the_task_and_update_named(faces, tmp_path, monkeypatch):
     run = trainer(faces, tmp_path / "run")
     task = run.model.tasks["parsing"]
@@ -193,13 +211,19 @@ def test_a_non_finite_loss_stops_with_the_task_and_update_named(faces, tmp_path,
 
 
 @pytest.mark.slow
-def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys):
+def test_ifan_train_and_resume_from_the_command_line(faces, tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     args = [f"--set={s}" for s in SMALL]
     assert main(["train", str(faces), "--out", str(out), "--quiet", *args]) == 0
     assert "done: 22 updates" in capsys.readouterr().out
     assert main(["train", "--resume", str(out), "--quiet"]) == 0  # nothing left to do
     assert "resuming at update 22" in capsys.readouterr().out
+    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    assert main(["train", "--resume", str(out), "--quiet", "--set", "train.bf16=auto"]) == 0
+    said = capsys.readouterr().out
+    assert "precision: float32 (train.bf16 = auto: this CPU has no native" in said
     assert main(["train", "--resume", str(out), str(faces)]) == 2
 
 

@@ -82,6 +82,20 @@ def print_skipped(registry: PluginRegistry) -> None:
             print(f"  {line}")
 
 
+def warn_if_bf16_is_emulated(predictor: Predictor) -> None:
+    """Say on stderr when ``--bf16`` runs on a device without native bfloat16 (an AVX2-only
+    CPU), where autocast is several times slower than float32."""
+    from ifan.network.precision import bf16_support
+
+    if predictor.bf16 and bf16_support(predictor.device) is None:
+        kind = predictor.device.type.upper()
+        print(
+            f"warning: --bf16 on this {kind}, which has no native bfloat16 (AVX512-BF16, AMX): "
+            "emulated, several times slower than float32; leave --bf16 out",
+            file=sys.stderr,
+        )
+
+
 def checkpoint_label(predictor: Predictor) -> str:
     """The checkpoint a command loaded, with the update it was written after when known."""
     step = predictor.meta.get("progress", {}).get("step")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ifan.cli.common import add_set_argument, checkpoint_label, registry_from_args, write_json
+from ifan.cli.common import (
+    add_set_argument,
+    checkpoint_label,
+    registry_from_args,
+    warn_if_bf16_is_emulated,
+    write_json,
+)
 from ifan.errors import IfanError
 
 
@@ -75,7 +81,8 @@ def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
         "--bf16",
         action="store_true",
         help="bfloat16 autocast: about 2x faster on CPUs with AVX512-BF16 or AMX and on recent "
-        "GPUs, outputs within about 1e-3 of float32",
+        "GPUs, outputs within about 1e-3 of float32; several times slower on a CPU without them "
+        "(a warning says so)",
     )
 
 
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     registry = registry_from_args(args)
     predictor = load(args.checkpoint, args.device, args.overrides, registry, bf16=args.bf16)
+    warn_if_bf16_is_emulated(predictor)
     bf16 = " in bfloat16" if predictor.bf16 else ""
     print(f"{checkpoint_label(predictor)}: {args.split} split on {predictor.device}{bf16}\n")
     with predictor.precision():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ifan.cli.common import registry_from_args
+from ifan.cli.common import registry_from_args, warn_if_bf16_is_emulated
 from ifan.cli.eval import add_checkpoint_arguments, positive
 
 
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise IfanError("--dataset names the data of a split: give --split too")
     registry = registry_from_args(args)
     predictor = load(args.checkpoint, args.device, registry=registry, bf16=args.bf16)
+    warn_if_bf16_is_emulated(predictor)
     ident = identity(predictor, args.task, args.checkpoint)  # no such task: an error now
     skipped: list[tuple[str, str]] = []
     if args.split is None:

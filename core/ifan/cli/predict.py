@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ifan.cli.common import add_set_argument, registry_from_args
+from ifan.cli.common import add_set_argument, registry_from_args, warn_if_bf16_is_emulated
 from ifan.cli.eval import add_checkpoint_arguments, positive
 from ifan.data.crop import NO_DETECTOR
 from ifan.detection import get_detector
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = [f"model.crop.detector={args.detector}"] if args.detector else []
     overrides += args.overrides
     predictor = load(args.checkpoint, args.device, overrides, registry=registry, bf16=args.bf16)
+    warn_if_bf16_is_emulated(predictor)
     rule = predictor.manifest.model.crop
     if args.detect and rule.detector != NO_DETECTOR:
         get_detector(registry, rule.detector)  # fail before any photo

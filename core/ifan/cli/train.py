@@ -16,6 +16,7 @@ from ifan.cli.common import (
 )
 from ifan.cli.eval import positive
 from ifan.errors import IfanError
+from ifan.network.precision import precision_line
 from ifan.pretrained import resolve_model
 from ifan.runs.layout import CURVES, HISTORY, latest_checkpoint
 from ifan.runs.meta import open_checkpoint
@@ -139,3 +140,5 @@ def _print_start(trainer: Trainer, args: argparse.Namespace, run_dir: Path) -> N
     world = trainer.procs.world
     together = f" ({world} processes)" if world > 1 else ""
     print(f"{what}: {', '.join(trainer.names)} -> {run_dir}{together}")
+    if trainer.config.bf16 is not False:
+        print(f"precision: {precision_line(trainer.config.bf16, trainer.procs.device)}")

@@ -262,11 +262,13 @@ class TrainConfig(_Strict):
         description="CPU threads of the training process's tensor operations (default: "
         "torch's, one per core)",
     )
-    bf16: bool = Field(
+    bf16: bool | Literal["auto"] = Field(
         default=False,
         description="bfloat16 autocast for forward passes (about 2x faster steps on CPUs with "
         "AVX512-BF16 or AMX and on recent GPUs; other numbers than float32); on a CPU, grouped "
-        "(depthwise) convolutions stay float32, where oneDNN's bfloat16 kernels are slower",
+        "(depthwise) convolutions stay float32, where oneDNN's bfloat16 kernels are slower. "
+        "'auto': only where the device computes bfloat16 natively (on a CPU without it, "
+        "autocast is several times slower than float32)",
     )
     channels_last: bool = Field(
         default=True,
@@ -283,6 +285,13 @@ class TrainConfig(_Strict):
         if not DEVICES.fullmatch(value):
             raise ValueError("expected 'auto', 'cpu', 'cuda' or one GPU by its index, 'cuda:1'")
         return value
+
+    @field_validator("bf16", mode="before")
+    @classmethod
+    def _bool_or_auto(cls, value: Any) -> Any:
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ValueError('expected true, false or "auto"')
 
     @field_validator("loggers")
     @classmethod

@@ -45,6 +45,7 @@ from ifan.loggers.fanout import Loggers
 from ifan.manifest import Manifest
 from ifan.manifest.schema import TrainConfig
 from ifan.network.model import IFAN, build_model
+from ifan.network.precision import use_bf16
 from ifan.network.task_batchnorm import TaskBatchNorm
 from ifan.progress import bar as progress_bar
 from ifan.runs.checkpoint import Checkpoint, CheckpointError, save_checkpoint
@@ -131,6 +132,8 @@ class Trainer:
         if self.config.threads is not None:
             torch.set_num_threads(self.config.threads)
         self.procs = start_processes(self.config.device)
+        self.bf16 = use_bf16(self.config.bf16, self.procs.device)
+        """Whether the updates run in bfloat16 autocast (``train.bf16``, "auto" resolved here)."""
         self.bars = progress_bars and self.procs.main
         started = self.procs.on_main(
             lambda: Loggers.start(manifest.loggers, self.run_dir), "start the loggers"
@@ -429,7 +432,7 @@ class Trainer:
         return torch.channels_last if self.config.channels_last else torch.contiguous_format
 
     def _autocast(self) -> Any:
-        if not self.config.bf16:
+        if not self.bf16:
             return nullcontext()
         return torch.autocast(self.procs.device.type, dtype=torch.bfloat16)
 
