@@ -82,9 +82,9 @@ def use_bf16(setting: Bf16Setting, device: torch.device) -> bool:
 def precision_line(setting: Bf16Setting, device: torch.device) -> str:
     """The precision a run trains in and why, for its start: "bfloat16 autocast (AMX)", or a
     warning where ``bf16 = true`` asks for it on a device that would emulate it."""
-    support = bf16_support(device)
     if setting is False:
         return "float32"
+    support = bf16_support(device)
     if support is not None:
         return f"bfloat16 autocast ({support})"
     if setting == "auto":
